@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Downloads (does not install) the Debian packages the GPU host lacks into .gpu-debs/ (git-ignored),
+# so that a device run can carry them: gRPC and protobuf, yaml-cpp, GoogleTest. Run on the
+# development machine; scripts/gpu-build.sh unpacks them under a prefix on the host.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .gpu-debs
+cd .gpu-debs
+packages=(
+  libgrpc++-dev libgrpc-dev libgrpc++1.51 libgrpc29 libprotobuf-dev libprotobuf32
+  libprotobuf-lite32 libprotoc32 protobuf-compiler protobuf-compiler-grpc libabsl-dev
+  libabsl20220623 libre2-9 libre2-dev libc-ares2 libc-ares-dev libssl-dev libssl3 zlib1g-dev
+  libyaml-cpp-dev libyaml-cpp0.7 libgtest-dev libgmock-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  compgen -G "${p}_*.deb" >/dev/null || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  apt-get download "${missing[@]}"
+fi
+du -sh .

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds, tests and (later) benchmarks on the GPU host in one call (GPU-HOST.md), with no network:
+#   LibTorch CUDA and NCCL from the host's PyTorch; gRPC, protobuf, yaml-cpp and GoogleTest from
+#   the Debian packages that scripts/fetch-gpu-debs.sh put in .gpu-debs/ (carried with the tree),
+#   unpacked under a prefix, never into /.
+# Logs go to $OUT when it is set (the device tool brings that folder back), else build-gpu/logs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export NCCL_NVLS_ENABLE=0  # never NVLink multicast on shared hosts
+
+logs=${OUT:-$PWD/build-gpu/logs}
+mkdir -p "$logs"
+prefix=${GSPO_GPU_PREFIX:-/tmp/gspo-prefix}
+
+if ! compgen -G ".gpu-debs/*.deb" >/dev/null; then
+  echo "gpu-build: .gpu-debs/ is empty; run scripts/fetch-gpu-debs.sh on a Debian machine first" >&2
+  exit 2
+fi
+mkdir -p "$prefix"
+for f in .gpu-debs/*.deb; do dpkg -x "$f" "$prefix"; done
+export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+export PATH="/opt/torch/.venv/bin:$prefix/usr/bin:$PATH"
+[[ -x /opt/gcc/bin/g++ ]] && export CXX=${CXX:-/opt/gcc/bin/g++}
+
+torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+
+{
+  echo "== host"
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
+  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "gpus", torch.cuda.device_count())'
+  echo "== configure"
+  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH="$prefix/usr;$torch_prefix" \
+    -DProtobuf_PROTOC_EXECUTABLE="$prefix/usr/bin/protoc"
+  echo "== build"
+  cmake --build build-gpu -j "$(nproc)"
+  echo "== unit tests"
+  ctest --test-dir build-gpu -j 8 --output-on-failure -LE gpu
+  echo "== gpu tests"
+  ctest --test-dir build-gpu --output-on-failure -L gpu --no-tests=error
+  echo "== tools"
+  build-gpu/bin/gspo info
+} 2>&1 | tee "$logs/gpu-build.log"

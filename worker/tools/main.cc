@@ -1,0 +1,52 @@
+// gspo: the engine without a daemon. Subcommands grow with the engine; each is a small file.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "client/validate_command.h"
+#include "worker/engine/runtime.h"
+
+namespace {
+
+void Usage(std::ostream& os) {
+  os << "usage: gspo <command> [args]\n\n"
+     << "commands:\n"
+     << "  validate   resolve and check a job spec (same as gspoctl validate)\n"
+     << "  info       LibTorch version, threads and visible devices\n"
+     << "  version    print the version\n";
+}
+
+int Info() {
+  const gspo::engine::RuntimeInfo info = gspo::engine::ConfigureRuntime();
+  std::cout << "libtorch: " << info.torch_version << "\n"
+            << "intra_op_threads: " << info.intra_op_threads << "\n"
+            << "cuda_available: " << (info.cuda_available ? "true" : "false") << "\n"
+            << "cuda_devices: " << info.cuda_devices << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    Usage(std::cerr);
+    return 2;
+  }
+  const std::string command = args.front();
+  args.erase(args.begin());
+  if (command == "-h" || command == "--help" || command == "help") {
+    Usage(std::cout);
+    return 0;
+  }
+  if (command == "version" || command == "--version") {
+    std::cout << "gspo " << GSPO_VERSION << "\n";
+    return 0;
+  }
+  if (command == "validate")
+    return gspo::client::RunValidateCommand("gspo", args, std::cout, std::cerr);
+  if (command == "info") return Info();
+  std::cerr << "gspo: unknown command '" << command << "'\n";
+  Usage(std::cerr);
+  return 2;
+}
