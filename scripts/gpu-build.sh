@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Builds, tests and (later) benchmarks on the GPU host in one call (GPU-HOST.md), with no network:
+# Builds, tests and (with --bench) benchmarks on the GPU host in one call, with no network:
 #   LibTorch CUDA and NCCL from the host's PyTorch; gRPC, protobuf, yaml-cpp and GoogleTest from
 #   the Debian packages that scripts/fetch-gpu-debs.sh put in .gpu-debs/ (carried with the tree),
 #   unpacked under a prefix, never into /.
 # Logs go to $OUT when it is set (the device tool brings that folder back), else build-gpu/logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bench=false
+[[ ${1:-} == --bench ]] && bench=true
 export NCCL_NVLS_ENABLE=0  # never NVLink multicast on shared hosts
 
 logs=${OUT:-$PWD/build-gpu/logs}
@@ -40,4 +42,8 @@ torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
   ctest --test-dir build-gpu --output-on-failure -L gpu --no-tests=error
   echo "== tools"
   build-gpu/bin/gspo info
+  if $bench; then
+    echo "== bench: engine vs transformers"
+    PYTHONUNBUFFERED=1 python3 bench/model_bench.py --gspo build-gpu/bin/gspo --out "$logs"
+  fi
 } 2>&1 | tee "$logs/gpu-build.log"

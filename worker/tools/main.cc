@@ -5,6 +5,8 @@
 
 #include "client/validate_command.h"
 #include "worker/engine/runtime.h"
+#include "worker/tools/bench_command.h"
+#include "worker/tools/model_commands.h"
 
 namespace {
 
@@ -13,6 +15,10 @@ void Usage(std::ostream& os) {
      << "commands:\n"
      << "  validate   resolve and check a job spec (same as gspoctl validate)\n"
      << "  info       LibTorch version, threads and visible devices\n"
+     << "  init-model random weights for a config.json, in Hugging Face layout\n"
+     << "  logits     logits of a model for input ids (safetensors in and out)\n"
+     << "  generate   greedy or sampled continuations of input ids\n"
+     << "  bench-model prefill and decode timings of a model, as JSON\n"
      << "  version    print the version\n";
 }
 
@@ -46,6 +52,10 @@ int main(int argc, char** argv) {
   if (command == "validate")
     return gspo::client::RunValidateCommand("gspo", args, std::cout, std::cerr);
   if (command == "info") return Info();
+  if (command == "init-model") return gspo::tools::RunInitModel(args);
+  if (command == "logits") return gspo::tools::RunLogits(args);
+  if (command == "generate") return gspo::tools::RunGenerate(args);
+  if (command == "bench-model") return gspo::tools::RunBenchModel(args);
   std::cerr << "gspo: unknown command '" << command << "'\n";
   Usage(std::cerr);
   return 2;

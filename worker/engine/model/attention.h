@@ -1,0 +1,27 @@
+// Masked attention over keys that carry absolute positions: causal, sliding-window and padding
+// masks all follow from (query position, key position, key validity), so the same code serves
+// full sequences, padded batches and KV-cached decoding.
+//
+// Shapes: q [B,H,T,D]; k, v [B,K,S,D] with H a multiple of K (grouped-query attention);
+// positions [B,T] / [B,S] int64; valid [B,S] bool; bias [B,1,T,S].
+// Stateless; safe from any thread.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <optional>
+
+namespace gspo::engine {
+
+// Additive bias: 0 where the query may attend to the key, the dtype's lowest value elsewhere.
+// A query that may attend to nothing (padding) gets 0 everywhere, so its output stays finite.
+at::Tensor AttentionBias(const at::Tensor& query_positions_bt, const at::Tensor& key_positions_bs,
+                         const at::Tensor& key_valid_bs, std::int64_t sliding_window,
+                         at::ScalarType dtype);
+
+// softmax(softcap(q k^T * scale) + bias) v, the softmax in float32. With a soft-cap the scores
+// are materialised in query blocks, never as one [B,H,T,S] float32 tensor.
+at::Tensor MaskedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                           const at::Tensor& bias, double scale, std::optional<double> softcap);
+
+}  // namespace gspo::engine

@@ -1,0 +1,243 @@
+#include "worker/engine/model/decoder_model.h"
+
+#include <cmath>
+
+#include "worker/engine/model/attention.h"
+#include "worker/engine/model/safetensors.h"
+#include "worker/engine/model/safetensors_torch.h"
+#include "worker/engine/model/weight_names.h"
+
+namespace gspo::engine {
+namespace {
+
+bool SameRope(const RopeSpec& a, const RopeSpec& b) {
+  return a.base == b.base && a.scaling == b.scaling && a.factor == b.factor &&
+         a.low_freq_factor == b.low_freq_factor && a.high_freq_factor == b.high_freq_factor &&
+         a.original_max_positions == b.original_max_positions;
+}
+
+std::string ShapeText(at::IntArrayRef shape) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+common::Status CheckShape(const std::string& source, const WeightSpec& spec, at::IntArrayRef shape) {
+  if (shape == at::IntArrayRef(spec.shape)) return common::Status::Ok();
+  return common::InvalidArgumentError(source + ": tensor '" + spec.name + "' has shape " +
+                                      ShapeText(shape) + ", expected " + ShapeText(spec.shape) +
+                                      " from config.json");
+}
+
+}  // namespace
+
+DecoderModel::DecoderModel(ModelConfig config, at::ScalarType dtype, at::Device device)
+    : config_(std::move(config)), dtype_(dtype), device_(device) {
+  for (const LayerSpec& layer : config_.layers) {
+    std::shared_ptr<RotaryEmbedding> rope;
+    for (std::size_t i = 0; i < rope_.size(); ++i) {
+      if (SameRope(config_.layers[i].rope, layer.rope)) rope = rope_[i];
+    }
+    if (!rope) rope = std::make_shared<RotaryEmbedding>(layer.rope, config_.head_dim, device);
+    rope_.push_back(rope);
+  }
+}
+
+common::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const std::string& dir,
+                                                                   at::ScalarType dtype,
+                                                                   at::Device device) {
+  GSPO_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(dir));
+  GSPO_ASSIGN_OR_RETURN(Checkpoint checkpoint, Checkpoint::Open(dir));
+  // A multimodal Gemma 3 checkpoint may name the decoder either way depending on its writer.
+  for (const char* prefix : {"language_model.model.", "model.language_model.", "model."}) {
+    if (checkpoint.Has(std::string(prefix) + "embed_tokens.weight")) {
+      config.weight_prefix = prefix;
+      break;
+    }
+  }
+  if (!checkpoint.Has(config.lm_head_name) && checkpoint.Has("lm_head.weight")) {
+    config.lm_head_name = "lm_head.weight";
+  }
+  std::map<std::string, at::Tensor> tensors;
+  for (const WeightSpec& spec : ExpectedWeights(config)) {
+    GSPO_ASSIGN_OR_RETURN(TensorView view, checkpoint.Get(spec.name));
+    GSPO_RETURN_IF_ERROR(CheckShape(dir, spec, view.shape));
+    GSPO_RETURN_IF_ERROR(CheckTorchCompatible(view));
+    tensors[spec.name] = ViewAsTensor(view);  // copied (and converted) by FromTensors
+  }
+  return FromTensors(std::move(config), tensors, dtype, device, dir);
+}
+
+common::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::FromTensors(
+    ModelConfig config, const std::map<std::string, at::Tensor>& tensors, at::ScalarType dtype,
+    at::Device device, const std::string& source) {
+  std::unique_ptr<DecoderModel> model(new DecoderModel(config, dtype, device));
+  std::map<std::string, at::Tensor> loaded;
+  for (const WeightSpec& spec : ExpectedWeights(config)) {
+    auto it = tensors.find(spec.name);
+    if (it == tensors.end()) {
+      return common::InvalidArgumentError(source + ": missing tensor '" + spec.name + "'");
+    }
+    GSPO_RETURN_IF_ERROR(CheckShape(source, spec, it->second.sizes()));
+    loaded[spec.name] = it->second.to(device, dtype, /*non_blocking=*/false, /*copy=*/true);
+  }
+  const std::string& p = config.weight_prefix;
+  model->embed_tokens_ = loaded.at(p + "embed_tokens.weight");
+  model->final_norm_ = loaded.at(p + "norm.weight");
+  model->lm_head_ =
+      config.tie_word_embeddings ? model->embed_tokens_ : loaded.at(config.lm_head_name);
+  const auto get = [&](std::int64_t i, const std::string& suffix) -> at::Tensor {
+    auto it = loaded.find(LayerWeightName(config, i, suffix));
+    return it == loaded.end() ? at::Tensor() : it->second;
+  };
+  for (std::int64_t i = 0; i < config.num_layers; ++i) {
+    DecoderLayerWeights w;
+    w.q_proj = {get(i, "self_attn.q_proj.weight"), get(i, "self_attn.q_proj.bias")};
+    w.k_proj = {get(i, "self_attn.k_proj.weight"), get(i, "self_attn.k_proj.bias")};
+    w.v_proj = {get(i, "self_attn.v_proj.weight"), get(i, "self_attn.v_proj.bias")};
+    w.o_proj = {get(i, "self_attn.o_proj.weight"), get(i, "self_attn.o_proj.bias")};
+    w.gate_proj = {get(i, "mlp.gate_proj.weight"), {}};
+    w.up_proj = {get(i, "mlp.up_proj.weight"), {}};
+    w.down_proj = {get(i, "mlp.down_proj.weight"), {}};
+    w.input_norm = get(i, "input_layernorm.weight");
+    w.post_attention_norm = get(i, "post_attention_layernorm.weight");
+    w.pre_ffn_norm = get(i, "pre_feedforward_layernorm.weight");
+    w.post_ffn_norm = get(i, "post_feedforward_layernorm.weight");
+    w.q_norm = get(i, "self_attn.q_norm.weight");
+    w.k_norm = get(i, "self_attn.k_norm.weight");
+    model->layers_.push_back(std::move(w));
+  }
+  return model;
+}
+
+at::Tensor DecoderModel::RmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
+  at::Tensor xf = x.to(at::kFloat);
+  at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, true) + config_.rms_norm_eps);
+  if (config_.norm_adds_one) {
+    // Gemma scales in float32 by (1 + w), then casts.
+    return (normed * (1.0 + weight.to(at::kFloat))).to(x.scalar_type());
+  }
+  // Llama and Qwen cast first, then scale by w.
+  return weight * normed.to(x.scalar_type());
+}
+
+at::Tensor DecoderModel::Mlp(const DecoderLayerWeights& w, const at::Tensor& x) const {
+  at::Tensor gate = w.gate_proj(x);
+  switch (config_.activation) {
+    case Activation::kGeluTanh:
+      gate = at::gelu(gate, "tanh");
+      break;
+    case Activation::kGelu:
+      gate = at::gelu(gate);
+      break;
+    case Activation::kSilu:
+      gate = at::silu(gate);
+      break;
+  }
+  return w.down_proj(gate * w.up_proj(x));
+}
+
+at::Tensor DecoderModel::Attention(std::int64_t index, const at::Tensor& x,
+                                   const at::Tensor& positions, const at::Tensor& valid,
+                                   KvCache* cache) const {
+  const DecoderLayerWeights& w = layers_[index];
+  const std::int64_t b = x.size(0), t = x.size(1), d = config_.head_dim;
+  at::Tensor q = w.q_proj(x).view({b, t, config_.num_heads, d}).transpose(1, 2);
+  at::Tensor k = w.k_proj(x).view({b, t, config_.num_kv_heads, d}).transpose(1, 2);
+  at::Tensor v = w.v_proj(x).view({b, t, config_.num_kv_heads, d}).transpose(1, 2);
+  if (config_.qk_norm) {
+    q = RmsNorm(q, w.q_norm);
+    k = RmsNorm(k, w.k_norm);
+  }
+  auto [cos, sin] = rope_[index]->CosSin(positions, dtype_);
+  q = ApplyRotary(q, cos, sin);
+  k = ApplyRotary(k, cos, sin);
+
+  AttentionKeys keys = cache != nullptr ? cache->Update(index, k, v, positions, valid)
+                                        : AttentionKeys{k, v, positions, valid};
+  const bool sliding = config_.layers[index].sliding;
+  at::Tensor bias = AttentionBias(positions, keys.positions, keys.valid,
+                                  sliding ? config_.sliding_window : 0, dtype_);
+  at::Tensor out =
+      MaskedAttention(q, keys.k, keys.v, bias, config_.attention_scale, config_.attn_logit_softcap);
+  return w.o_proj(out.transpose(1, 2).reshape({b, t, config_.num_heads * d}));
+}
+
+at::Tensor DecoderModel::Hidden(const ForwardInput& input, KvCache* cache) const {
+  const at::Tensor& ids = input.input_ids;
+  TORCH_CHECK(ids.dim() == 2, "input_ids must be [B,T], got ", ids.sizes());
+  const std::int64_t b = ids.size(0), t = ids.size(1);
+  const std::int64_t start = cache != nullptr ? cache->length() : 0;
+  at::Tensor positions =
+      input.positions.defined()
+          ? input.positions.to(device_, at::kLong)
+          : at::arange(start, start + t, at::TensorOptions(device_).dtype(at::kLong))
+                .unsqueeze(0)
+                .expand({b, t});
+  at::Tensor valid = input.valid.defined()
+                         ? input.valid.to(device_, at::kBool)
+                         : at::ones({b, t}, at::TensorOptions(device_).dtype(at::kBool));
+
+  at::Tensor x = at::embedding(embed_tokens_, ids.to(device_));
+  if (config_.scale_embeddings) {
+    // sqrt(E) rounded to the model dtype, as the reference implementation multiplies.
+    x = x * at::scalar_tensor(std::sqrt(static_cast<double>(config_.hidden_size)),
+                              at::TensorOptions(device_).dtype(dtype_));
+  }
+  for (std::int64_t i = 0; i < config_.num_layers; ++i) {
+    const DecoderLayerWeights& w = layers_[i];
+    at::Tensor h = Attention(i, RmsNorm(x, w.input_norm), positions, valid, cache);
+    if (config_.sandwich_norms) {
+      x = x + RmsNorm(h, w.post_attention_norm);
+      x = x + RmsNorm(Mlp(w, RmsNorm(x, w.pre_ffn_norm)), w.post_ffn_norm);
+    } else {
+      x = x + h;
+      x = x + Mlp(w, RmsNorm(x, w.post_attention_norm));
+    }
+  }
+  if (cache != nullptr) cache->Advance(t);
+  return RmsNorm(x, final_norm_);
+}
+
+at::Tensor DecoderModel::Logits(const at::Tensor& hidden) const {
+  at::Tensor logits = at::linear(hidden, lm_head_);
+  if (config_.final_logit_softcap) {
+    const double cap = *config_.final_logit_softcap;
+    logits = at::tanh(logits / cap) * cap;
+  }
+  return logits;
+}
+
+std::map<std::string, at::Tensor> DecoderModel::NamedWeights() const {
+  std::map<std::string, at::Tensor> named;
+  const std::string& p = config_.weight_prefix;
+  named[p + "embed_tokens.weight"] = embed_tokens_;
+  named[p + "norm.weight"] = final_norm_;
+  if (!config_.tie_word_embeddings) named[config_.lm_head_name] = lm_head_;
+  for (std::int64_t i = 0; i < config_.num_layers; ++i) {
+    const DecoderLayerWeights& w = layers_[i];
+    const auto put = [&](const std::string& suffix, const at::Tensor& t) {
+      if (t.defined()) named[LayerWeightName(config_, i, suffix)] = t;
+    };
+    put("self_attn.q_proj.weight", w.q_proj.weight);
+    put("self_attn.q_proj.bias", w.q_proj.bias);
+    put("self_attn.k_proj.weight", w.k_proj.weight);
+    put("self_attn.k_proj.bias", w.k_proj.bias);
+    put("self_attn.v_proj.weight", w.v_proj.weight);
+    put("self_attn.v_proj.bias", w.v_proj.bias);
+    put("self_attn.o_proj.weight", w.o_proj.weight);
+    put("self_attn.o_proj.bias", w.o_proj.bias);
+    put("self_attn.q_norm.weight", w.q_norm);
+    put("self_attn.k_norm.weight", w.k_norm);
+    put("mlp.gate_proj.weight", w.gate_proj.weight);
+    put("mlp.up_proj.weight", w.up_proj.weight);
+    put("mlp.down_proj.weight", w.down_proj.weight);
+    put("input_layernorm.weight", w.input_norm);
+    put("post_attention_layernorm.weight", w.post_attention_norm);
+    put("pre_feedforward_layernorm.weight", w.pre_ffn_norm);
+    put("post_feedforward_layernorm.weight", w.post_ffn_norm);
+  }
+  return named;
+}
+
+}  // namespace gspo::engine

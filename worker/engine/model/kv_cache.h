@@ -1,0 +1,60 @@
+// KvCache: keys and values of past tokens for incremental decoding, one buffer per layer.
+//
+// Global layers keep every position up to `max_tokens`; sliding-window layers keep only the
+// last `sliding_window` positions in a ring buffer. Each slot records the absolute position and
+// whether it holds a real token (padding and empty slots do not), so attention masks are built
+// from positions, not buffer indices.
+//
+// Shapes: B rows, K kv heads, C slots, D head_dim; keys/values [B,K,C,D].
+// Not thread-safe: one forward pass at a time owns the cache.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <vector>
+
+#include "worker/engine/model/model_config.h"
+
+namespace gspo::engine {
+
+// What one layer attends over: keys and values with per-slot positions and validity.
+struct AttentionKeys {
+  at::Tensor k;          // [B,K,S,D]
+  at::Tensor v;          // [B,K,S,D]
+  at::Tensor positions;  // [B,S] int64
+  at::Tensor valid;      // [B,S] bool
+};
+
+class KvCache {
+ public:
+  KvCache(const ModelConfig& config, std::int64_t batch, std::int64_t max_tokens,
+          at::ScalarType dtype, at::Device device);
+
+  std::int64_t batch() const { return batch_; }
+  std::int64_t length() const { return length_; }  // tokens appended per row so far
+  std::int64_t max_tokens() const { return max_tokens_; }
+
+  // Stores this step's keys/values ([B,K,T,D], after RoPE) for `layer` and returns what the
+  // step's queries attend over: the earlier tokens plus these. Call for every layer, then
+  // Advance(T) once.
+  AttentionKeys Update(std::int64_t layer, const at::Tensor& k, const at::Tensor& v,
+                       const at::Tensor& positions_bt, const at::Tensor& valid_bt);
+  void Advance(std::int64_t num_tokens) { length_ += num_tokens; }
+
+  // Keeps only rows `index` ([B'] int64), e.g. to drop finished sequences.
+  void SelectRows(const at::Tensor& index);
+
+ private:
+  struct Layer {
+    at::Tensor k, v, positions, valid;
+    std::int64_t capacity;
+    bool ring;
+  };
+
+  std::vector<Layer> layers_;
+  std::int64_t batch_;
+  std::int64_t max_tokens_;
+  std::int64_t length_ = 0;
+};
+
+}  // namespace gspo::engine
