@@ -1,6 +1,8 @@
 #include "common/files.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -261,6 +263,49 @@ std::string DirName(std::string_view path) {
   while (slash > 0 && path[slash - 1] == '/') --slash;
   if (slash == 0) return "/";
   return std::string(path.substr(0, slash));
+}
+
+Status MakeDirectories(const std::string& path) {
+  if (path.empty()) return InvalidArgumentError("cannot create a directory with an empty path");
+  std::string prefix;
+  for (std::size_t i = 0; i <= path.size(); ++i) {
+    if (i < path.size() && path[i] != '/') continue;
+    prefix = path.substr(0, i);
+    if (prefix.empty() || IsDirectory(prefix)) continue;
+    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
+      return ErrnoToStatus(errno, prefix + ": cannot create directory");
+    }
+  }
+  return IsDirectory(path) ? Status::Ok()
+                           : FailedPreconditionError(path + ": exists and is not a directory");
+}
+
+Status RemoveTree(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    return errno == ENOENT ? Status::Ok() : ErrnoToStatus(errno, path + ": cannot remove");
+  }
+  // Depth first, not following links, staying on one file system.
+  const auto remove_one = [](const char* entry, const struct stat*, int, struct FTW*) {
+    return ::remove(entry) == 0 ? 0 : -1;
+  };
+  if (::nftw(path.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0) {
+    return ErrnoToStatus(errno, path + ": cannot remove");
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::vector<std::string>> ListDirectory(const std::string& path) {
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) return ErrnoToStatus(errno, path + ": cannot list directory");
+  std::vector<std::string> names;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  ::closedir(dir);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 }  // namespace gspo::common

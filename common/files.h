@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "common/status.h"
@@ -32,6 +33,18 @@ std::string HumanBytes(std::uint64_t bytes);
 
 bool PathExists(const std::string& path);
 bool IsDirectory(const std::string& path);
+
+// Directory helpers on POSIX calls. The project avoids std::filesystem: LibTorch wheels export
+// their own copies of some of its symbols, and a process linking both can call into the wrong
+// one (seen as a crash in std::filesystem::remove_all).
+
+// mkdir -p: creates `path` and missing parents (mode 0755); OK when it already exists.
+Status MakeDirectories(const std::string& path);
+// rm -r: removes `path` and everything under it, without following symbolic links; OK when
+// `path` does not exist.
+Status RemoveTree(const std::string& path);
+// The names in a directory (no "." or ".."), sorted.
+StatusOr<std::vector<std::string>> ListDirectory(const std::string& path);
 
 // "a" + "b" -> "a/b" with exactly one slash between; an absolute `b` wins ("a" + "/b" -> "/b"),
 // as with paths that a job file gives relative to its own directory; an empty side yields the

@@ -1,7 +1,6 @@
 #include "common/model_dir.h"
 
 #include <cstdlib>
-#include <filesystem>
 
 #include "common/files.h"
 #include "common/strings.h"
@@ -27,11 +26,13 @@ std::optional<std::string> SnapshotIn(const std::string& repo_dir) {
   }
   // No usable ref: take the snapshot if there is exactly one.
   std::optional<std::string> only;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(snapshots, ec)) {
-    if (!entry.is_directory()) continue;
+  auto names = ListDirectory(snapshots);
+  if (!names.ok()) return std::nullopt;
+  for (const std::string& name : *names) {
+    const std::string path = JoinPath(snapshots, name);
+    if (!IsDirectory(path)) continue;
     if (only) return std::nullopt;
-    only = entry.path().string();
+    only = path;
   }
   return only;
 }

@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <system_error>
 
 #include "common/files.h"
@@ -29,8 +28,8 @@ ScopedTempDir::ScopedTempDir(const std::string& parent) {
 }
 
 ScopedTempDir::~ScopedTempDir() {
-  std::error_code ignored;  // Leftovers in a temp dir are not worth failing a test over.
-  std::filesystem::remove_all(path_, ignored);
+  // Leftovers in a temp dir are not worth failing a test over.
+  (void)common::RemoveTree(path_);
 }
 
 std::string ScopedTempDir::Join(std::string_view name) const {

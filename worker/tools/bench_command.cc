@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 
 #include "worker/engine/model/decoder_model.h"
 #include "worker/engine/runtime.h"
@@ -48,7 +49,7 @@ common::Status Bench(const std::vector<std::string>& args) {
   GSPO_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelFromFlags(flags));
   const engine::DecoderModel& model = *loaded.model;
   const auto opts = at::TensorOptions().device(loaded.device).dtype(at::kLong);
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   at::manual_seed(0);
 
   // Prefill: full forward (logits of every position) over [pb, pt].

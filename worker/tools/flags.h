@@ -3,6 +3,7 @@
 // Not thread-safe; one per command invocation.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>

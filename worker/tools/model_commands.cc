@@ -1,9 +1,9 @@
 #include "worker/tools/model_commands.h"
 
-#include <filesystem>
 #include <iostream>
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 
 #include "common/files.h"
 #include "worker/engine/model/decoder_model.h"
@@ -107,9 +107,7 @@ common::Status InitModel(const std::vector<std::string>& args) {
     }
     tensors.emplace_back(spec.name, t.to(dtype));
   }
-  std::error_code ec;
-  std::filesystem::create_directories(out, ec);
-  if (ec) return common::InternalError(out + ": cannot create directory: " + ec.message());
+  GSPO_RETURN_IF_ERROR(common::MakeDirectories(out));
   GSPO_RETURN_IF_ERROR(common::WriteFileAtomically(common::JoinPath(out, "config.json"), config_text));
   GSPO_RETURN_IF_ERROR(engine::SaveTensors(common::JoinPath(out, "model.safetensors"), tensors, {{"format", "pt"}}));
   std::cout << out << ": " << tensors.size() << " tensors (" << config.model_type << ", "
@@ -125,7 +123,7 @@ common::Status Logits(const std::vector<std::string>& args) {
   engine::ConfigureRuntime();
   GSPO_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelFromFlags(flags));
   GSPO_ASSIGN_OR_RETURN(at::Tensor ids, ReadInputIds(input, loaded.model->config().vocab_size));
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   at::Tensor logits = loaded.model->Forward({ids.to(loaded.device), {}, {}});
   return engine::SaveTensors(output, {{"logits", logits.to(at::kCPU, at::kFloat)}}, {});
 }
@@ -156,7 +154,7 @@ common::Status Generate(const std::vector<std::string>& args) {
   GSPO_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelFromFlags(flags));
   const DecoderModel& model = *loaded.model;
   GSPO_ASSIGN_OR_RETURN(at::Tensor ids, ReadInputIds(input, model.config().vocab_size));
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(seed));
   const std::int64_t b = ids.size(0), t = ids.size(1);
   engine::KvCache cache(model.config(), b, t + new_tokens, model.dtype(), loaded.device);

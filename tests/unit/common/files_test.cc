@@ -213,5 +213,39 @@ TEST(ErrnoToStatusTest, MapsCodesAndAppendsReason) {
   EXPECT_EQ(ErrnoToStatus(EIO, "x").code(), StatusCode::kInternal);
 }
 
+
+TEST_F(FilesTest, MakeDirectoriesCreatesParentsAndIsIdempotent) {
+  const std::string deep = dir_.Join("a/b/c");
+  ASSERT_TRUE(MakeDirectories(deep).ok());
+  EXPECT_TRUE(IsDirectory(deep));
+  EXPECT_TRUE(MakeDirectories(deep).ok());
+  const std::string file = Write("plain", "x");
+  const Status status = MakeDirectories(file);
+  EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(status.message(), file + ": exists and is not a directory");
+}
+
+TEST_F(FilesTest, RemoveTreeRemovesNestedContentsButNotLinkTargets) {
+  ASSERT_TRUE(MakeDirectories(dir_.Join("t/sub")).ok());
+  Write("t/sub/f", "data");
+  Write("outside", "keep");
+  ASSERT_EQ(::symlink(dir_.Join("outside").c_str(), dir_.Join("t/link").c_str()), 0);
+  ASSERT_TRUE(RemoveTree(dir_.Join("t")).ok());
+  EXPECT_FALSE(PathExists(dir_.Join("t")));
+  EXPECT_TRUE(PathExists(dir_.Join("outside")));
+  EXPECT_TRUE(RemoveTree(dir_.Join("never-existed")).ok());
+}
+
+TEST_F(FilesTest, ListDirectoryIsSortedAndAgreesWithStdFilesystem) {
+  Write("b", "");
+  Write("a", "");
+  ASSERT_TRUE(MakeDirectories(dir_.Join("c")).ok());
+  auto names = ListDirectory(dir_.path());
+  ASSERT_TRUE(names.ok()) << names.status().ToString();
+  EXPECT_EQ(*names, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(*names, DirEntries());
+  EXPECT_EQ(ListDirectory(dir_.Join("missing")).status().code(), StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace gspo::common

@@ -3,8 +3,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "common/config/model_size.h"
 #include "common/files.h"
 #include "tests/fakes/temp_dir.h"
@@ -118,8 +116,8 @@ TEST(Resolve, SizeFromALocalConfigJson) {
 TEST(Resolve, SizeFromTheHuggingFaceCache) {
   gspo::testing::ScopedTempDir dir;
   const std::string repo = dir.Join("models--acme--chat");
-  std::filesystem::create_directories(repo + "/refs");
-  std::filesystem::create_directories(repo + "/snapshots/abc123");
+  ASSERT_TRUE(common::MakeDirectories(repo + "/refs").ok());
+  ASSERT_TRUE(common::MakeDirectories(repo + "/snapshots/abc123").ok());
   ASSERT_TRUE(common::WriteFileAtomically(repo + "/refs/main", "abc123\n").ok());
   ASSERT_TRUE(
       common::WriteFileAtomically(repo + "/snapshots/abc123/config.json", kGemma2_9bConfig).ok());

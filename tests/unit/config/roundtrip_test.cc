@@ -5,13 +5,13 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "common/config/spec_encoder.h"
 #include "common/files.h"
+#include "common/strings.h"
 #include "tests/unit/config/config_test_util.h"
 
 namespace gspo::config {
@@ -228,15 +228,16 @@ TEST(JobKeys, EveryKeyIsDocumented) {
 
 TEST(Examples, EveryExampleJobIsValid) {
   int count = 0;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(std::string(GSPO_SOURCE_DIR) + "/examples/jobs")) {
-    if (entry.path().extension() != ".yaml") continue;
+  const std::string dir = std::string(GSPO_SOURCE_DIR) + "/examples/jobs";
+  const std::vector<std::string> names = common::ListDirectory(dir).value();
+  for (const std::string& name : names) {
+    if (!common::EndsWith(name, ".yaml")) continue;
     JobSource source;
-    source.file = entry.path().string();
+    source.file = common::JoinPath(dir, name);
     auto job = ResolveJob(source);
     EXPECT_TRUE(job.ok()) << job.status();
     if (job.ok()) {
-      EXPECT_THAT(job->warnings, ::testing::IsEmpty()) << entry.path();
+      EXPECT_THAT(job->warnings, ::testing::IsEmpty()) << name;
     }
     ++count;
   }

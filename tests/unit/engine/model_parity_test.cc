@@ -3,9 +3,9 @@
 // scripts/gpu/make_model_goldens.py from transformers; prompts are longer than the sliding
 // window, and the configs use odd values so that no hard-coded constant can pass).
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
 
 #include "common/files.h"
@@ -57,7 +57,7 @@ at::Tensor GreedyWithCache(const DecoderModel& model, const at::Tensor& prompt, 
 class ModelParity : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ModelParity, LogitsMatchTransformers) {
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   auto model = LoadModel(kModels + GetParam());
   ASSERT_NE(model, nullptr);
   Golden golden = LoadGolden(GetParam());
@@ -66,7 +66,7 @@ TEST_P(ModelParity, LogitsMatchTransformers) {
 }
 
 TEST_P(ModelParity, GreedyContinuationMatchesTransformersTokenForToken) {
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   auto model = LoadModel(kModels + GetParam());
   ASSERT_NE(model, nullptr);
   Golden golden = LoadGolden(GetParam());
@@ -77,7 +77,7 @@ TEST_P(ModelParity, GreedyContinuationMatchesTransformersTokenForToken) {
 TEST_P(ModelParity, ChunkedPrefillMatchesOneForward) {
   // Prefill in chunks of 5 (smaller than a sliding window of 8, so ring buffers wrap between
   // chunks), then compare the last chunk's logits with one full forward.
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   auto model = LoadModel(kModels + GetParam());
   ASSERT_NE(model, nullptr);
   Golden golden = LoadGolden(GetParam());
@@ -90,7 +90,7 @@ TEST_P(ModelParity, ChunkedPrefillMatchesOneForward) {
 }
 
 TEST_P(ModelParity, LeftPaddingDoesNotChangeTheRealTokens) {
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   auto model = LoadModel(kModels + GetParam());
   ASSERT_NE(model, nullptr);
   Golden golden = LoadGolden(GetParam());
@@ -112,7 +112,7 @@ INSTANTIATE_TEST_SUITE_P(EveryArchitecture, ModelParity,
 
 // A multimodal Gemma 3 checkpoint: config under text_config, weights under language_model.
 TEST(ModelLoading, MultimodalGemma3TextPart) {
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   gspo::testing::ScopedTempDir dir;
   auto text = common::ReadFileToString(kModels + "gemma3/config.json", 1 << 20);
   ASSERT_TRUE(text.ok());

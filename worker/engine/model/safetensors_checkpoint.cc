@@ -1,6 +1,5 @@
 // Checkpoint (safetensors.h): finds and opens the safetensors files of a model directory.
 #include <algorithm>
-#include <filesystem>
 #include <system_error>
 #include <unordered_map>
 
@@ -46,15 +45,12 @@ StatusOr<Checkpoint> Checkpoint::Open(const std::string& dir) {
   std::string single = common::JoinPath(dir, kSingleFile);
   if (!common::PathExists(single)) {
     std::vector<std::string> found;
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-      const std::string name = entry.path().filename().string();
-      if (common::EndsWith(name, ".safetensors") && !common::IsDirectory(entry.path().string())) {
+    GSPO_ASSIGN_OR_RETURN(std::vector<std::string> names, common::ListDirectory(dir));
+    for (const std::string& name : names) {
+      if (common::EndsWith(name, ".safetensors") && !common::IsDirectory(common::JoinPath(dir, name))) {
         found.push_back(name);
       }
     }
-    if (ec) return common::ErrnoToStatus(ec.value(), dir + ": cannot list");
-    std::sort(found.begin(), found.end());
     if (found.empty()) {
       return common::NotFoundError(dir + ": no " + kIndexFile + ", " + kSingleFile +
                                    " or other .safetensors file");
