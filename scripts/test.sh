@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/setup.sh
+# Real tokenizer files for the tokenizer tests (fetched once into a cache, never committed).
+export GSPO_TEST_DATA=${GSPO_TEST_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/gspo/test-data}
+./scripts/fetch-test-tokenizers.sh >/dev/null
 jobs=$(nproc)
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
