@@ -1,11 +1,21 @@
+#include <string_view>
+
 #include "worker/tokenizer/tokenizer.h"
 
 namespace gspo::tokenizer {
 namespace {
 
-// Length of the longest prefix of `text` that does not end inside a UTF-8 sequence.
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+// Length of the prefix of `text` that later ids cannot change: it does not end inside a UTF-8
+// sequence, nor with U+FFFD, which decoders emit for bytes that a later token may complete.
 std::size_t CompletePrefix(const std::string& text) {
   std::size_t end = text.size();
+  while (end >= kReplacement.size() &&
+         std::string_view(text).substr(end - kReplacement.size(), kReplacement.size()) == kReplacement) {
+    end -= kReplacement.size();
+  }
+  if (end < text.size()) return end;
   // Walk back over at most 3 continuation bytes to the lead byte of the last character.
   std::size_t i = end;
   int continuation = 0;

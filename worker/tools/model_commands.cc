@@ -6,6 +6,8 @@
 #include <c10/core/GradMode.h>
 
 #include "common/files.h"
+#include "common/model_dir.h"
+#include "common/strings.h"
 #include "worker/engine/model/decoder_model.h"
 #include "worker/engine/model/safetensors.h"
 #include "worker/engine/model/safetensors_torch.h"
@@ -51,6 +53,14 @@ common::StatusOr<at::Tensor> ReadInputIds(const std::string& path, std::int64_t 
   return ids;
 }
 
+// A directory, or a repo id in the local Hugging Face cache; nothing is downloaded.
+common::StatusOr<std::string> ResolveModelDirectory(const std::string& name) {
+  if (auto dir = common::FindModelDirectory(name)) return *dir;
+  return common::NotFoundError("--model " + name + ": not a directory, and not in the local Hugging "
+                               "Face cache (searched " + common::Join(common::HuggingFaceCacheRoots(), ", ") +
+                               "); models are never downloaded");
+}
+
 int Report(const common::Status& status, const char* command) {
   if (status.ok()) return 0;
   std::cerr << "gspo " << command << ": " << status.message() << "\n";
@@ -60,7 +70,8 @@ int Report(const common::Status& status, const char* command) {
 }  // namespace
 
 common::StatusOr<LoadedModel> LoadModelFromFlags(const Flags& flags) {
-  GSPO_ASSIGN_OR_RETURN(std::string dir, flags.Required("--model"));
+  GSPO_ASSIGN_OR_RETURN(std::string name, flags.Required("--model"));
+  GSPO_ASSIGN_OR_RETURN(std::string dir, ResolveModelDirectory(name));
   GSPO_ASSIGN_OR_RETURN(at::Device device, ParseDevice(flags.Get("--device", "cpu")));
   GSPO_ASSIGN_OR_RETURN(at::ScalarType dtype,
                         ParseDtype(flags.Get("--dtype", device.is_cuda() ? "bfloat16" : "float32")));

@@ -26,8 +26,9 @@ struct ToolRun {
   std::string output;  // stdout and stderr
 };
 
-ToolRun Gspo(const std::string& args) {
-  const std::string command = std::string(GSPO_BINARY_DIR) + "/bin/gspo " + args + " 2>&1";
+// Runs build/bin/gspo with `args`; `env` ("NAME=value ...") is set for that process only.
+ToolRun Gspo(const std::string& args, const std::string& env = "") {
+  const std::string command = env + " " + std::string(GSPO_BINARY_DIR) + "/bin/gspo " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   std::string output;
   std::array<char, 4096> buffer;
@@ -70,6 +71,31 @@ TEST(GspoTool, GreedyGenerationMatchesTheGolden) {
   at::Tensor logprobs = Read(dir.Join("out.safetensors"), "logprobs");
   EXPECT_EQ(logprobs.sizes(), (at::IntArrayRef{2, 30}));
   EXPECT_TRUE((logprobs <= 0).all().item<bool>());
+}
+
+TEST(GspoTool, ModelFromTheHuggingFaceCache) {
+  // models--acme--tiny/snapshots/<rev> holding the llama golden model, found by repo id.
+  gspo::testing::ScopedTempDir cache;
+  const std::string snapshot = cache.Join("models--acme--tiny/snapshots/0123abc");
+  ASSERT_TRUE(common::MakeDirectories(snapshot).ok());
+  for (const char* file : {"config.json", "model.safetensors"}) {
+    auto bytes = common::ReadFileToString(kModels + "llama/" + file, 1 << 22);
+    ASSERT_TRUE(bytes.ok());
+    ASSERT_TRUE(common::WriteFileAtomically(snapshot + "/" + file, *bytes).ok());
+  }
+  ASSERT_TRUE(common::MakeDirectories(cache.Join("models--acme--tiny/refs")).ok());
+  ASSERT_TRUE(common::WriteFileAtomically(cache.Join("models--acme--tiny/refs/main"), "0123abc").ok());
+  gspo::testing::ScopedTempDir dir;
+  ASSERT_TRUE(SaveTensors(dir.Join("in.safetensors"),
+                          {{"input_ids", Read(kModels + "llama/golden.safetensors", "input_ids")}}, {})
+                  .ok());
+  ToolRun run = Gspo("logits --model acme/tiny --input " + dir.Join("in.safetensors") + " --output " +
+             dir.Join("out.safetensors"), "HF_HUB_CACHE=" + cache.path());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  at::Tensor golden = Read(kModels + "llama/golden.safetensors", "logits");
+  EXPECT_LE((Read(dir.Join("out.safetensors"), "logits") - golden).abs().max().item<double>() /
+                golden.abs().max().item<double>(),
+            1e-4);
 }
 
 TEST(GspoTool, SamplingIsReproducibleForASeed) {
@@ -133,6 +159,10 @@ TEST(GspoTool, BadInputsExitTwoWithTheirCause) {
   r = Gspo("generate " + model + "--input x --output y --max-new-tokens 4 --greedy --top-p 0.5");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.output, HasSubstr("--greedy cannot be combined"));
+  r = Gspo("logits --model acme/not-cached --input x --output y");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.output, HasSubstr("--model acme/not-cached: not a directory, and not in the local "
+                                  "Hugging Face cache"));
   r = Gspo("logits --model " + dir.path() + " --input x --output y");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.output, HasSubstr(dir.Join("config.json")));

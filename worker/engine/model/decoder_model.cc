@@ -121,8 +121,9 @@ at::Tensor DecoderModel::RmsNorm(const at::Tensor& x, const at::Tensor& weight) 
   return weight * normed.to(x.scalar_type());
 }
 
-at::Tensor DecoderModel::Mlp(const DecoderLayerWeights& w, const at::Tensor& x) const {
-  at::Tensor gate = w.gate_proj(x);
+at::Tensor DecoderModel::Mlp(const DecoderLayerWeights& w, const at::Tensor& x,
+                             const ForwardInput& mode) const {
+  at::Tensor gate = w.gate_proj(x, mode.use_adapters, mode.training);
   switch (config_.activation) {
     case Activation::kGeluTanh:
       gate = at::gelu(gate, "tanh");
@@ -134,17 +135,19 @@ at::Tensor DecoderModel::Mlp(const DecoderLayerWeights& w, const at::Tensor& x) 
       gate = at::silu(gate);
       break;
   }
-  return w.down_proj(gate * w.up_proj(x));
+  return w.down_proj(gate * w.up_proj(x, mode.use_adapters, mode.training), mode.use_adapters,
+                     mode.training);
 }
 
 at::Tensor DecoderModel::Attention(std::int64_t index, const at::Tensor& x,
                                    const at::Tensor& positions, const at::Tensor& valid,
-                                   KvCache* cache) const {
+                                   const ForwardInput& mode, KvCache* cache) const {
   const DecoderLayerWeights& w = layers_[index];
   const std::int64_t b = x.size(0), t = x.size(1), d = config_.head_dim;
-  at::Tensor q = w.q_proj(x).view({b, t, config_.num_heads, d}).transpose(1, 2);
-  at::Tensor k = w.k_proj(x).view({b, t, config_.num_kv_heads, d}).transpose(1, 2);
-  at::Tensor v = w.v_proj(x).view({b, t, config_.num_kv_heads, d}).transpose(1, 2);
+  const bool lora = mode.use_adapters, train = mode.training;
+  at::Tensor q = w.q_proj(x, lora, train).view({b, t, config_.num_heads, d}).transpose(1, 2);
+  at::Tensor k = w.k_proj(x, lora, train).view({b, t, config_.num_kv_heads, d}).transpose(1, 2);
+  at::Tensor v = w.v_proj(x, lora, train).view({b, t, config_.num_kv_heads, d}).transpose(1, 2);
   if (config_.qk_norm) {
     q = RmsNorm(q, w.q_norm);
     k = RmsNorm(k, w.k_norm);
@@ -160,7 +163,7 @@ at::Tensor DecoderModel::Attention(std::int64_t index, const at::Tensor& x,
                                   sliding ? config_.sliding_window : 0, dtype_);
   at::Tensor out =
       MaskedAttention(q, keys.k, keys.v, bias, config_.attention_scale, config_.attn_logit_softcap);
-  return w.o_proj(out.transpose(1, 2).reshape({b, t, config_.num_heads * d}));
+  return w.o_proj(out.transpose(1, 2).reshape({b, t, config_.num_heads * d}), lora, train);
 }
 
 at::Tensor DecoderModel::Hidden(const ForwardInput& input, KvCache* cache) const {
@@ -186,13 +189,13 @@ at::Tensor DecoderModel::Hidden(const ForwardInput& input, KvCache* cache) const
   }
   for (std::int64_t i = 0; i < config_.num_layers; ++i) {
     const DecoderLayerWeights& w = layers_[i];
-    at::Tensor h = Attention(i, RmsNorm(x, w.input_norm), positions, valid, cache);
+    at::Tensor h = Attention(i, RmsNorm(x, w.input_norm), positions, valid, input, cache);
     if (config_.sandwich_norms) {
       x = x + RmsNorm(h, w.post_attention_norm);
-      x = x + RmsNorm(Mlp(w, RmsNorm(x, w.pre_ffn_norm)), w.post_ffn_norm);
+      x = x + RmsNorm(Mlp(w, RmsNorm(x, w.pre_ffn_norm), input), w.post_ffn_norm);
     } else {
       x = x + h;
-      x = x + Mlp(w, RmsNorm(x, w.post_attention_norm));
+      x = x + Mlp(w, RmsNorm(x, w.post_attention_norm), input);
     }
   }
   if (cache != nullptr) cache->Advance(t);
@@ -206,6 +209,18 @@ at::Tensor DecoderModel::Logits(const at::Tensor& hidden) const {
     logits = at::tanh(logits / cap) * cap;
   }
   return logits;
+}
+
+Linear* DecoderModel::MutableProjection(std::int64_t layer, const std::string& module) {
+  DecoderLayerWeights& w = layers_.at(layer);
+  if (module == "q_proj") return &w.q_proj;
+  if (module == "k_proj") return &w.k_proj;
+  if (module == "v_proj") return &w.v_proj;
+  if (module == "o_proj") return &w.o_proj;
+  if (module == "gate_proj") return &w.gate_proj;
+  if (module == "up_proj") return &w.up_proj;
+  if (module == "down_proj") return &w.down_proj;
+  return nullptr;
 }
 
 std::map<std::string, at::Tensor> DecoderModel::NamedWeights() const {

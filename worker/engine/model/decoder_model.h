@@ -25,10 +25,27 @@
 
 namespace gspo::engine {
 
+// A low-rank adapter on a frozen linear layer: y += scale * B(A(dropout(x))). A and B are kept
+// in float32 (the trained parameters) and cast to the activations' dtype on use.
+struct LoraAdapter {
+  at::Tensor a;  // [r, in]
+  at::Tensor b;  // [out, r]
+  double scale = 1.0;
+  double dropout = 0.0;
+};
+
 struct Linear {
-  at::Tensor weight;  // [out, in]
+  at::Tensor weight;  // [out, in], frozen
   at::Tensor bias;    // [out] or undefined
-  at::Tensor operator()(const at::Tensor& x) const { return at::linear(x, weight, bias); }
+  std::shared_ptr<LoraAdapter> lora;  // null: no adapter on this layer
+
+  at::Tensor operator()(const at::Tensor& x, bool use_lora = true, bool training = false) const {
+    at::Tensor y = at::linear(x, weight, bias);
+    if (!lora || !use_lora) return y;
+    const at::Tensor in = lora->dropout > 0 && training ? at::dropout(x, lora->dropout, true) : x;
+    return y + at::linear(at::linear(in, lora->a.to(x.scalar_type())), lora->b.to(x.scalar_type())) *
+                   lora->scale;
+  }
 };
 
 struct DecoderLayerWeights {
@@ -41,6 +58,8 @@ struct ForwardInput {
   at::Tensor input_ids;  // [B,T] int64
   at::Tensor positions;  // [B,T] int64; empty: cache length + 0..T-1
   at::Tensor valid;      // [B,T] bool, false for padding; empty: all true
+  bool use_adapters = true;  // false: the base model (the free reference policy of LoRA)
+  bool training = false;     // enables LoRA dropout
 };
 
 class DecoderModel {
@@ -70,13 +89,17 @@ class DecoderModel {
   // Every weight under its Hugging Face name.
   std::map<std::string, at::Tensor> NamedWeights() const;
 
+  // The projection `module` (q_proj ... down_proj) of `layer`, e.g. to attach an adapter;
+  // nullptr for an unknown module name.
+  Linear* MutableProjection(std::int64_t layer, const std::string& module);
+
  private:
   DecoderModel(ModelConfig config, at::ScalarType dtype, at::Device device);
 
   at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight) const;
   at::Tensor Attention(std::int64_t layer, const at::Tensor& x_bte, const at::Tensor& positions_bt,
-                       const at::Tensor& valid_bt, KvCache* cache) const;
-  at::Tensor Mlp(const DecoderLayerWeights& w, const at::Tensor& x) const;
+                       const at::Tensor& valid_bt, const ForwardInput& mode, KvCache* cache) const;
+  at::Tensor Mlp(const DecoderLayerWeights& w, const at::Tensor& x, const ForwardInput& mode) const;
 
   ModelConfig config_;
   at::ScalarType dtype_;

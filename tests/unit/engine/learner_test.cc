@@ -1,0 +1,196 @@
+// LoRA, AdamW, schedules and one learning phase on a tiny model (CPU, float32).
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "common/files.h"
+#include "tests/fakes/temp_dir.h"
+#include "worker/engine/lora/lora_adapters.h"
+#include "worker/engine/model/decoder_model.h"
+#include "worker/engine/model/safetensors.h"
+#include "worker/engine/train/adamw.h"
+#include "worker/engine/train/policy_learner.h"
+#include "worker/engine/train/token_logprobs.h"
+
+namespace gspo::engine {
+namespace {
+
+const std::string kModels = std::string(GSPO_SOURCE_DIR) + "/tests/data/models/";
+
+std::unique_ptr<DecoderModel> Load(const std::string& arch) {
+  auto model = DecoderModel::Load(kModels + arch, at::kFloat, at::kCPU);
+  EXPECT_TRUE(model.ok()) << model.status();
+  return std::move(*model);
+}
+
+TEST(Lora, FreshAdapterLeavesLogitsUnchanged) {
+  c10::NoGradGuard no_grad;
+  auto model = Load("gemma2");
+  at::Tensor ids = at::arange(3, 23).view({2, 10});
+  at::Tensor before = model->Forward({ids, {}, {}});
+  LoraConfig config;
+  config.target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+  auto adapters = LoraAdapters::Attach(model.get(), config);
+  ASSERT_TRUE(adapters.ok()) << adapters.status();
+  EXPECT_TRUE(at::equal(model->Forward({ids, {}, {}}), before));  // B = 0
+  EXPECT_EQ((*adapters)->Parameters().size(), 4u * 7 * 2);
+  // PEFT initialisation: A ~ U(-1/sqrt(in), 1/sqrt(in)), B = 0.
+  const at::Tensor a = (*adapters)->NamedParameters().at("model.layers.0.self_attn.q_proj.lora_A.weight");
+  EXPECT_LE(a.abs().max().item<double>(), 1 / std::sqrt(48.0));
+  EXPECT_GT(a.abs().max().item<double>(), 0.5 / std::sqrt(48.0));
+}
+
+TEST(Lora, GradientsReachOnlyTheAdaptersAndMergedEqualsAdapter) {
+  auto model = Load("qwen2");
+  LoraConfig config;
+  config.r = 4;
+  config.alpha = 8;
+  config.target_modules = {"q_proj", "v_proj", "down_proj"};
+  auto adapters = LoraAdapters::Attach(model.get(), config);
+  ASSERT_TRUE(adapters.ok());
+  {
+    c10::NoGradGuard no_grad;
+    for (at::Tensor p : (*adapters)->Parameters()) p.normal_(0, 0.1);
+  }
+  at::Tensor ids = at::arange(3, 23).view({2, 10});
+  at::Tensor logits = model->Forward({ids, {}, {}});
+  logits.sum().backward();
+  for (const auto& [name, p] : (*adapters)->NamedParameters()) {
+    ASSERT_TRUE(p.grad().defined()) << name;
+    EXPECT_GT(p.grad().abs().sum().item<double>(), 0) << name;
+  }
+  for (const auto& [name, w] : model->NamedWeights()) {
+    EXPECT_FALSE(w.requires_grad()) << name;
+    EXPECT_FALSE(w.grad().defined()) << name;
+  }
+  // Folding the adapters into the base weights gives the same logits.
+  c10::NoGradGuard no_grad;
+  std::map<std::string, at::Tensor> weights = model->NamedWeights();
+  for (auto& [name, w] : (*adapters)->MergedWeights()) weights[name] = w;
+  auto merged = DecoderModel::FromTensors(model->config(), weights, at::kFloat, at::kCPU, "merged");
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  at::Tensor with_adapter = model->Forward({ids, {}, {}});
+  at::Tensor folded = (*merged)->Forward({ids, {}, {}});
+  EXPECT_LE((with_adapter - folded).abs().max().item<double>(), 1e-4);
+  // And the adapters-off switch gives the base model.
+  at::Tensor base = model->Forward({ids, {}, {}, /*use_adapters=*/false});
+  auto plain = DecoderModel::Load(kModels + "qwen2", at::kFloat, at::kCPU);
+  EXPECT_TRUE(at::allclose(base, (*plain)->Forward({ids, {}, {}}), 1e-5, 1e-6));
+  EXPECT_GT((with_adapter - base).abs().max().item<double>(), 1e-3);
+}
+
+TEST(Lora, SavesThePeftLayout) {
+  auto model = Load("llama");
+  LoraConfig config;
+  config.r = 2;
+  config.alpha = 4;
+  auto adapters = LoraAdapters::Attach(model.get(), config);
+  ASSERT_TRUE(adapters.ok());
+  gspo::testing::ScopedTempDir dir;
+  ASSERT_TRUE((*adapters)->SavePeft(dir.Join("adapter"), "meta-llama/Llama-3.2-1B").ok());
+  auto file = SafetensorsFile::Open(dir.Join("adapter/adapter_model.safetensors"));
+  ASSERT_TRUE(file.ok()) << file.status();
+  const TensorView* a = (*file)->Find("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->shape, (std::vector<std::int64_t>{2, 48}));
+  EXPECT_NE((*file)->Find("base_model.model.model.layers.2.self_attn.o_proj.lora_B.weight"), nullptr);
+  auto config_text = common::ReadFileToString(dir.Join("adapter/adapter_config.json"), 1 << 16);
+  ASSERT_TRUE(config_text.ok());
+  EXPECT_NE(config_text->find("\"peft_type\":\"LORA\""), std::string::npos) << *config_text;
+  EXPECT_NE(config_text->find("\"target_modules\":[\"q_proj\",\"k_proj\",\"v_proj\",\"o_proj\"]"),
+            std::string::npos);
+}
+
+TEST(AdamW, OneStepByHand) {
+  // p = 1, g = 0.5, lr 0.1, weight decay 0.01: p <- 0.999; m = 0.05, v = 0.00025;
+  // step size lr / (1 - 0.9) = 1; denom = sqrt(0.00025) / sqrt(1 - 0.999) + 1e-8 = 0.5 + 1e-8;
+  // p <- 0.999 - 0.05 / 0.50000001 = 0.899000002.
+  at::Tensor p = at::ones({1}, at::kDouble).set_requires_grad(true);
+  p.mutable_grad() = at::full({1}, 0.5, at::kDouble);
+  AdamW optimizer({p}, {0.9, 0.999, 1e-8, 0.01});
+  optimizer.Step(0.1);
+  EXPECT_NEAR(p.item<double>(), 0.999 - 0.05 / 0.50000001, 1e-12);
+}
+
+TEST(ClipGradNorm, ScalesToTheMaximum) {
+  at::Tensor a = at::zeros({2}).set_requires_grad(true), b = at::zeros({1}).set_requires_grad(true);
+  a.mutable_grad() = at::tensor({3.0f, 0.0f});
+  b.mutable_grad() = at::tensor({4.0f});
+  EXPECT_DOUBLE_EQ(ClipGradNorm({a, b}, 1.0), 5.0);
+  EXPECT_NEAR(a.grad()[0].item<float>(), 0.6f, 1e-6);
+  EXPECT_NEAR(b.grad()[0].item<float>(), 0.8f, 1e-6);
+}
+
+TEST(Schedule, WarmupThenDecayAsHuggingFace) {
+  EXPECT_DOUBLE_EQ(ScheduledLearningRate("cosine", 1.0, 0, 2, 10), 0.0);
+  EXPECT_DOUBLE_EQ(ScheduledLearningRate("cosine", 1.0, 1, 2, 10), 0.5);
+  EXPECT_DOUBLE_EQ(ScheduledLearningRate("cosine", 1.0, 2, 2, 10), 1.0);
+  EXPECT_NEAR(ScheduledLearningRate("cosine", 1.0, 6, 2, 10), 0.5, 1e-12);  // half way
+  EXPECT_NEAR(ScheduledLearningRate("linear", 1.0, 6, 2, 10), 0.5, 1e-12);
+  EXPECT_DOUBLE_EQ(ScheduledLearningRate("constant", 1.0, 9, 2, 10), 1.0);
+  EXPECT_DOUBLE_EQ(ScheduledLearningRate("linear", 1.0, 10, 2, 10), 0.0);
+}
+
+TEST(TokenLogProbs, EqualFullLogSoftmaxAtMaskedPositions) {
+  c10::NoGradGuard no_grad;
+  auto model = Load("gemma3");
+  at::Tensor ids = at::arange(3, 23).view({2, 10});
+  at::Tensor mask = at::zeros({2, 10}, at::kBool);
+  mask[0].narrow(0, 4, 6).fill_(true);
+  mask[1].narrow(0, 1, 3).fill_(true);
+  at::Tensor hidden = model->Hidden({ids, {}, {}});
+  TokenLogProbs got = ComputeTokenLogProbs(*model, hidden, ids, mask, 0.7, /*chunk_rows=*/4);
+  at::Tensor full = at::log_softmax(model->Logits(hidden) / 0.7, -1);
+  for (int n = 0; n < 2; ++n) {
+    for (int t = 0; t < 10; ++t) {
+      const float want = mask[n][t].item<bool>() ? full[n][t - 1][ids[n][t]].item<float>() : 0.0f;
+      EXPECT_NEAR(got.logp[n][t].item<float>(), want, 1e-5) << n << "," << t;
+    }
+  }
+}
+
+// A learning phase on identical sequences: the sequence with the higher reward must become more
+// likely and the other less likely; only the first update is on-policy.
+TEST(PolicyLearner, RaisesTheLikelihoodOfTheBetterSequence) {
+  auto model = Load("llama");
+  LoraConfig lora;
+  lora.r = 4;
+  lora.alpha = 16;
+  auto adapters = LoraAdapters::Attach(model.get(), lora);
+  ASSERT_TRUE(adapters.ok());
+  AdamW optimizer((*adapters)->Parameters(), {});
+  LearnerConfig config;
+  config.minibatches = 2;
+  config.num_iterations = 2;
+  config.micro_batch = 1;
+  config.loss.clip_range_left = 0.2;  // wide, so several updates can move the policy
+  config.loss.clip_range_right = 0.2;
+  PolicyLearner learner(model.get(), adapters->get(), &optimizer, config);
+
+  TrainBatch batch;
+  batch.ids = at::tensor({5, 6, 7, 8, 9, 5, 6, 10, 11, 12}, at::kLong).view({2, 5});
+  batch.valid = at::ones({2, 5}, at::kBool);
+  batch.assistant_mask = at::tensor({0, 0, 1, 1, 1, 0, 0, 1, 1, 1}, at::kLong).view({2, 5}).to(at::kBool);
+  batch.rewards = at::tensor({1.0f, 0.0f});
+  batch.group_size = 2;
+  {
+    c10::NoGradGuard no_grad;
+    at::Tensor hidden = model->Hidden({batch.ids, {}, {}});
+    batch.old_logp = ComputeTokenLogProbs(*model, hidden, batch.ids, batch.assistant_mask, 1.0).logp;
+  }
+  auto metrics = learner.Learn(batch, [](std::int64_t) { return 1e-2; });
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_EQ(metrics->updates, 4);
+  EXPECT_EQ(metrics->tokens_trained, 6);
+  EXPECT_LT(metrics->logprob_mismatch, 1e-5);  // the first minibatch is on-policy
+  c10::NoGradGuard no_grad;
+  at::Tensor hidden = model->Hidden({batch.ids, {}, {}});
+  at::Tensor after = ComputeTokenLogProbs(*model, hidden, batch.ids, batch.assistant_mask, 1.0).logp;
+  EXPECT_GT(after[0].sum().item<double>(), batch.old_logp[0].sum().item<double>());
+  EXPECT_LT(after[1].sum().item<double>(), batch.old_logp[1].sum().item<double>());
+}
+
+}  // namespace
+}  // namespace gspo::engine

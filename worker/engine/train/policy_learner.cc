@@ -1,0 +1,102 @@
+#include "worker/engine/train/policy_learner.h"
+
+#include <c10/core/GradMode.h>
+
+#include <algorithm>
+
+#include "worker/engine/train/token_logprobs.h"
+
+namespace gspo::engine {
+
+PolicyLearner::PolicyLearner(DecoderModel* model, LoraAdapters* adapters, AdamW* optimizer,
+                             LearnerConfig config)
+    : model_(model), adapters_(adapters), optimizer_(optimizer), config_(config) {}
+
+common::StatusOr<LearnMetrics> PolicyLearner::Learn(
+    const TrainBatch& batch, const std::function<double(std::int64_t)>& lr_for_update) {
+  const std::int64_t n = batch.ids.size(0);
+  if (n % config_.minibatches != 0) {
+    return common::InvalidArgumentError(std::to_string(n) + " sequences do not split into " +
+                                        std::to_string(config_.minibatches) + " minibatches");
+  }
+  const std::int64_t per_minibatch = n / config_.minibatches;
+  const at::Device device = model_->device();
+  at::Tensor ids = batch.ids.to(device);
+  at::Tensor valid = batch.valid.to(device);
+  at::Tensor mask = batch.assistant_mask.to(device).logical_and(valid);
+  at::Tensor old_logp = batch.old_logp.to(device, at::kFloat);
+
+  GroupAdvantages adv = ComputeGroupAdvantages(batch.rewards, batch.group_size);
+  at::Tensor advantages = adv.advantages.to(device);
+  LearnMetrics metrics;
+  metrics.zero_advantage_groups = adv.zero_advantage_groups;
+  metrics.advantage_std = adv.advantages.std(/*unbiased=*/false).item<double>();
+
+  const auto forward_logp = [&](std::int64_t start, std::int64_t len, bool grad) {
+    c10::AutoGradMode mode(grad);
+    ForwardInput input{ids.narrow(0, start, len), {}, valid.narrow(0, start, len), true, grad};
+    at::Tensor hidden = model_->Hidden(input);
+    return ComputeTokenLogProbs(*model_, hidden, input.input_ids, mask.narrow(0, start, len),
+                                config_.temperature);
+  };
+  if (config_.recompute_old_logprobs) {
+    for (std::int64_t start = 0; start < n; start += config_.micro_batch) {
+      const std::int64_t len = std::min(config_.micro_batch, n - start);
+      old_logp.narrow(0, start, len).copy_(forward_logp(start, len, false).logp);
+    }
+  }
+
+  std::vector<at::Tensor> params = adapters_->Parameters();
+  double mismatch_sum = 0, mismatch_tokens = 0, entropy_sum = 0;
+  std::int64_t loss_terms = 0;
+  for (std::int64_t epoch = 0; epoch < config_.num_iterations; ++epoch) {
+    for (std::int64_t mb = 0; mb < config_.minibatches; ++mb) {
+      optimizer_->ZeroGrad();
+      for (std::int64_t off = 0; off < per_minibatch; off += config_.micro_batch) {
+        const std::int64_t start = mb * per_minibatch + off;
+        const std::int64_t len = std::min(config_.micro_batch, per_minibatch - off);
+        TokenLogProbs current = forward_logp(start, len, true);
+        at::Tensor micro_mask = mask.narrow(0, start, len);
+        GspoLossOutput out = ComputeGspoLoss(
+            {current.logp, old_logp.narrow(0, start, len), {}, micro_mask,
+             advantages.narrow(0, start, len)},
+            config_.loss);
+        // The loss is a mean over the minibatch's sequences: weight each micro-batch by its share.
+        (out.loss * (static_cast<double>(len) / per_minibatch)).backward();
+        metrics.loss += out.loss.item<double>();
+        metrics.clip_fraction += out.metrics.clip_fraction;
+        metrics.clip_fraction_low += out.metrics.clip_fraction_low;
+        metrics.clip_fraction_high += out.metrics.clip_fraction_high;
+        metrics.ratio_mean += out.metrics.ratio_mean;
+        metrics.ratio_min = loss_terms == 0 ? out.metrics.ratio_min
+                                            : std::min(metrics.ratio_min, out.metrics.ratio_min);
+        metrics.ratio_max = std::max(metrics.ratio_max, out.metrics.ratio_max);
+        ++loss_terms;
+        if (epoch == 0) {
+          at::Tensor m = micro_mask.to(at::kFloat);
+          entropy_sum += (current.entropy * m).sum().item<double>();
+          metrics.tokens_trained += m.sum().item<std::int64_t>();
+          if (mb == 0) {
+            mismatch_sum += ((current.logp.detach() - old_logp.narrow(0, start, len)).abs() * m).sum().item<double>();
+            mismatch_tokens += m.sum().item<double>();
+          }
+        }
+      }
+      metrics.grad_norm += ClipGradNorm(params, config_.max_grad_norm);
+      optimizer_->Step(lr_for_update(metrics.updates));
+      ++metrics.updates;
+    }
+  }
+  const double terms = std::max<std::int64_t>(1, loss_terms);
+  metrics.loss /= terms;
+  metrics.clip_fraction /= terms;
+  metrics.clip_fraction_low /= terms;
+  metrics.clip_fraction_high /= terms;
+  metrics.ratio_mean /= terms;
+  metrics.grad_norm /= std::max<std::int64_t>(1, metrics.updates);
+  metrics.entropy = entropy_sum / std::max<double>(1, metrics.tokens_trained);
+  metrics.logprob_mismatch = mismatch_sum / std::max(1.0, mismatch_tokens);
+  return metrics;
+}
+
+}  // namespace gspo::engine
