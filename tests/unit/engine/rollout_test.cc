@@ -1,0 +1,168 @@
+// RolloutEngine on CPU: greedy output equals the transformers goldens, seeds reproduce samples,
+// recorded log-probs equal the learner's recomputation, truncation never leaks, rows stop.
+#include "worker/engine/sampler/rollout_engine.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/GradMode.h>
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "worker/engine/model/safetensors.h"
+#include "worker/engine/model/safetensors_torch.h"
+#include "worker/engine/train/token_logprobs.h"
+
+namespace gspo::engine {
+namespace {
+
+const std::string kModels = std::string(GSPO_SOURCE_DIR) + "/tests/data/models/";
+
+std::unique_ptr<DecoderModel> Load(const std::string& arch) {
+  auto model = DecoderModel::Load(kModels + arch, at::kFloat, at::kCPU);
+  EXPECT_TRUE(model.ok()) << model.status();
+  return std::move(*model);
+}
+
+at::Tensor Golden(const std::string& arch, const char* name) {
+  auto file = SafetensorsFile::Open(kModels + arch + "/golden.safetensors");
+  EXPECT_TRUE(file.ok());
+  return ViewAsTensor(*(*file)->Find(name)).clone();
+}
+
+std::vector<std::int64_t> Row(const at::Tensor& t, std::int64_t row, std::int64_t start, std::int64_t len) {
+  at::Tensor slice = t[row].narrow(0, start, len).contiguous();
+  return {slice.data_ptr<std::int64_t>(), slice.data_ptr<std::int64_t>() + len};
+}
+
+class GreedyRollout : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GreedyRollout, EqualsTheTransformersGreedyGolden) {
+  auto model = Load(GetParam());
+  at::Tensor greedy = Golden(GetParam(), "greedy");  // [2, 70]: 40 prompt + 30 new
+  RolloutRequest request;
+  // Different prompt lengths in one batch exercise left padding: prompt 0 is 40 tokens, prompt 1
+  // the same row cut to its first 40 as well but submitted twice with G = 1 each.
+  request.prompts = {Row(greedy, 0, 0, 40), Row(greedy, 1, 0, 40)};
+  request.max_new_tokens = 30;
+  request.sampling.greedy = true;
+  auto out = RolloutEngine(model.get()).Generate(request);
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(out->size(), 2u);
+  for (int r = 0; r < 2; ++r) EXPECT_EQ((*out)[r].tokens, Row(greedy, r, 40, 30)) << r;
+}
+
+INSTANTIATE_TEST_SUITE_P(Architectures, GreedyRollout, ::testing::Values("gemma2", "qwen3", "llama"));
+
+TEST(Rollout, LeftPaddingDoesNotChangeAShorterPrompt) {
+  auto model = Load("gemma3");
+  at::Tensor greedy = Golden("gemma3", "greedy");
+  RolloutRequest alone, mixed;
+  alone.prompts = {Row(greedy, 1, 0, 17)};
+  mixed.prompts = {Row(greedy, 0, 0, 40), Row(greedy, 1, 0, 17)};
+  for (RolloutRequest* r : {&alone, &mixed}) {
+    r->max_new_tokens = 12;
+    r->sampling.greedy = true;
+  }
+  auto a = RolloutEngine(model.get()).Generate(alone);
+  auto m = RolloutEngine(model.get()).Generate(mixed);
+  ASSERT_TRUE(a.ok() && m.ok());
+  EXPECT_EQ((*a)[0].tokens, (*m)[1].tokens);
+}
+
+RolloutRequest Sampled(std::uint64_t seed) {
+  RolloutRequest r;
+  r.prompts = {{5, 6, 7, 8}, {9, 10, 11}};
+  r.samples_per_prompt = 3;
+  r.max_new_tokens = 10;
+  r.sampling.temperature = 0.8;
+  r.sampling.top_p = 0.95;
+  r.sampling.top_k = 40;
+  r.seed = seed;
+  return r;
+}
+
+TEST(Rollout, SameSeedSameSamplesAndGroupsDiffer) {
+  auto model = Load("llama");
+  RolloutEngine engine(model.get());
+  auto a = engine.Generate(Sampled(7)), b = engine.Generate(Sampled(7)), c = engine.Generate(Sampled(8));
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  ASSERT_EQ(a->size(), 6u);
+  bool any_difference = false, group_differs = false;
+  for (std::size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ((*a)[i].tokens, (*b)[i].tokens);
+    EXPECT_EQ((*a)[i].prompt_index, static_cast<std::int64_t>(i / 3));
+    any_difference |= (*a)[i].tokens != (*c)[i].tokens;
+  }
+  group_differs = (*a)[0].tokens != (*a)[1].tokens || (*a)[1].tokens != (*a)[2].tokens;
+  EXPECT_TRUE(any_difference);
+  EXPECT_TRUE(group_differs);
+}
+
+TEST(Rollout, RecordedLogProbsEqualTheLearnersRecomputation) {
+  auto model = Load("qwen2");
+  RolloutRequest request = Sampled(3);
+  auto out = RolloutEngine(model.get()).Generate(request);
+  ASSERT_TRUE(out.ok());
+  c10::NoGradGuard no_grad;
+  for (const Generation& gen : *out) {
+    std::vector<std::int64_t> seq = request.prompts[gen.prompt_index];
+    const std::int64_t prompt_len = seq.size();
+    seq.insert(seq.end(), gen.tokens.begin(), gen.tokens.end());
+    at::Tensor ids = at::tensor(seq, at::kLong).unsqueeze(0);
+    at::Tensor mask = at::zeros_like(ids, at::kBool);
+    mask.narrow(1, prompt_len, gen.tokens.size()).fill_(true);
+    at::Tensor logp = ComputeTokenLogProbs(*model, model->Hidden({ids, {}, {}}), ids, mask,
+                                           request.sampling.temperature).logp;
+    for (std::size_t t = 0; t < gen.tokens.size(); ++t) {
+      EXPECT_NEAR(logp[0][prompt_len + t].item<float>(), gen.logprobs[t], 1e-5) << t;
+    }
+  }
+}
+
+TEST(Rollout, StopIdsEndRowsAndKeepTheStopToken) {
+  auto model = Load("llama");
+  at::Tensor greedy = Golden("llama", "greedy");
+  RolloutRequest request;
+  request.prompts = {Row(greedy, 0, 0, 40), Row(greedy, 1, 0, 40)};
+  request.max_new_tokens = 30;
+  request.sampling.greedy = true;
+  // Row 0's 5th greedy token is a stop id: row 0 ends there, row 1 runs on (compaction).
+  request.stop_ids = {greedy[0][44].item<std::int64_t>()};
+  auto out = RolloutEngine(model.get()).Generate(request);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ((*out)[0].finish, FinishReason::kStop);
+  EXPECT_EQ((*out)[0].tokens, Row(greedy, 0, 40, 5));
+  const auto& row1 = (*out)[1].tokens;
+  const auto expected1 = Row(greedy, 1, 40, 30);
+  auto stop = std::find(expected1.begin(), expected1.end(), request.stop_ids[0]);
+  EXPECT_EQ(row1, std::vector<std::int64_t>(expected1.begin(),
+                                            stop == expected1.end() ? expected1.end() : stop + 1));
+}
+
+TEST(Sampling, TopKAndTopPNeverEmitOutsideTheKeptSet) {
+  // Probabilities 0.4, 0.3, 0.15, 0.1, 0.05 (logits = log p): top_p 0.7 keeps {0, 1};
+  // top_k 3 keeps {0, 1, 2}.
+  at::Tensor logits = at::log(at::tensor({0.4f, 0.3f, 0.15f, 0.1f, 0.05f})).unsqueeze(0).repeat({1000, 1});
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(11);
+  SamplingParams top_p;
+  top_p.top_p = 0.7;
+  at::Tensor a = SampleNext(logits, top_p, gen).tokens;
+  EXPECT_TRUE((a <= 1).all().item<bool>());
+  // Kept mass renormalised: token 0 has 0.4 / 0.7 = 0.571; 1000 draws, 4 sigma = 0.063.
+  EXPECT_NEAR((a == 0).to(at::kFloat).mean().item<double>(), 0.4 / 0.7, 0.063);
+  SamplingParams top_k;
+  top_k.top_k = 3;
+  at::Tensor b = SampleNext(logits, top_k, gen).tokens;
+  EXPECT_TRUE((b <= 2).all().item<bool>());
+  EXPECT_TRUE((b == 2).any().item<bool>());
+  // The recorded log-prob is the untruncated one: log 0.4 for token 0.
+  SamplingParams greedy;
+  greedy.greedy = true;
+  EXPECT_NEAR(SampleNext(logits.narrow(0, 0, 1), greedy, gen).logprobs[0].item<float>(), std::log(0.4), 1e-6);
+  at::Tensor lp = SampleNext(logits, top_p, gen).logprobs;
+  EXPECT_TRUE(((lp - std::log(0.4)).abs() < 1e-5).logical_or((lp - std::log(0.3)).abs() < 1e-5).all().item<bool>());
+}
+
+}  // namespace
+}  // namespace gspo::engine
