@@ -19,4 +19,12 @@ for dir in server client common; do
     breach "$dir/ includes LibTorch headers:"$'\n'"$hits"
   fi
 done
+# No translation unit sees both LibTorch and protobuf: LibTorch ships its own, older protobuf
+# headers, and generated code compiled against them breaks (worker/runner/train_options.h).
+while IFS= read -r file; do
+  if grep -qE '#include [<"](torch|ATen|c10)/|#include "worker/(engine|runner/gspo_trainer|tools/model_commands)' "$file" &&
+     grep -qE '#include [<"](google/protobuf|grpcpp)/|\.pb\.h"|#include "common/config/' "$file"; then
+    breach "$file includes both LibTorch and protobuf headers"
+  fi
+done < <(find "$root/worker" "$root/tests" -name '*.cc' -o -name '*.h' 2>/dev/null)
 exit $status

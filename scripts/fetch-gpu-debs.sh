@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Downloads (does not install) the Debian packages the GPU host lacks into .gpu-debs/ (git-ignored),
-# so that a device run can carry them: gRPC and protobuf, yaml-cpp, GoogleTest. Run on the
+# so that a device run can carry them: gRPC and protobuf, yaml-cpp, GoogleTest, PCRE2, utf8proc,
+# and the test tokenizer files. Run on the
 # development machine; scripts/gpu-build.sh unpacks them under a prefix on the host.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +22,11 @@ done
 if ((${#missing[@]})); then
   apt-get download "${missing[@]}"
 fi
+# The real tokenizer files the tokenizer tests compare against, compressed (about 8 MB).
+data=$(../scripts/fetch-test-tokenizers.sh)
+for name in gemma3 qwen3; do
+  mkdir -p "tokenizers/$name"
+  [[ -s tokenizers/$name/tokenizer.json.gz ]] || gzip -9c "$data/$name/tokenizer.json" > "tokenizers/$name/tokenizer.json.gz"
+  cp "$data/$name/tokenizer_config.json" "tokenizers/$name/"
+done
 du -sh .

@@ -21,6 +21,18 @@ fi
 mkdir -p "$prefix"
 for f in .gpu-debs/*.deb; do dpkg -x "$f" "$prefix"; done
 export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+# pkg-config files of the unpacked packages say prefix=/usr: resolve them under the prefix.
+export PKG_CONFIG_LIBDIR="$prefix/usr/lib/x86_64-linux-gnu/pkgconfig:$prefix/usr/share/pkgconfig"
+export PKG_CONFIG_SYSROOT_DIR="$prefix"
+# The tokenizer tests' real tokenizer files, carried compressed in .gpu-debs/tokenizers/.
+export GSPO_TEST_DATA=${GSPO_TEST_DATA:-/tmp/gspo-test-data}
+for gz in .gpu-debs/tokenizers/*/tokenizer.json.gz; do
+  [[ -e $gz ]] || continue
+  name=$(basename "$(dirname "$gz")")
+  mkdir -p "$GSPO_TEST_DATA/tokenizers/$name"
+  gunzip -c "$gz" > "$GSPO_TEST_DATA/tokenizers/$name/tokenizer.json"
+  cp ".gpu-debs/tokenizers/$name/tokenizer_config.json" "$GSPO_TEST_DATA/tokenizers/$name/"
+done
 export PATH="/opt/torch/.venv/bin:$prefix/usr/bin:$PATH"
 [[ -x /opt/gcc/bin/g++ ]] && export CXX=${CXX:-/opt/gcc/bin/g++}
 
@@ -45,5 +57,7 @@ torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
   if $bench; then
     echo "== bench: engine vs transformers"
     PYTHONUNBUFFERED=1 python3 bench/model_bench.py --gspo build-gpu/bin/gspo --out "$logs"
+    echo "== bench: tokenizers vs Hugging Face tokenizers"
+    PYTHONUNBUFFERED=1 python3 bench/tokenizer_bench.py --gspo build-gpu/bin/gspo --out "$logs"
   fi
 } 2>&1 | tee "$logs/gpu-build.log"

@@ -143,16 +143,17 @@ const std::map<std::string, TaskDefaults>& TaskTable() {
   return *table;
 }
 
-// Component weights of each task's multi-objective reward; each sums to 1.
+// Component weights of each task's multi-objective reward; each sums to 1. customer_service is
+// the reference guide's reward. worker/reward/reward_presets.cc holds the same table (a test
+// keeps them equal).
 const std::map<std::string, std::vector<std::pair<const char*, double>>>& RewardTable() {
   static const auto* table = new std::map<std::string, std::vector<std::pair<const char*, double>>>{
       {"customer_service",
        {{"empathy", 0.25},
-        {"action_orientation", 0.2},
-        {"professionalism", 0.15},
-        {"task_resolution", 0.25},
+        {"action_orientation", 0.25},
+        {"professionalism", 0.25},
         {"length_appropriateness", 0.1},
-        {"politeness", 0.05}}},
+        {"reference_similarity", 0.15}}},
       {"technical_support",
        {{"task_resolution", 0.3},
         {"action_orientation", 0.25},

@@ -1,6 +1,7 @@
 #include "common/config/validate.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <set>
 
@@ -153,10 +154,20 @@ void CheckGeneration(const v1::GenerationSpec& g, Checker& c) {
   c.IntRange("generation.top_k", g.top_k(), 0, 1 << 20);
 }
 
+// 1 to 128 letters, digits, '-', '_' or '.'.
+bool IsScenarioId(const std::string& id) {
+  const auto allowed = [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
+  };
+  return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), allowed);
+}
+
 void CheckScenario(const v1::Scenario& s, const std::string& path, Checker& c) {
   const bool has_inline = s.has_id() || s.has_opening_message() || s.has_task() ||
                           s.has_system_prompt() || s.has_persona() || s.facts_size() > 0 ||
-                          s.resolution_size() > 0 || s.user_replies_size() > 0 || s.has_max_turns();
+                          s.resolution_size() > 0 || s.user_replies_size() > 0 ||
+                          s.has_max_turns() || s.forbidden_size() > 0 || s.has_reference() ||
+                          s.reply_rules_size() > 0;
   if (s.has_file()) {
     if (has_inline)
       c.Fail(path, "a scenario entry is either {file: ...} or an inline scenario, not both");
@@ -164,7 +175,12 @@ void CheckScenario(const v1::Scenario& s, const std::string& path, Checker& c) {
     c.MaxChars(path + ".file", s.file(), kMaxPathChars);
     return;
   }
-  if (!s.has_id() || s.id().empty()) c.Fail(path + ".id", "required for an inline scenario");
+  if (!s.has_id() || s.id().empty()) {
+    c.Fail(path + ".id", "required for an inline scenario");
+  } else if (!IsScenarioId(s.id())) {
+    c.Fail(path + ".id", "expected 1 to 128 letters, digits, '-', '_' or '.', got " +
+                             common::QuoteForMessage(s.id()));
+  }
   if (!s.has_opening_message() || s.opening_message().empty()) {
     c.Fail(path + ".opening_message", "required for an inline scenario: the user's first message");
   }
@@ -177,6 +193,19 @@ void CheckScenario(const v1::Scenario& s, const std::string& path, Checker& c) {
   for (const std::string* text : {&s.system_prompt(), &s.opening_message(), &s.persona()}) {
     c.MaxChars(path, *text, kMaxPromptChars);
   }
+  c.MaxChars(path + ".reference", s.reference(), kMaxPromptChars);
+  for (int k = 0; k < s.reply_rules_size(); ++k) {
+    const v1::ReplyRule& rule = s.reply_rules(k);
+    const std::string rule_path = path + ".reply_rules[" + std::to_string(k) + "]";
+    if (rule.when_agent_says().empty()) {
+      c.Fail(rule_path + ".when_agent_says",
+             "required: the phrases of the agent that trigger this reply, e.g. [\"order number\"]");
+    }
+    if (!rule.has_reply() || rule.reply().empty()) {
+      c.Fail(rule_path + ".reply", "required: what the user answers");
+    }
+    c.MaxChars(rule_path + ".reply", rule.reply(), kMaxPromptChars);
+  }
 }
 
 void CheckEnvironment(const v1::EnvironmentSpec& e, Checker& c) {
@@ -188,7 +217,23 @@ void CheckEnvironment(const v1::EnvironmentSpec& e, Checker& c) {
                                         " entries, got " + std::to_string(e.scenarios_size()));
   }
   for (int i = 0; i < e.scenarios_size() && i < kMaxScenarios; ++i) {
-    CheckScenario(e.scenarios(i), "environment.scenarios[" + std::to_string(i) + "]", c);
+    const std::string path = "environment.scenarios[" + std::to_string(i) + "]";
+    CheckScenario(e.scenarios(i), path, c);
+    const v1::Scenario& s = e.scenarios(i);
+    if (e.task() != "mixture" || s.has_file()) continue;
+    if (!s.has_task()) {
+      c.Fail(path + ".task",
+             "required with task: mixture: the task whose share the scenario "
+             "belongs to (customer_service, technical_support or sales)");
+    } else if (!e.mixture().empty() && !e.mixture().count(s.task())) {
+      std::vector<std::string> weighted;
+      for (const auto& [task, weight] : e.mixture()) weighted.push_back(task);
+      std::sort(weighted.begin(), weighted.end());
+      c.Fail(path + ".task", "'" + s.task() +
+                                 "' has no weight in environment.mixture, so the "
+                                 "scenario would never be picked; expected one of " +
+                                 common::Join(weighted, ", "));
+    }
   }
   for (const auto& [task, weight] : e.mixture()) {
     const std::string path = "environment.mixture." + task;

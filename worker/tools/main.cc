@@ -7,6 +7,8 @@
 #include "worker/engine/runtime.h"
 #include "worker/tools/bench_command.h"
 #include "worker/tools/model_commands.h"
+#include "worker/tools/tokenizer_commands.h"
+#include "worker/tools/train_command.h"
 
 namespace {
 
@@ -14,11 +16,16 @@ void Usage(std::ostream& os) {
   os << "usage: gspo <command> [args]\n\n"
      << "commands:\n"
      << "  validate   resolve and check a job spec (same as gspoctl validate)\n"
+     << "  train      run a GSPO job on this machine (gspo train job.yaml)\n"
      << "  info       LibTorch version, threads and visible devices\n"
      << "  init-model random weights for a config.json, in Hugging Face layout\n"
      << "  logits     logits of a model for input ids (safetensors in and out)\n"
      << "  generate   greedy or sampled continuations of input ids\n"
      << "  bench-model prefill and decode timings of a model, as JSON\n"
+     << "  tokenize   ids of a text (Hugging Face tokenizer.json)\n"
+     << "  detokenize text of ids\n"
+     << "  chat       a conversation as the model's chat template renders it, or its ids\n"
+     << "  bench-tokenizer single-thread encode throughput, as JSON\n"
      << "  version    print the version\n";
 }
 
@@ -52,10 +59,15 @@ int main(int argc, char** argv) {
   if (command == "validate")
     return gspo::client::RunValidateCommand("gspo", args, std::cout, std::cerr);
   if (command == "info") return Info();
+  if (command == "train") return gspo::tools::RunTrain(args);
   if (command == "init-model") return gspo::tools::RunInitModel(args);
   if (command == "logits") return gspo::tools::RunLogits(args);
   if (command == "generate") return gspo::tools::RunGenerate(args);
   if (command == "bench-model") return gspo::tools::RunBenchModel(args);
+  if (command == "tokenize") return gspo::tools::RunTokenize(args);
+  if (command == "detokenize") return gspo::tools::RunDetokenize(args);
+  if (command == "chat") return gspo::tools::RunChat(args);
+  if (command == "bench-tokenizer") return gspo::tools::RunBenchTokenizer(args);
   std::cerr << "gspo: unknown command '" << command << "'\n";
   Usage(std::cerr);
   return 2;

@@ -125,6 +125,10 @@ environment:
       resolution: [refund, "new delivery date"]
       user_replies: ["It's been 2 weeks", "ok"]
       max_turns: 3
+      forbidden: ["full refund"]
+      reference: "I'll send a replacement today."
+      reply_rules:
+        - {when_agent_says: [tracking], reply: "It hasn't moved.", end: false}
   mixture: {customer_service: 0.4, technical_support: 0.3, sales: 0.3}
 reward:
   preset: mixture
@@ -179,6 +183,11 @@ TEST(RoundTrip, SpecWithEveryFieldSet) {
   for (const auto& scenario : job->spec.environment().scenarios()) {
     for (const std::string& path : SetLeafPaths(scenario)) {
       set_paths.insert("environment.scenarios[]." + path);
+    }
+    for (const auto& rule : scenario.reply_rules()) {
+      for (const std::string& path : SetLeafPaths(rule)) {
+        set_paths.insert("environment.scenarios[].reply_rules[]." + path);
+      }
     }
   }
   for (const auto& component : job->spec.reward().components()) {

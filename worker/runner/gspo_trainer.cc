@@ -1,0 +1,283 @@
+#include "worker/runner/gspo_trainer.h"
+
+#include <c10/core/GradMode.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iostream>
+
+#include "common/files.h"
+#include "common/logging.h"
+#include "worker/engine/lora/lora_adapters.h"
+#include "worker/engine/sampler/rollout_engine.h"
+#include "worker/engine/train/adamw.h"
+#include "worker/engine/train/policy_learner.h"
+#include "worker/runner/checkpoint_manager.h"
+#include "worker/runner/exporter.h"
+#include "worker/tokenizer/chat_episode.h"
+
+namespace gspo::runner {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// A seed for one draw of the run, mixing the run seed with the step and a purpose.
+std::uint64_t MixSeed(std::uint64_t seed, std::int64_t step, std::int64_t salt) {
+  std::uint64_t x = seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(step) * 0xBF58476D1CE4E5B9ULL +
+                    static_cast<std::uint64_t>(salt) * 0x94D049BB133111EBULL;
+  x ^= x >> 31;
+  return x;
+}
+
+struct Branch {
+  std::unique_ptr<tokenizer::EpisodeBuilder> builder;
+  std::unique_ptr<EpisodeSession> session;
+  std::vector<float> logp;  // per id of builder->ids(); 0 where not sampled
+  bool active = true;
+  int turns = 0;
+};
+
+engine::LoraConfig LoraConfigOf(const TrainOptions& o) {
+  engine::LoraConfig c;
+  c.r = o.lora_r;
+  c.alpha = o.lora_alpha;
+  c.dropout = o.lora_dropout;
+  c.target_modules = o.lora_target_modules;
+  c.use_rslora = o.use_rslora;
+  c.seed = o.seed;
+  return c;
+}
+
+engine::LearnerConfig LearnerConfigOf(const TrainOptions& o) {
+  engine::LearnerConfig c;
+  c.loss.clip_range_left = o.clip_range_left;
+  c.loss.clip_range_right = o.clip_range_right;
+  c.loss.beta = o.beta;
+  c.loss.token_level = o.use_gspo_token;
+  c.num_iterations = o.num_iterations;
+  c.minibatches = o.minibatches;
+  c.micro_batch = o.micro_batch;
+  c.max_grad_norm = o.max_grad_norm;
+  c.temperature = o.temperature;
+  c.recompute_old_logprobs = o.recompute_old_logprobs;
+  return c;
+}
+
+}  // namespace
+
+struct GspoTrainer::Rollout {
+  std::vector<Branch> branches;  // groups x G, group-major
+  std::vector<EpisodeScore> scores;
+  std::int64_t tokens_generated = 0;
+};
+
+common::StatusOr<GspoTrainer::Rollout> GspoTrainer::CollectEpisodes(std::int64_t step,
+                                                                    StepMetrics* metrics) {
+  const std::int64_t groups = options_.prompts_per_step, g = options_.group_size;
+  Rollout rollout;
+  engine::RolloutEngine engine(model_);
+  engine::RolloutRequest request;
+  request.samples_per_prompt = g;
+  request.max_new_tokens = options_.max_completion_length;
+  request.sampling.temperature = options_.temperature;
+  request.sampling.top_p = options_.top_p;
+  request.sampling.top_k = options_.top_k;
+  std::vector<std::int64_t> max_turns(groups);
+  for (std::int64_t i = 0; i < groups; ++i) {
+    GSPO_ASSIGN_OR_RETURN(EpisodeOpening opening, episodes_->Open(step, i));
+    max_turns[i] = std::max<std::int64_t>(1, opening.max_turns);
+    std::vector<std::int32_t> prompt;
+    for (std::int64_t b = 0; b < g; ++b) {
+      Branch branch;
+      GSPO_ASSIGN_OR_RETURN(tokenizer::EpisodeBuilder builder,
+                            tokenizer::EpisodeBuilder::Create(*tokenizer_, *format_));
+      branch.builder = std::make_unique<tokenizer::EpisodeBuilder>(std::move(builder));
+      GSPO_ASSIGN_OR_RETURN(prompt, branch.builder->Start(opening.system_prompt, opening.user_message));
+      GSPO_ASSIGN_OR_RETURN(branch.session, episodes_->StartSession(step, i, b));
+      branch.logp.assign(branch.builder->ids().size(), 0.0f);
+      rollout.branches.push_back(std::move(branch));
+    }
+    request.prompts.emplace_back(prompt.begin(), prompt.end());
+  }
+  for (std::int32_t id : rollout.branches.front().builder->end_of_turn_ids()) request.stop_ids.push_back(id);
+
+  double seconds_rollout = 0, seconds_env = 0;
+  std::vector<std::int64_t> branch_of_row;
+  for (std::int64_t r = 0; r < groups * g; ++r) branch_of_row.push_back(r);
+  for (std::int64_t turn = 0; !branch_of_row.empty(); ++turn) {
+    request.seed = MixSeed(options_.seed, step, 1000 + turn);
+    auto start = Clock::now();
+    GSPO_ASSIGN_OR_RETURN(std::vector<engine::Generation> generations, engine.Generate(request));
+    seconds_rollout += Since(start);
+    start = Clock::now();
+    std::vector<std::int64_t> next_rows;
+    std::vector<std::vector<std::int64_t>> next_prompts;
+    for (std::size_t r = 0; r < generations.size(); ++r) {
+      const std::int64_t index = branch_of_row[r];
+      Branch& branch = rollout.branches[index];
+      const engine::Generation& gen = generations[r];
+      std::vector<std::int32_t> sampled(gen.tokens.begin(), gen.tokens.end());
+      rollout.tokens_generated += static_cast<std::int64_t>(sampled.size());
+      branch.logp.insert(branch.logp.end(), gen.logprobs.begin(), gen.logprobs.end());
+      GSPO_ASSIGN_OR_RETURN(std::vector<std::int32_t> closing, branch.builder->AppendAssistant(sampled));
+      branch.logp.insert(branch.logp.end(), closing.size(), 0.0f);
+      ++branch.turns;
+      const std::string text = tokenizer_->Decode(sampled, /*skip_special_tokens=*/true);
+      std::optional<std::string> reply;
+      if (branch.turns < max_turns[index / g]) {
+        GSPO_ASSIGN_OR_RETURN(reply, branch.session->UserReply(text));
+      }
+      if (!reply) {
+        GSPO_ASSIGN_OR_RETURN(std::vector<std::int32_t> tail, branch.builder->Finish());
+        branch.logp.insert(branch.logp.end(), tail.size(), 0.0f);
+        branch.active = false;
+        continue;
+      }
+      GSPO_ASSIGN_OR_RETURN(std::vector<std::int32_t> user, branch.builder->AppendUser(*reply));
+      branch.logp.insert(branch.logp.end(), user.size(), 0.0f);
+      next_rows.push_back(index);
+      const auto& ids = branch.builder->ids();
+      next_prompts.emplace_back(ids.begin(), ids.end());
+    }
+    seconds_env += Since(start);
+    // Branches diverged after the first turn: one sample each from here on.
+    branch_of_row = std::move(next_rows);
+    request.prompts = std::move(next_prompts);
+    request.samples_per_prompt = 1;
+  }
+  const auto start = Clock::now();
+  std::vector<EpisodeSession*> sessions;
+  for (Branch& branch : rollout.branches) {
+    const auto& mask = branch.builder->assistant_mask();
+    const std::int64_t sampled = std::count(mask.begin(), mask.end(), 1);
+    branch.session->SetTokenCounts(static_cast<std::int64_t>(mask.size()) - sampled, sampled);
+    sessions.push_back(branch.session.get());
+  }
+  GSPO_ASSIGN_OR_RETURN(rollout.scores, episodes_->Score(step, sessions));
+  metrics->emplace_back("seconds_rollout", seconds_rollout);
+  metrics->emplace_back("seconds_environment", seconds_env);
+  metrics->emplace_back("seconds_reward", Since(start));
+  return rollout;
+}
+
+common::Status GspoTrainer::Run(bool progress) {
+  GSPO_RETURN_IF_ERROR(common::MakeDirectories(options_.output_dir));
+  GSPO_ASSIGN_OR_RETURN(auto adapters, engine::LoraAdapters::Attach(model_, LoraConfigOf(options_)));
+  engine::AdamWConfig adamw;
+  adamw.weight_decay = options_.weight_decay;
+  engine::AdamW optimizer(adapters->Parameters(), adamw);
+  CheckpointManager checkpoints(options_.output_dir, options_.save_total_limit, options_.model_name);
+  std::int64_t first_step = 0;
+  if (!options_.resume_from_checkpoint.empty()) {
+    std::string dir = options_.resume_from_checkpoint;
+    if (dir == "latest") {
+      auto latest = checkpoints.Latest();
+      if (!latest) {
+        return common::NotFoundError("resume_from_checkpoint: latest: no checkpoint in " +
+                                     checkpoints.CheckpointsDir());
+      }
+      dir = *latest;
+    }
+    GSPO_ASSIGN_OR_RETURN(first_step, checkpoints.Load(dir, adapters.get(), &optimizer));
+    common::LogInfo("resumed", {{"checkpoint", dir}, {"step", first_step}});
+  }
+  GSPO_ASSIGN_OR_RETURN(auto writer, MetricsWriter::Open(common::JoinPath(options_.output_dir, "metrics.jsonl"),
+                                                         options_.steps, progress));
+  const engine::LearnerConfig learner_config = LearnerConfigOf(options_);
+  engine::PolicyLearner learner(model_, adapters.get(), &optimizer, learner_config);
+  const std::int64_t updates_per_step = learner_config.num_iterations * learner_config.minibatches;
+
+  for (std::int64_t step = first_step; step < options_.steps; ++step) {
+    const auto step_start = Clock::now();
+    StepMetrics metrics;
+    GSPO_ASSIGN_OR_RETURN(Rollout rollout, CollectEpisodes(step, &metrics));
+
+    // Right-padded batch of every branch.
+    const std::int64_t n = static_cast<std::int64_t>(rollout.branches.size());
+    std::int64_t longest = 0;
+    for (const Branch& b : rollout.branches) longest = std::max<std::int64_t>(longest, b.builder->ids().size());
+    engine::TrainBatch batch;
+    batch.ids = at::zeros({n, longest}, at::kLong);
+    batch.valid = at::zeros({n, longest}, at::kBool);
+    batch.assistant_mask = at::zeros({n, longest}, at::kBool);
+    batch.old_logp = at::zeros({n, longest}, at::kFloat);
+    batch.rewards = at::zeros({n}, at::kFloat);
+    batch.group_size = options_.group_size;
+    std::map<std::string, double> component_sums;
+    double turns = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const Branch& b = rollout.branches[i];
+      const auto& ids = b.builder->ids();
+      const auto& mask = b.builder->assistant_mask();
+      const std::int64_t len = ids.size();
+      batch.ids[i].narrow(0, 0, len).copy_(at::tensor(std::vector<std::int64_t>(ids.begin(), ids.end()), at::kLong));
+      batch.valid[i].narrow(0, 0, len).fill_(true);
+      batch.assistant_mask[i].narrow(0, 0, len).copy_(
+          at::tensor(std::vector<std::int64_t>(mask.begin(), mask.end()), at::kLong).to(at::kBool));
+      batch.old_logp[i].narrow(0, 0, len).copy_(at::tensor(b.logp));
+      batch.rewards[i] = rollout.scores[i].total;
+      for (const auto& [name, value] : rollout.scores[i].components) component_sums[name] += value;
+      turns += b.turns;
+    }
+    const double lr_at_step = engine::ScheduledLearningRate(options_.lr_schedule, options_.learning_rate,
+                                                    step, options_.warmup_steps, options_.steps);
+    const auto learn_start = Clock::now();
+    // The schedule counts GSPO steps; the updates of a step advance through it by fractions.
+    GSPO_ASSIGN_OR_RETURN(engine::LearnMetrics learned, learner.Learn(batch, [&](std::int64_t k) {
+      return engine::ScheduledLearningRate(options_.lr_schedule, options_.learning_rate,
+                                           step * updates_per_step + k,
+                                           options_.warmup_steps * updates_per_step,
+                                           options_.steps * updates_per_step);
+    }));
+    const double seconds_learn = Since(learn_start);
+    const double seconds_step = Since(step_start);
+
+    at::Tensor rewards = batch.rewards;
+    StepMetrics row = {
+        {"reward_mean", rewards.mean().item<double>()},
+        {"reward_std", rewards.std(/*unbiased=*/false).item<double>()},
+        {"reward_min", rewards.min().item<double>()},
+        {"reward_max", rewards.max().item<double>()},
+    };
+    for (const auto& [name, sum] : component_sums) row.emplace_back("reward/" + name, sum / n);
+    const StepMetrics learned_row = {
+        {"loss", learned.loss}, {"clip_fraction", learned.clip_fraction},
+        {"clip_fraction_low", learned.clip_fraction_low}, {"clip_fraction_high", learned.clip_fraction_high},
+        {"ratio_mean", learned.ratio_mean}, {"ratio_min", learned.ratio_min}, {"ratio_max", learned.ratio_max},
+        {"kl", learned.kl}, {"entropy", learned.entropy}, {"grad_norm", learned.grad_norm},
+        {"lr", lr_at_step}, {"advantage_std", learned.advantage_std},
+        {"zero_advantage_groups", static_cast<double>(learned.zero_advantage_groups)},
+        {"logprob_mismatch", learned.logprob_mismatch},
+        {"tokens_generated", static_cast<double>(rollout.tokens_generated)},
+        {"tokens_trained", static_cast<double>(learned.tokens_trained)},
+        {"turns_mean", turns / n}};
+    row.insert(row.end(), learned_row.begin(), learned_row.end());
+    row.insert(row.end(), metrics.begin(), metrics.end());
+    row.emplace_back("seconds_learn", seconds_learn);
+    row.emplace_back("seconds_step", seconds_step);
+    row.emplace_back("tokens_per_second", (rollout.tokens_generated + learned.tokens_trained) / seconds_step);
+    if ((step + 1) % options_.log_every == 0 || step + 1 == options_.steps) {
+      GSPO_RETURN_IF_ERROR(writer->Write(step + 1, row));
+    }
+    writer->Progress(step + 1, row);
+    if (options_.save_steps > 0 && (step + 1) % options_.save_steps == 0) {
+      GSPO_RETURN_IF_ERROR(checkpoints.Save(step + 1, *adapters, optimizer));
+    }
+  }
+  const std::string final_dir = common::JoinPath(options_.output_dir, "final");
+  for (const std::string& kind : options_.exports) {
+    if (kind == "adapter") {
+      GSPO_RETURN_IF_ERROR(adapters->SavePeft(common::JoinPath(final_dir, "adapter"), options_.model_name));
+    } else if (kind == "merged") {
+      GSPO_RETURN_IF_ERROR(ExportMerged(*model_, *adapters, options_.model_dir, common::JoinPath(final_dir, "merged")));
+    }
+  }
+  return common::Status::Ok();
+}
+
+}  // namespace gspo::runner

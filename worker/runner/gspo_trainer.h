@@ -1,0 +1,50 @@
+// GspoTrainer: the training loop behind `gspo train` (and, later, each worker rank).
+//
+//   for step in [resume step, num_outer_iterations):
+//     openings ─▶ prompt ids (EpisodeBuilder)               one per group
+//     turn 1: RolloutEngine, G samples per prompt (one prefill per prompt)
+//     turns 2..: user reply (EpisodeSession) ─▶ ids appended ─▶ one more sample per branch
+//     rewards (EpisodeSession::Score) ─▶ TrainBatch (ids, assistant mask, sampled log-probs)
+//     PolicyLearner::Learn ─▶ metrics.jsonl ─▶ checkpoint every save_steps
+//   final/adapter (PEFT) and final/merged
+//
+// Borrows the model, tokenizer, chat format and episode source. Not thread-safe.
+#pragma once
+
+#include <memory>
+
+#include "common/status.h"
+#include "worker/engine/model/decoder_model.h"
+#include "worker/runner/episode_source.h"
+#include "worker/runner/metrics_writer.h"
+#include "worker/runner/train_options.h"
+#include "worker/tokenizer/chat_format.h"
+#include "worker/tokenizer/tokenizer.h"
+
+namespace gspo::runner {
+
+class GspoTrainer {
+ public:
+  GspoTrainer(TrainOptions options, engine::DecoderModel* model,
+              const tokenizer::Tokenizer* tokenizer, const tokenizer::ChatFormat* format,
+              EpisodeSource* episodes)
+      : options_(std::move(options)), model_(model), tokenizer_(tokenizer), format_(format),
+        episodes_(episodes) {}
+
+  // Trains to options.steps, resuming first when asked; `progress` draws a progress line on a
+  // terminal. A failed step leaves the last checkpoint as it was.
+  common::Status Run(bool progress);
+
+ private:
+  struct Rollout;  // one step's episodes, defined in the .cc
+
+  common::StatusOr<Rollout> CollectEpisodes(std::int64_t step, StepMetrics* metrics);
+
+  TrainOptions options_;
+  engine::DecoderModel* model_;
+  const tokenizer::Tokenizer* tokenizer_;
+  const tokenizer::ChatFormat* format_;
+  EpisodeSource* episodes_;
+};
+
+}  // namespace gspo::runner

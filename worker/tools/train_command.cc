@@ -1,0 +1,48 @@
+#include "worker/tools/train_command.h"
+
+#include <iostream>
+
+#include "common/files.h"
+#include "worker/engine/model/decoder_model.h"
+#include "worker/engine/runtime.h"
+#include "worker/runner/env_episode_source.h"
+#include "worker/runner/gspo_trainer.h"
+#include "worker/runner/train_setup.h"
+#include "worker/tools/model_commands.h"
+
+namespace gspo::tools {
+namespace {
+
+common::Status Train(const std::vector<std::string>& args) {
+  GSPO_ASSIGN_OR_RETURN(runner::TrainSetup setup, runner::PrepareTraining(args));
+  for (const std::string& warning : setup.warnings) std::cerr << "warning: " << warning << "\n";
+  const runner::TrainOptions& options = setup.options;
+  const engine::RuntimeInfo runtime = engine::ConfigureRuntime();
+  const at::Device device = runtime.cuda_devices > 0 ? at::Device("cuda:0") : at::Device(at::kCPU);
+  at::ScalarType dtype = device.is_cuda() ? at::kBFloat16 : at::kFloat;
+  if (options.dtype == "float32") dtype = at::kFloat;
+  if (options.dtype == "bfloat16") dtype = at::kBFloat16;
+  if (options.dtype == "float16") dtype = at::kHalf;
+  GSPO_ASSIGN_OR_RETURN(auto model, engine::DecoderModel::Load(options.model_dir, dtype, device));
+  GSPO_ASSIGN_OR_RETURN(auto tokenizer, tokenizer::Tokenizer::FromDirectory(options.model_dir));
+  GSPO_ASSIGN_OR_RETURN(tokenizer::ChatFormat format, tokenizer::ChatFormat::FromDirectory(options.model_dir));
+  runner::EnvEpisodeSource episodes(std::move(setup.environment), std::move(setup.rewarder),
+                                    options.job_name);
+  std::cerr << "gspo train: " << options.job_name << " on " << (device.is_cuda() ? "cuda:0" : "cpu")
+            << " (" << runtime.intra_op_threads << " threads), model " << options.model_dir << ", "
+            << options.steps << " steps of " << options.prompts_per_step << " x "
+            << options.group_size << " episodes\n";
+  runner::GspoTrainer trainer(options, model.get(), tokenizer.get(), &format, &episodes);
+  GSPO_RETURN_IF_ERROR(trainer.Run(setup.progress));
+  std::cerr << "gspo train: metrics in " << common::JoinPath(options.output_dir, "metrics.jsonl")
+            << "; exports in " << common::JoinPath(options.output_dir, "final") << "\n";
+  return common::Status::Ok();
+}
+
+}  // namespace
+
+int RunTrain(const std::vector<std::string>& args) {
+  return GuardedCommand("train", [&] { return Train(args); });
+}
+
+}  // namespace gspo::tools
