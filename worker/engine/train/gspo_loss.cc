@@ -1,5 +1,7 @@
 #include "worker/engine/train/gspo_loss.h"
 
+#include <c10/core/GradMode.h>
+
 namespace gspo::engine {
 
 GroupAdvantages ComputeGroupAdvantages(const at::Tensor& rewards, std::int64_t group_size,
