@@ -101,12 +101,6 @@ Status TooLargeError(const std::string& path, std::uint64_t size, std::uint64_t 
                               "; the limit is " + limit_text);
 }
 
-std::string BaseName(std::string_view path) {
-  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-  const std::size_t slash = path.rfind('/');
-  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
-}
-
 }  // namespace
 
 Status ErrnoToStatus(int errno_value, std::string_view message) {
@@ -263,6 +257,12 @@ std::string DirName(std::string_view path) {
   while (slash > 0 && path[slash - 1] == '/') --slash;
   if (slash == 0) return "/";
   return std::string(path.substr(0, slash));
+}
+
+std::string BaseName(std::string_view path) {
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  const std::size_t slash = path.find_last_of('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
 
 Status MakeDirectories(const std::string& path) {

@@ -52,6 +52,8 @@ StatusOr<std::vector<std::string>> ListDirectory(const std::string& path);
 std::string JoinPath(std::string_view a, std::string_view b);
 // POSIX dirname: "a/b/c" -> "a/b", "a/b/" -> "a", "c" -> ".", "/c" -> "/", "" -> ".".
 std::string DirName(std::string_view path);
+// The last component of `path`, ignoring trailing slashes ("/models/gemma-2b/" -> "gemma-2b").
+std::string BaseName(std::string_view path);
 
 // A Status for a failed system call: "MESSAGE: <strerror>", with the code chosen by errno
 // (ENOENT -> kNotFound, EACCES -> kPermissionDenied, ENOSPC -> kResourceExhausted, ...).

@@ -10,6 +10,7 @@
 #include "common/config/spec_encoder.h"
 #include "common/config/validate.h"
 #include "common/config/yaml_source.h"
+#include "common/files.h"
 #include "common/strings.h"
 
 namespace gspo::config {
@@ -58,15 +59,9 @@ common::Status ApplyOverride(const Override& override, v1::JobSpec* user, Source
   return common::Status::Ok();
 }
 
-// The last path component, ignoring trailing slashes ("/models/gemma-2b/" -> "gemma-2b").
-std::string BaseName(std::string path) {
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  return path.substr(path.find_last_of('/') + 1);
-}
-
 // A lowercase [a-z0-9-] name from the model's base name and the task.
 std::string DeriveName(const v1::JobSpec& spec) {
-  std::string text = BaseName(spec.model().name_or_path()) + "-" + spec.environment().task();
+  std::string text = common::BaseName(spec.model().name_or_path()) + "-" + spec.environment().task();
   std::string name;
   for (char ch : text) {
     ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));

@@ -25,9 +25,7 @@ double Number(const YAML::Node& config, const char* key, double fallback) {
 
 std::optional<double> ParameterCountFromName(const std::string& name) {
   // The last "<number>b" that starts a name segment: "-9b-", "_27B", "Qwen2.5-0.5B".
-  std::string trimmed = name;
-  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
-  const std::string base = trimmed.substr(trimmed.find_last_of('/') + 1);
+  const std::string base = common::BaseName(name);
   std::optional<double> found;
   for (std::size_t i = 0; i < base.size(); ++i) {
     const bool segment_start = i == 0 || base[i - 1] == '-' || base[i - 1] == '_';

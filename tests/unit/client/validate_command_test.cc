@@ -13,6 +13,7 @@
 
 #include "common/files.h"
 #include "common/strings.h"
+#include "tests/fakes/run_command.h"
 #include "tests/fakes/temp_dir.h"
 
 namespace gspo::client {
@@ -111,14 +112,10 @@ TEST(ValidateCommand, MissingFileExitsTwo) {
 
 // Runs the real binary; returns its exit code and stderr.
 Result RunGspoctl(const std::string& args, const std::string& cwd) {
-  const std::string command = "cd '" + cwd + "' && '" + std::string(GSPO_BINARY_DIR) +
-                              "/bin/gspoctl' " + args + " 2>&1 >/dev/null";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string err;
-  std::array<char, 4096> buffer;
-  while (std::size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) err.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, "", err};
+  const gspo::testing::CommandResult r = gspo::testing::RunShellCommand(
+      "cd '" + cwd + "' && '" + std::string(GSPO_BINARY_DIR) + "/bin/gspoctl' " + args +
+      " 2>&1 >/dev/null");
+  return {r.exit_code, "", r.output};
 }
 
 TEST(GspoctlBinary, AcceptsEveryExampleJob) {

@@ -12,6 +12,7 @@
 #include "common/files.h"
 #include "common/json.h"
 #include "common/strings.h"
+#include "tests/fakes/run_command.h"
 #include "tests/fakes/temp_dir.h"
 
 namespace gspo::runner {
@@ -32,12 +33,8 @@ TrainRun Train(const std::string& out, const std::string& extra = "") {
       " --set training.num_outer_iterations=4 --set training.prompts_per_step=2"
       " --set gspo.num_generations=2 --set training.per_device_train_batch_size=2"
       " --set generation.max_completion_length=12 --set output.save_steps=2 " + extra + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  std::array<char, 4096> buffer;
-  while (std::size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  const gspo::testing::CommandResult r = gspo::testing::RunShellCommand(command);
+  return {r.exit_code, r.output};
 }
 
 std::vector<common::Json> Metrics(const std::string& out) {

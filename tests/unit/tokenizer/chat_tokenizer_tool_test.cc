@@ -11,6 +11,7 @@
 #include "common/files.h"
 #include "common/json.h"
 #include "tests/fakes/temp_dir.h"
+#include "tests/fakes/run_command.h"
 #include "tests/fakes/test_data.h"
 #include "tests/unit/tokenizer/chat_test_util.h"
 
@@ -25,23 +26,12 @@ struct ToolRun {
   std::string output;  // stdout, and stderr after it when `with_stderr`
 };
 
-// 'text' for the shell.
-std::string Quote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
+std::string Quote(const std::string& text) { return gspo::testing::ShellQuote(text); }
 
 ToolRun Gspo(const std::string& args, bool with_stderr = true) {
-  const std::string command =
-      std::string(GSPO_BINARY_DIR) + "/bin/gspo " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  std::array<char, 4096> buffer;
-  while (std::size_t n = fread(buffer.data(), 1, buffer.size(), pipe))
-    output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  const gspo::testing::CommandResult r = gspo::testing::RunShellCommand(
+      std::string(GSPO_BINARY_DIR) + "/bin/gspo " + args + (with_stderr ? " 2>&1" : " 2>/dev/null"));
+  return {r.exit_code, r.output};
 }
 
 std::string Dir(const std::string& name) { return Quote(gspo::testing::TestTokenizerDir(name)); }

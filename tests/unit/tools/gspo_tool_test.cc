@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "common/files.h"
+#include "tests/fakes/run_command.h"
 #include "tests/fakes/temp_dir.h"
 #include "worker/engine/model/safetensors.h"
 #include "worker/engine/model/safetensors_torch.h"
@@ -28,13 +29,9 @@ struct ToolRun {
 
 // Runs build/bin/gspo with `args`; `env` ("NAME=value ...") is set for that process only.
 ToolRun Gspo(const std::string& args, const std::string& env = "") {
-  const std::string command = env + " " + std::string(GSPO_BINARY_DIR) + "/bin/gspo " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  std::array<char, 4096> buffer;
-  while (std::size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  const gspo::testing::CommandResult r = gspo::testing::RunShellCommand(
+      env + " " + std::string(GSPO_BINARY_DIR) + "/bin/gspo " + args + " 2>&1");
+  return {r.exit_code, r.output};
 }
 
 at::Tensor Read(const std::string& path, const char* name) {
