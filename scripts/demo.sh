@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job, on a fresh Debian 12 machine: installs, builds, and runs the most complete
-# pipeline this version has. Today that is the job-spec pipeline: every example job resolved
-# and checked offline, the reference guide's command line turned into a job file, a typo
-# caught, and the engine's runtime on this machine. The end-to-end GSPO run replaces it when the
-# engine, the rollout and the control plane land.
+# pipeline this version has: every example job resolved and checked offline, the reference
+# guide's command line turned into a job file, a typo caught, then a real GSPO run on two CPU
+# cores with `gspo train` (tiny random model, customer-service scenarios, multi-turn simulated
+# users, multi-objective reward, LoRA, checkpoints, PEFT and merged exports). The run goes
+# through the coordinator (gspoctl submit) once the control plane lands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,7 +38,23 @@ set -e
 
 section "Engine runtime on this machine"
 "$bin/gspo" info
-"$bin/gspo-worker" --list-devices
+
+section "A GSPO run on this machine: examples/jobs/tiny-cpu.yaml"
+rm -rf "$out/tiny-cpu"
+"$bin/gspo" train examples/jobs/tiny-cpu.yaml --set output.output_dir="$out/tiny-cpu"
+python3 - "$out/tiny-cpu/metrics.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+print(f"steps: {len(rows)}")
+for r in rows:
+    parts = ", ".join(f"{k.split('/')[1]} {v:.2f}" for k, v in r.items() if k.startswith("reward/"))
+    print(f"  step {r['step']}: reward {r['reward_mean']:.3f} ({parts}); loss {r['loss']:+.5f}; "
+          f"clip {r['clip_fraction']:.2f}; {r['tokens_per_second']:.0f} tok/s")
+PY
+echo "Adapter (PEFT layout):  $out/tiny-cpu/final/adapter"
+echo "Merged model:           $out/tiny-cpu/final/merged"
+echo "The tiny model is random, so the reward is noise; the same command trains a real model:"
+echo "  gspo train examples/jobs/gemma2-2b-it-customer-service.yaml   (a local or cached checkpoint)"
 
 section "Next"
 echo "Run the tests:         ./scripts/test.sh"
