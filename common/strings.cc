@@ -1,5 +1,7 @@
 #include "common/strings.h"
 
+#include "common/utf8.h"
+
 #include <algorithm>
 
 namespace gspo::common {
@@ -9,35 +11,6 @@ bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
-// Length of the valid UTF-8 sequence starting at text[i], or 0 if there is none. Rejects
-// overlong forms, surrogates and code points above U+10FFFF.
-std::size_t Utf8SequenceLength(std::string_view text, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char c = byte(i);
-  std::size_t len;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xbf;
-  if (c >= 0xc2 && c <= 0xdf) {
-    len = 2;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    len = 3;
-    if (c == 0xe0) lo = 0xa0;
-    if (c == 0xed) hi = 0x9f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    len = 4;
-    if (c == 0xf0) lo = 0x90;
-    if (c == 0xf4) hi = 0x8f;
-  } else {
-    return 0;
-  }
-  if (i + len > text.size()) return 0;
-  // Only the second byte has a narrowed range; the rest are plain continuation bytes.
-  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-  for (std::size_t k = 2; k < len; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xbf) return 0;
-  }
-  return len;
-}
 
 void AppendHexEscape(unsigned char c, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";

@@ -10,6 +10,7 @@
 
 #include "common/files.h"
 #include "common/strings.h"
+#include "common/utf8.h"
 
 namespace gspo::config {
 namespace {
@@ -18,42 +19,13 @@ std::string At(const std::string& source, int line, int col) {
   return source + ":" + std::to_string(line) + ":" + std::to_string(col);
 }
 
-// Returns the byte length of the UTF-8 sequence starting at s[i], or 0 when it is invalid
-// (overlong forms, surrogates and code points above U+10FFFF are invalid too).
-std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  if (c < 0x80) return 1;
-  std::size_t len;
-  unsigned lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-  for (std::size_t k = 2; k < len; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  }
-  return len;
-}
-
 // Byte-level checks yaml-cpp would otherwise accept or mishandle.
 common::Status CheckText(const std::string& source, std::string_view text) {
   int line = 1, col = 1;
   bool in_indent = true;
   for (std::size_t i = 0; i < text.size();) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
-    const std::size_t len = Utf8SequenceLength(text, i);
+    const std::size_t len = c < 0x80 ? 1 : common::Utf8SequenceLength(text, i);
     if (len == 0) {
       char hex[8];
       std::snprintf(hex, sizeof(hex), "0x%02x", c);

@@ -6,6 +6,8 @@
 // Free functions over immutable tables; safe to call from any thread.
 #pragma once
 
+#include "common/utf8.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -49,7 +51,7 @@ inline std::size_t Utf8Length(unsigned char c) {
   return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
 }
 
-void AppendUtf8(char32_t cp, std::string* out);
+using common::AppendUtf8;  // common/utf8.h
 std::string EncodeUtf8(char32_t cp);
 
 bool IsValidUtf8(std::string_view text);
