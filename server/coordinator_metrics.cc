@@ -1,0 +1,77 @@
+#include "server/coordinator_metrics.h"
+
+#include <map>
+
+namespace gspo::server {
+namespace {
+
+using common::ExtraFamily;
+using common::MetricType;
+
+// metrics.jsonl key -> exported gauge.
+struct StepGauge {
+  const char* key;
+  const char* name;
+  const char* help;
+};
+constexpr StepGauge kStepGauges[] = {
+    {"reward_mean", "gspo_job_reward_mean", "Mean reward of the job's last reported step"},
+    {"loss", "gspo_job_loss", "GSPO loss of the job's last reported step"},
+    {"clip_fraction", "gspo_job_clip_fraction", "Fraction of clipped sequences, last step"},
+    {"kl", "gspo_job_kl", "KL to the reference policy, last step"},
+    {"tokens_per_second", "gspo_job_tokens_per_second", "Tokens generated and trained per second, last step"},
+};
+
+}  // namespace
+
+std::vector<ExtraFamily> CollectCoordinatorMetrics(JobManager& manager, int max_jobs) {
+  std::vector<ExtraFamily> out;
+  std::map<JobState, double> by_state;
+  for (JobState s : {JobState::kQueued, JobState::kScheduled, JobState::kRunning,
+                     JobState::kSucceeded, JobState::kFailed, JobState::kCancelled}) {
+    by_state[s] = 0;
+  }
+  auto all = manager.List(JobFilter{});
+  if (all.ok()) {
+    for (const JobRecord& job : *all) by_state[job.state] += 1;
+  }
+  ExtraFamily jobs{"gspo_jobs", "Jobs in the store, by state", MetricType::kGauge, {}};
+  for (const auto& [state, count] : by_state) jobs.samples.push_back({{{"state", JobStateName(state)}}, count});
+  out.push_back(std::move(jobs));
+
+  double used = 0, total = 0;
+  const auto workers = manager.Workers();
+  for (const WorkerView& w : workers) {
+    used += w.slots_used;
+    total += static_cast<double>(w.devices.size());
+  }
+  out.push_back(ExtraFamily{"gspo_workers", "Registered workers", MetricType::kGauge,
+                            {{{}, static_cast<double>(workers.size())}}});
+  out.push_back(ExtraFamily{"gspo_device_slots", "Device slots of registered workers",
+                            MetricType::kGauge,
+                            {{{{"status", "used"}}, used}, {{{"status", "free"}}, total - used}}});
+
+  ExtraFamily step{"gspo_job_step", "Last step a job reported", MetricType::kGauge, {}};
+  ExtraFamily total_steps{"gspo_job_total_steps", "Steps of the job", MetricType::kGauge, {}};
+  std::vector<ExtraFamily> gauges;
+  for (const StepGauge& g : kStepGauges) gauges.push_back(ExtraFamily{g.name, g.help, MetricType::kGauge, {}});
+  if (all.ok()) {
+    const std::size_t first = all->size() > static_cast<std::size_t>(max_jobs) ? all->size() - max_jobs : 0;
+    for (std::size_t i = first; i < all->size(); ++i) {
+      const JobRecord& job = (*all)[i];
+      const common::MetricLabels labels = {{"job", job.id}, {"name", job.name}};
+      step.samples.push_back({labels, static_cast<double>(job.step)});
+      total_steps.samples.push_back({labels, static_cast<double>(job.total_steps)});
+      for (std::size_t g = 0; g < gauges.size(); ++g) {
+        auto it = job.last_metrics.find(kStepGauges[g].key);
+        if (it != job.last_metrics.end()) gauges[g].samples.push_back({labels, it->second});
+      }
+    }
+  }
+  out.push_back(std::move(step));
+  out.push_back(std::move(total_steps));
+  for (ExtraFamily& g : gauges) out.push_back(std::move(g));
+  return out;
+}
+
+}  // namespace gspo::server
