@@ -16,4 +16,8 @@ std::size_t Utf8SequenceLength(std::string_view text, std::size_t i);
 // Appends the UTF-8 encoding of code point `cp` (at most U+10FFFF).
 void AppendUtf8(char32_t cp, std::string* out);
 
+// `text` with every byte that is not part of a well-formed sequence replaced by U+FFFD, so it
+// can travel in a protobuf string field (process output, file contents of unknown encoding).
+std::string ToValidUtf8(std::string_view text);
+
 }  // namespace gspo::common

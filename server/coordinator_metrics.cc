@@ -59,7 +59,7 @@ std::vector<ExtraFamily> CollectCoordinatorMetrics(JobManager& manager, int max_
     const std::size_t first = all->size() > static_cast<std::size_t>(max_jobs) ? all->size() - max_jobs : 0;
     for (std::size_t i = first; i < all->size(); ++i) {
       const JobRecord& job = (*all)[i];
-      const common::MetricLabels labels = {{"job", job.id}, {"name", job.name}};
+      const common::MetricLabels labels = {{"job_id", job.id}, {"name", job.name}};
       step.samples.push_back({labels, static_cast<double>(job.step)});
       total_steps.samples.push_back({labels, static_cast<double>(job.total_steps)});
       for (std::size_t g = 0; g < gauges.size(); ++g) {

@@ -8,6 +8,7 @@
 #include "common/files.h"
 #include "common/logging.h"
 #include "common/strings.h"
+#include "common/utf8.h"
 
 namespace gspo::worker {
 namespace {
@@ -209,7 +210,7 @@ void WorkerAgent::PollRanks() {
       if (auto code = rank.process->Poll()) {
         rank.finished = true;
         rank.exit_code = *code;
-        if (*code != 0) rank.reason = TailOfFile(rank.process->log_path(), 20, 4096);
+        if (*code != 0) rank.reason = common::ToValidUtf8(TailOfFile(rank.process->log_path(), 20, 4096));
         common::LogInfo("rank exited", {{"job", rank.ref.job_id()}, {"rank", rank.ref.rank()},
                                         {"exit_code", *code}});
       }
@@ -227,7 +228,7 @@ void WorkerAgent::PollRanks() {
     }
     if (rank.log) {
       for (std::string& line : rank.log->ReadNew(kLinesPerReport)) {
-        if (rank.pending_lines.size() < kMaxPendingLines) rank.pending_lines.push_back(std::move(line));
+        if (rank.pending_lines.size() < kMaxPendingLines) rank.pending_lines.push_back(common::ToValidUtf8(line));
       }
     }
   }

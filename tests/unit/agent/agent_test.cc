@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/files.h"
+#include "common/utf8.h"
 #include "tests/fakes/temp_dir.h"
 #include "worker/agent/output_follower.h"
 #include "worker/agent/rank_process.h"
@@ -42,6 +43,13 @@ TEST(ParseDeviceList, Forms) {
               HasSubstr("--devices: expected 'cpu' or a comma-separated list"));
   EXPECT_THAT(ParseDeviceList("0,0").status().message(), HasSubstr("listed twice"));
   EXPECT_FALSE(ParseDeviceList("").ok());
+}
+
+TEST(ToValidUtf8, ReplacesOnlyBrokenBytes) {
+  // Rank output may hold any bytes; protobuf strings must be UTF-8.
+  EXPECT_EQ(common::ToValidUtf8("ok \xc3\xa9"), "ok \xc3\xa9");
+  EXPECT_EQ(common::ToValidUtf8("a\xff" "b"), "a\xef\xbf\xbd" "b");
+  EXPECT_EQ(common::ToValidUtf8("\xc3"), "\xef\xbf\xbd");
 }
 
 TEST(LineFollower, ReturnsOnlyCompleteNewLinesFromItsOffset) {
