@@ -19,6 +19,17 @@ bool HasDotDot(const std::string& path) {
   return false;
 }
 
+// "org/name" with one slash and no path-like parts: a Hugging Face repo id, looked up in the
+// worker's cache.
+bool LooksLikeRepoId(const std::string& text) {
+  const std::vector<std::string> parts = common::Split(text, '/');
+  if (parts.size() != 2) return false;
+  for (const std::string& part : parts) {
+    if (part.empty() || part == "." || part == "..") return false;
+  }
+  return true;
+}
+
 bool HasControlBytes(const std::string& text) {
   for (unsigned char c : text) {
     if (c < 0x20 || c == 0x7f) return true;
@@ -150,6 +161,14 @@ common::StatusOr<ValidatedJob> ValidateSubmission(const Submission& submission,
     o.value_is_yaml = false;
     source.overrides.push_back(std::move(o));
     GSPO_ASSIGN_OR_RETURN(job, config::ResolveJob(source));
+  } else if (!model.empty() && model[0] != '/' && !LooksLikeRepoId(model)) {
+    // Neither a directory under the client's working directory nor "org/name": no worker
+    // could find it, so say so now rather than when a rank starts.
+    return InvalidArgumentError(
+        file_name + ": model.name_or_path: " + common::QuoteForMessage(model) +
+        " is not a directory under the working directory " +
+        common::QuoteForMessage(submission.working_dir.empty() ? "(none sent)" : submission.working_dir) +
+        "; expected a model directory or a Hugging Face repo id (org/name)");
   }
   GSPO_RETURN_IF_ERROR(ResolvePaths(submission, limits, &job.spec));
 

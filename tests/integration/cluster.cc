@@ -59,12 +59,14 @@ void Cluster::Spawn(const std::string& name, const std::vector<std::string>& arg
   processes_[name] = std::move(*process);
 }
 
-void Cluster::Stop(const std::string& name, int signal_number) {
+int Cluster::Stop(const std::string& name, int signal_number) {
   auto it = processes_.find(name);
-  if (it == processes_.end()) return;
+  if (it == processes_.end()) return -1;
   ::kill(it->second->pid(), signal_number);
   WaitUntil([&] { return it->second->Poll().has_value(); }, std::chrono::seconds(60));
+  const int code = it->second->Poll().value_or(-1);
   processes_.erase(it);
+  return code;
 }
 
 void Cluster::StartServer() {
@@ -83,7 +85,7 @@ bool Cluster::ServerRunning() {
   return it != processes_.end() && !it->second->Poll().has_value();
 }
 
-void Cluster::KillServer(int signal_number) { Stop("server", signal_number); }
+int Cluster::KillServer(int signal_number) { return Stop("server", signal_number); }
 
 void Cluster::StartWorker(const std::string& id, const std::string& devices) {
   Spawn("worker-" + id, {kBinDir + "/gspo-worker", "--coordinator", address(), "--token-file",
@@ -95,14 +97,18 @@ void Cluster::KillWorker(const std::string& id, int signal_number) {
   Stop("worker-" + id, signal_number);
 }
 
+// gspoctl runs from the repository root, as a user submitting examples/jobs/... would, so the
+// job's relative model path resolves.
 CommandResult Cluster::CtlWithToken(const std::string& args, const std::string& token_file) const {
-  std::string command = ShellQuote(kBinDir + "/gspoctl") + " --server " + address();
+  std::string command = "cd " + ShellQuote(kSourceDir) + " && " + ShellQuote(kBinDir + "/gspoctl") +
+                        " --server " + address();
   if (!token_file.empty()) command += " --token-file " + ShellQuote(token_file);
   return RunShellCommand(command + " " + args + " 2>&1");
 }
 
 CommandResult Cluster::Ctl(const std::string& args, bool with_stderr) const {
-  return RunShellCommand(ShellQuote(kBinDir + "/gspoctl") + " --server " + address() +
+  return RunShellCommand("cd " + ShellQuote(kSourceDir) + " && " + ShellQuote(kBinDir + "/gspoctl") +
+                         " --server " + address() +
                          " --token-file " + ShellQuote(client_token_file()) + " " + args +
                          (with_stderr ? " 2>&1" : " 2>/dev/null"));
 }

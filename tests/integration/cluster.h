@@ -48,7 +48,8 @@ class Cluster {
 
   // Starts gspo-server (same ports and state every time) and waits until it answers.
   void StartServer();
-  void KillServer(int signal_number);
+  // Sends the signal, waits for the exit and returns the exit code (128 + signal when killed).
+  int KillServer(int signal_number);
   bool ServerRunning();
   void StartWorker(const std::string& id, const std::string& devices = "cpu");
   void KillWorker(const std::string& id, int signal_number);
@@ -70,7 +71,7 @@ class Cluster {
 
  private:
   void Spawn(const std::string& name, const std::vector<std::string>& argv);
-  void Stop(const std::string& name, int signal_number);
+  int Stop(const std::string& name, int signal_number);
 
   ScopedTempDir dir_;
   int port_;

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <signal.h>
 
 #include "common/files.h"
 #include "common/strings.h"
@@ -125,6 +126,17 @@ TEST(ControlPlane, ManyConcurrentClientsGetNoErrorAndLoseNoJob) {
   EXPECT_EQ(r.exit_code, 0) << r.output << cluster.Logs();
   EXPECT_THAT(r.output, HasSubstr("requests=4000 errors=0 submitted=1000 distinct_ids=1000 lost=0"));
   EXPECT_EQ(JobCount(cluster), 1000u);
+}
+
+TEST(ControlPlane, SigtermStopsTheServerCleanlyAndJobsSurvive) {
+  Cluster cluster;
+  cluster.StartServer();
+  ASSERT_EQ(cluster.SubmitTiny("kept", {}), "job-000001");
+  EXPECT_EQ(cluster.KillServer(SIGTERM), 0);
+  EXPECT_THAT(cluster.Logs(), HasSubstr("gspo-server stopped"));
+  cluster.StartServer();
+  EXPECT_EQ(cluster.State("job-000001"), "QUEUED");
+  EXPECT_EQ(cluster.SubmitTiny("next", {}), "job-000002");
 }
 
 TEST(ControlPlane, PrometheusScrapesJobMetrics) {

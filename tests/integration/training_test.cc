@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <functional>
+
 #include "common/files.h"
 #include "tests/integration/cluster.h"
 
@@ -16,6 +18,27 @@ using ::testing::HasSubstr;
 std::int64_t Int(const common::Json& json, const char* key) {
   const common::Json* value = json.Find(key);
   return value != nullptr ? value->AsInt64().value_or(-1) : -1;
+}
+
+// Waits until the job's status satisfies `reached`; false at once when the job ends first.
+bool WaitForJob(const Cluster& cluster, const std::string& id,
+                const std::function<bool(const common::Json&)>& reached) {
+  bool result = false;
+  WaitUntil([&] {
+    const common::Json status = cluster.Status(id);
+    if (reached(status)) {
+      result = true;
+      return true;
+    }
+    const common::Json* state = status.Find("state");
+    const std::string name = state != nullptr ? state->AsString() : "";
+    return name == "SUCCEEDED" || name == "FAILED" || name == "CANCELLED";
+  });
+  return result;
+}
+
+bool WaitForStep(const Cluster& cluster, const std::string& id, const char* field, std::int64_t at_least) {
+  return WaitForJob(cluster, id, [&](const common::Json& s) { return Int(s, field) >= at_least; });
 }
 
 TEST(Training, SubmitWatchRunsTheJobToSucceededAndShowsEveryStep) {
@@ -56,7 +79,7 @@ TEST(Training, CoordinatorSigkilledMidJobLosesNothing) {
   const std::string id = cluster.SubmitTiny(
       "restart", {"training.num_outer_iterations=5", "output.save_steps=2"});
   ASSERT_EQ(id, "job-000001");
-  ASSERT_TRUE(WaitUntil([&] { return Int(cluster.Status(id), "step") >= 2; })) << cluster.Logs();
+  ASSERT_TRUE(WaitForStep(cluster, id, "step", 2)) << cluster.Logs();
   ASSERT_EQ(cluster.State(id), "RUNNING");
 
   cluster.KillServer(SIGKILL);
@@ -82,8 +105,7 @@ TEST(Training, WorkerSigkilledMidJobIsReplacedAndTheJobResumesFromItsCheckpoint)
   cluster.StartWorker("w1");
   const std::string id = cluster.SubmitTiny(
       "moved", {"training.num_outer_iterations=5", "output.save_steps=2"});
-  ASSERT_TRUE(WaitUntil([&] { return Int(cluster.Status(id), "checkpoint_step") >= 2; }))
-      << cluster.Logs();
+  ASSERT_TRUE(WaitForStep(cluster, id, "checkpoint_step", 2)) << cluster.Logs();
   cluster.StartWorker("w2");
   ASSERT_TRUE(WaitUntil([&] {
     return cluster.Ctl("workers", false).output.find("w2") != std::string::npos;
@@ -104,6 +126,32 @@ TEST(Training, WorkerSigkilledMidJobIsReplacedAndTheJobResumesFromItsCheckpoint)
   EXPECT_THAT(*rank_log, HasSubstr("resumed"));
   EXPECT_THAT(*rank_log, HasSubstr("checkpoints/step-"));
   EXPECT_TRUE(common::PathExists(cluster.output_root() + "/moved/final/adapter/adapter_config.json"));
+}
+
+TEST(Training, CancelStopsTheRankAndFreesItsSlot) {
+  Cluster cluster;
+  cluster.StartServer();
+  cluster.StartWorker("w1");
+  const std::string long_job = cluster.SubmitTiny("cancelled", {"training.num_outer_iterations=500"});
+  ASSERT_TRUE(WaitForStep(cluster, long_job, "step", 1)) << cluster.Logs();
+
+  CommandResult cancel = cluster.Ctl("cancel " + long_job + " --reason 'enough'");
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.output;
+  EXPECT_THAT(cancel.output, HasSubstr(long_job + " CANCELLED"));
+  common::Json status = cluster.Status(long_job);
+  EXPECT_EQ(status.Find("state")->AsString(), "CANCELLED");
+  EXPECT_EQ(status.Find("reason")->AsString(), "cancelled: enough");
+  // The worker kills the rank on its next heartbeat; its slot then runs the next job.
+  ASSERT_TRUE(WaitUntil([&] { return cluster.Logs().find("stopping rank job=" + long_job) != std::string::npos; }))
+      << cluster.Logs();
+  const std::string next = cluster.SubmitTiny("after-cancel", {"training.num_outer_iterations=2"});
+  CommandResult watch = cluster.Ctl("watch " + next);
+  EXPECT_EQ(watch.exit_code, 0) << watch.output << cluster.Logs();
+  EXPECT_THAT(watch.output, HasSubstr(next + " SUCCEEDED"));
+  // The cancelled job wrote no more steps once it was stopped.
+  EXPECT_EQ(cluster.State(long_job), "CANCELLED");
+  EXPECT_LT(Int(cluster.Status(long_job), "step"), 500);
+  EXPECT_EQ(cluster.Ctl("cancel " + long_job).exit_code, 2);
 }
 
 }  // namespace

@@ -57,6 +57,16 @@ TEST(Submission, ARepoIdModelStaysAsItIs) {
   EXPECT_THAT(job->spec_yaml, HasSubstr("name_or_path: google/gemma-2-2b-it"));
 }
 
+TEST(Submission, ARelativeModelPathThatIsNoDirectoryIsRejected) {
+  Submission s = Tiny();
+  s.working_dir = "/nonexistent";
+  EXPECT_THAT(Error(s).message(),
+              HasSubstr("model.name_or_path: 'examples/models/tiny-chat' is not a directory under "
+                        "the working directory '/nonexistent'"));
+  s.set = {"model.name_or_path=./tiny-chat"};
+  EXPECT_THAT(Error(s).message(), HasSubstr("expected a model directory or a Hugging Face repo id"));
+}
+
 TEST(Submission, OutputDirectoryChecks) {
   Submission s = Tiny();
   s.set = {"output.output_dir=/data/../etc"};
@@ -76,6 +86,7 @@ TEST(Submission, OutputDirectoryChecks) {
 
   s = Tiny();
   s.working_dir.clear();
+  s.set = {"model.name_or_path=" + kSource + "/examples/models/tiny-chat"};
   EXPECT_THAT(Error(s).message(),
               HasSubstr("output.output_dir: relative path './outputs/tiny-cpu' needs the client's "
                         "working directory"));
