@@ -119,7 +119,7 @@ TEST(ControlPlane, ManyConcurrentClientsGetNoErrorAndLoseNoJob) {
   Cluster cluster;
   cluster.StartServer();
   CommandResult r = RunShellCommand(
-      ShellQuote(kBinDir + "/gspo_control_plane_bench") + " --server " + cluster.address() +
+      "cd " + ShellQuote(kSourceDir) + " && " + ShellQuote(kBinDir + "/gspo_control_plane_bench") + " --server " + cluster.address() +
       " --token-file " + ShellQuote(cluster.client_token_file()) + " --spec " +
       ShellQuote(kSourceDir + "/examples/jobs/tiny-cpu.yaml") + " --set output.output_dir=" +
       ShellQuote(cluster.output_root() + "/bench") + " --clients 200 --requests 20 2>&1");
@@ -180,7 +180,7 @@ TEST(ControlPlane, PrometheusScrapesJobMetrics) {
   (*prometheus)->Kill(std::chrono::milliseconds(5000));
 }
 
-TEST(ControlPlane, PythonGrpcioClientListsJobs) {
+TEST(ControlPlane, PythonGrpcioClientListsJobsAndHealthAndReflectionAnswer) {
   Cluster cluster;
   cluster.StartServer();
   ASSERT_EQ(cluster.SubmitTiny("from-python", {}), "job-000001");
@@ -196,7 +196,10 @@ TEST(ControlPlane, PythonGrpcioClientListsJobs) {
       ShellQuote(kSourceDir + "/tests/integration/list_jobs.py") + " " + cluster.address() + " " +
       ShellQuote(cluster.client_token_file()) + " 2>&1");
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(r.output, "job-000001 tiny-cpu JOB_STATE_QUEUED\n");
+  EXPECT_EQ(r.output,
+            "job-000001 tiny-cpu JOB_STATE_QUEUED\n"
+            "health: SERVING\n"
+            "reflection: gspo.v1.JobService gspo.v1.WorkerService\n");
 }
 
 }  // namespace
