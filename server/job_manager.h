@@ -152,6 +152,7 @@ class JobManager {
   void LoseWorker(const std::string& worker_id, const std::string& why);
   void MarkRunning(JobRecord& job);
   void Count(const char* name);
+  void ForgetRendezvous(const std::string& job_id);
 
   JobStore* store_;
   common::Clock* clock_;

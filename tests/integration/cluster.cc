@@ -69,12 +69,21 @@ int Cluster::Stop(const std::string& name, int signal_number) {
   return code;
 }
 
+void Cluster::UseTls(const std::string& cert_file, const std::string& key_file,
+                     const std::string& ca_file) {
+  tls_server_args_ = {"--tls-cert", cert_file, "--tls-key", key_file};
+  tls_ca_file_ = ca_file;
+}
+
 void Cluster::StartServer() {
-  Spawn("server", {kBinDir + "/gspo-server", "--listen", address(), "--metrics-listen",
-                   "127.0.0.1:" + std::to_string(metrics_port_), "--state-dir", dir_.Join("state"),
-                   "--client-token-file", client_token_file(), "--worker-token-file",
-                   worker_token_file(), "--output-root", output_root(), "--heartbeat-interval-ms",
-                   "300", "--heartbeat-timeout-ms", "3000"});
+  std::vector<std::string> argv = {
+      kBinDir + "/gspo-server", "--listen", address(), "--metrics-listen",
+      "127.0.0.1:" + std::to_string(metrics_port_), "--state-dir", dir_.Join("state"),
+      "--client-token-file", client_token_file(), "--worker-token-file", worker_token_file(),
+      "--output-root", output_root(), "--heartbeat-interval-ms", "300", "--heartbeat-timeout-ms",
+      "3000"};
+  argv.insert(argv.end(), tls_server_args_.begin(), tls_server_args_.end());
+  Spawn("server", argv);
   const bool up = WaitUntil([&] { return Ctl("list", false).exit_code == 0 || !ServerRunning(); },
                             std::chrono::seconds(60));
   if (!up || !ServerRunning()) ADD_FAILURE() << "gspo-server did not come up\n" << Logs();
@@ -88,9 +97,11 @@ bool Cluster::ServerRunning() {
 int Cluster::KillServer(int signal_number) { return Stop("server", signal_number); }
 
 void Cluster::StartWorker(const std::string& id, const std::string& devices) {
-  Spawn("worker-" + id, {kBinDir + "/gspo-worker", "--coordinator", address(), "--token-file",
-                         worker_token_file(), "--devices", devices, "--work-root",
-                         dir_.Join("work-" + id), "--worker-id", id});
+  std::vector<std::string> argv = {kBinDir + "/gspo-worker", "--coordinator", address(),
+                                   "--token-file", worker_token_file(), "--devices", devices,
+                                   "--work-root", dir_.Join("work-" + id), "--worker-id", id};
+  if (!tls_ca_file_.empty()) argv.insert(argv.end(), {"--tls-ca", tls_ca_file_});
+  Spawn("worker-" + id, argv);
 }
 
 void Cluster::KillWorker(const std::string& id, int signal_number) {
@@ -103,14 +114,16 @@ CommandResult Cluster::CtlWithToken(const std::string& args, const std::string& 
   std::string command = "cd " + ShellQuote(kSourceDir) + " && " + ShellQuote(kBinDir + "/gspoctl") +
                         " --server " + address();
   if (!token_file.empty()) command += " --token-file " + ShellQuote(token_file);
+  if (!tls_ca_file_.empty()) command += " --tls-ca " + ShellQuote(tls_ca_file_);
   return RunShellCommand(command + " " + args + " 2>&1");
 }
 
 CommandResult Cluster::Ctl(const std::string& args, bool with_stderr) const {
   return RunShellCommand("cd " + ShellQuote(kSourceDir) + " && " + ShellQuote(kBinDir + "/gspoctl") +
-                         " --server " + address() +
-                         " --token-file " + ShellQuote(client_token_file()) + " " + args +
-                         (with_stderr ? " 2>&1" : " 2>/dev/null"));
+                         " --server " + address() + " --token-file " +
+                         ShellQuote(client_token_file()) +
+                         (tls_ca_file_.empty() ? "" : " --tls-ca " + ShellQuote(tls_ca_file_)) + " " +
+                         args + (with_stderr ? " 2>&1" : " 2>/dev/null"));
 }
 
 common::Json Cluster::Status(const std::string& job_id) const {

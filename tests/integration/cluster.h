@@ -46,6 +46,8 @@ class Cluster {
   // Where jobs may write (the server's --output-root).
   std::string output_root() const { return dir_.Join("outputs"); }
 
+  // Serve TLS from now on: the server gets the key pair, gspoctl and workers trust `ca_file`.
+  void UseTls(const std::string& cert_file, const std::string& key_file, const std::string& ca_file);
   // Starts gspo-server (same ports and state every time) and waits until it answers.
   void StartServer();
   // Sends the signal, waits for the exit and returns the exit code (128 + signal when killed).
@@ -76,7 +78,9 @@ class Cluster {
   ScopedTempDir dir_;
   int port_;
   int metrics_port_;
-  int generation_ = 0;  // server restarts, so each run logs to its own file
+  int generation_ = 0;
+  std::vector<std::string> tls_server_args_;
+  std::string tls_ca_file_;  // server restarts, so each run logs to its own file
   std::map<std::string, std::unique_ptr<worker::RankProcess>> processes_;
   std::vector<std::string> log_files_;
 };

@@ -71,6 +71,21 @@ TEST(ControlPlane, BadSpecsAreRejectedAtSubmitWithTheFieldNamedAndNothingStored)
   EXPECT_EQ(JobCount(cluster), 1u);
 }
 
+TEST(ControlPlane, ServerCheckJobValidatesLikeSubmit) {
+  const std::string server = ShellQuote(kBinDir + "/gspo-server");
+  CommandResult good = RunShellCommand(
+      server + " --check-job " + ShellQuote(kSourceDir + "/examples/jobs/tiny-cpu.yaml") + " 2>&1");
+  EXPECT_EQ(good.exit_code, 0) << good.output;
+  EXPECT_THAT(good.output, HasSubstr("valid (tiny-cpu"));
+  const std::string bad = kSourceDir + "/tests/data/bad_jobs/zero_gpus.yaml";
+  CommandResult r = RunShellCommand(server + " --check-job " + ShellQuote(bad) + " 2>&1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.output, HasSubstr(ExpectLine(bad)));
+  CommandResult usage = RunShellCommand(server + " --listen 2>&1");
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_THAT(usage.output, HasSubstr("--listen needs a value"));
+}
+
 grpc::Status RegisterWith(const Cluster& cluster, const std::string& token) {
   auto stub = v1::WorkerService::NewStub(
       grpc::CreateChannel(cluster.address(), grpc::InsecureChannelCredentials()));
@@ -137,6 +152,37 @@ TEST(ControlPlane, SigtermStopsTheServerCleanlyAndJobsSurvive) {
   cluster.StartServer();
   EXPECT_EQ(cluster.State("job-000001"), "QUEUED");
   EXPECT_EQ(cluster.SubmitTiny("next", {}), "job-000002");
+}
+
+TEST(ControlPlane, TlsServesClientsAndWorkersThatTrustItsCertificate) {
+  Cluster cluster;
+  const std::string cert = cluster.root() + "/server.pem";
+  const std::string key = cluster.root() + "/server.key";
+  CommandResult made = RunShellCommand(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -addext "
+      "'subjectAltName=IP:127.0.0.1,DNS:localhost' -keyout " + ShellQuote(key) + " -out " +
+      ShellQuote(cert) + " 2>&1");
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  cluster.UseTls(cert, key, cert);
+  cluster.StartServer();
+  cluster.StartWorker("w1");
+  ASSERT_TRUE(WaitUntil([&] {
+    return cluster.Ctl("workers", false).output.find("w1") != std::string::npos;
+  })) << cluster.Logs();
+  EXPECT_EQ(cluster.SubmitTiny("tls", {}), "job-000001");
+  // A plaintext client gets nowhere.
+  CommandResult plain = RunShellCommand(ShellQuote(kBinDir + "/gspoctl") + " --server " +
+                                        cluster.address() + " --token-file " +
+                                        ShellQuote(cluster.client_token_file()) + " list 2>&1");
+  EXPECT_EQ(plain.exit_code, 1) << plain.output;
+  EXPECT_THAT(plain.output, HasSubstr("UNAVAILABLE"));
+  CommandResult missing_key = RunShellCommand(
+      ShellQuote(kBinDir + "/gspo-server") + " --listen 127.0.0.1:0 --state-dir " +
+      ShellQuote(cluster.root() + "/other") + " --client-token-file " +
+      ShellQuote(cluster.client_token_file()) + " --worker-token-file " +
+      ShellQuote(cluster.worker_token_file()) + " --tls-cert " + ShellQuote(cert) + " 2>&1");
+  EXPECT_EQ(missing_key.exit_code, 2);
+  EXPECT_THAT(missing_key.output, HasSubstr("--tls-cert and --tls-key: give both or neither"));
 }
 
 TEST(ControlPlane, PrometheusScrapesJobMetrics) {
