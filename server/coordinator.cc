@@ -4,6 +4,12 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include "common/files.h"
 #include "common/logging.h"
 #include "server/coordinator_metrics.h"
@@ -52,6 +58,14 @@ common::Status Coordinator::Start(const CoordinatorOptions& options) {
 
   if (auto made = common::MakeDirectories(options.state_dir); !made.ok()) {
     return common::InvalidArgumentError("--state-dir: " + made.message());
+  }
+  // One coordinator per state directory: a second one would schedule the same jobs twice.
+  const std::string lock_path = common::JoinPath(options.state_dir, "server.lock");
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) return common::ErrnoToStatus(errno, "--state-dir: " + lock_path);
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return common::FailedPreconditionError("--state-dir: " + options.state_dir +
+                                           " is in use by another gspo-server");
   }
   GSPO_ASSIGN_OR_RETURN(auto store, SqliteJobStore::Open(common::JoinPath(options.state_dir, "jobs.db")));
   store_ = std::move(store);
@@ -112,6 +126,8 @@ void Coordinator::Shutdown() {
     server_->Wait();
   }
   if (metrics_) metrics_->Stop();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+  lock_fd_ = -1;
   common::LogInfo("gspo-server stopped");
 }
 

@@ -64,6 +64,7 @@ class Coordinator {
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<common::MetricsHttpEndpoint> metrics_;
   int grpc_port_ = 0;
+  int lock_fd_ = -1;  // flock on state-dir/server.lock, held while serving
 
   std::mutex mu_;
   std::condition_variable wake_;

@@ -152,6 +152,16 @@ TEST(ControlPlane, SigtermStopsTheServerCleanlyAndJobsSurvive) {
   cluster.StartServer();
   EXPECT_EQ(cluster.State("job-000001"), "QUEUED");
   EXPECT_EQ(cluster.SubmitTiny("next", {}), "job-000002");
+
+  // A second server on the same state directory refuses to start.
+  CommandResult second = RunShellCommand(
+      ShellQuote(kBinDir + "/gspo-server") + " --listen 127.0.0.1:0 --state-dir " +
+      ShellQuote(cluster.root() + "/state") + " --client-token-file " +
+      ShellQuote(cluster.client_token_file()) + " --worker-token-file " +
+      ShellQuote(cluster.worker_token_file()) + " 2>&1");
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_THAT(second.output, HasSubstr("is in use by another gspo-server"));
+  EXPECT_EQ(cluster.State("job-000002"), "QUEUED");
 }
 
 TEST(ControlPlane, TlsServesClientsAndWorkersThatTrustItsCertificate) {
