@@ -155,7 +155,8 @@ void WorkerAgent::StartRank(const v1::Assignment& a) {
   const std::string key = Key(ref);
   if (ranks_.count(key)) return;
   if (std::find(options_.devices.begin(), options_.devices.end(), a.device()) == options_.devices.end() ||
-      !IsSafeIdPart(a.job_id()) || a.output_dir().empty() || a.output_dir()[0] != '/') {
+      !IsSafeIdPart(a.job_id()) || a.output_dir().empty() || a.output_dir()[0] != '/' ||
+      a.output_dir().find("/../") != std::string::npos || common::EndsWith(a.output_dir(), "/..")) {
     common::LogError("ignoring an assignment this worker cannot run",
                      {{"job", a.job_id()}, {"device", a.device()}, {"output_dir", a.output_dir()}});
     return;
