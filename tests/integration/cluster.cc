@@ -96,10 +96,12 @@ bool Cluster::ServerRunning() {
 
 int Cluster::KillServer(int signal_number) { return Stop("server", signal_number); }
 
-void Cluster::StartWorker(const std::string& id, const std::string& devices) {
+void Cluster::StartWorker(const std::string& id, const std::string& devices,
+                          const std::string& gspo_binary) {
   std::vector<std::string> argv = {kBinDir + "/gspo-worker", "--coordinator", address(),
                                    "--token-file", worker_token_file(), "--devices", devices,
-                                   "--work-root", dir_.Join("work-" + id), "--worker-id", id};
+                                   "--work-root", dir_.Join("work-" + id), "--worker-id", id,
+                                   "--gspo-binary", gspo_binary};
   if (!tls_ca_file_.empty()) argv.insert(argv.end(), {"--tls-ca", tls_ca_file_});
   Spawn("worker-" + id, argv);
 }

@@ -53,7 +53,10 @@ class Cluster {
   // Sends the signal, waits for the exit and returns the exit code (128 + signal when killed).
   int KillServer(int signal_number);
   bool ServerRunning();
-  void StartWorker(const std::string& id, const std::string& devices = "cpu");
+  // `gspo_binary`: what the worker runs for a rank; tests that train nothing pass a stand-in, so
+  // they also run in the build without LibTorch (which has no `gspo`).
+  void StartWorker(const std::string& id, const std::string& devices = "cpu",
+                   const std::string& gspo_binary = kBinDir + "/gspo");
   void KillWorker(const std::string& id, int signal_number);
 
   // gspoctl with this cluster's server and client token; stderr goes to the output too when

@@ -175,11 +175,17 @@ TEST(ControlPlane, TlsServesClientsAndWorkersThatTrustItsCertificate) {
   ASSERT_EQ(made.exit_code, 0) << made.output;
   cluster.UseTls(cert, key, cert);
   cluster.StartServer();
-  cluster.StartWorker("w1");
+  // The worker's stand-in for `gspo` is /bin/false: the job fails, which shows the assignment
+  // and the result travelled over TLS both ways.
+  cluster.StartWorker("w1", "cpu", "/bin/false");
   ASSERT_TRUE(WaitUntil([&] {
     return cluster.Ctl("workers", false).output.find("w1") != std::string::npos;
-  })) << cluster.Logs();
+  }, std::chrono::seconds(60))) << cluster.Logs();
   EXPECT_EQ(cluster.SubmitTiny("tls", {}), "job-000001");
+  EXPECT_TRUE(WaitUntil([&] { return cluster.State("job-000001") == "FAILED"; }, std::chrono::seconds(60)))
+      << cluster.Logs();
+  EXPECT_THAT(cluster.Status("job-000001").Find("reason")->AsString(),
+              HasSubstr("rank 0 exited with code 1"));
   // A plaintext client gets nowhere.
   CommandResult plain = RunShellCommand(ShellQuote(kBinDir + "/gspoctl") + " --server " +
                                         cluster.address() + " --token-file " +
