@@ -103,7 +103,8 @@ void RunClient(const Options& options, int index, Totals* totals) {
 double Percentile(std::vector<double> values, double p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
-  const std::size_t index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+  const std::size_t index =
+      static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
   return values[std::min(index, values.size() - 1)];
 }
 
@@ -124,13 +125,20 @@ int main(int argc, char** argv) {
     if (i + 1 >= args.size()) return Usage(args[i] + " needs a value");
     const std::string& flag = args[i];
     const std::string& value = args[i + 1];
-    if (flag == "--server") options.server = value;
-    else if (flag == "--token-file") token_file = value;
-    else if (flag == "--spec") options.spec_path = value;
-    else if (flag == "--set") options.sets.push_back(value);
-    else if (flag == "--clients") options.clients = std::atoi(value.c_str());
-    else if (flag == "--requests") options.requests = std::atoi(value.c_str());
-    else return Usage("unknown option '" + flag + "'");
+    if (flag == "--server")
+      options.server = value;
+    else if (flag == "--token-file")
+      token_file = value;
+    else if (flag == "--spec")
+      options.spec_path = value;
+    else if (flag == "--set")
+      options.sets.push_back(value);
+    else if (flag == "--clients")
+      options.clients = std::atoi(value.c_str());
+    else if (flag == "--requests")
+      options.requests = std::atoi(value.c_str());
+    else
+      return Usage("unknown option '" + flag + "'");
   }
   if (options.server.empty() || token_file.empty() || options.spec_path.empty()) {
     return Usage("--server, --token-file and --spec are required");
@@ -148,7 +156,8 @@ int main(int argc, char** argv) {
   Totals totals;
   const auto start = Clock::now();
   std::vector<std::thread> threads;
-  for (int c = 0; c < options.clients; ++c) threads.emplace_back(RunClient, std::cref(options), c, &totals);
+  for (int c = 0; c < options.clients; ++c)
+    threads.emplace_back(RunClient, std::cref(options), c, &totals);
   for (auto& t : threads) t.join();
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
@@ -165,14 +174,15 @@ int main(int argc, char** argv) {
   for (const std::string& id : totals.submitted) lost += present.count(id) ? 0 : 1;
   const std::set<std::string> distinct(totals.submitted.begin(), totals.submitted.end());
 
-  std::printf("clients=%d requests_per_client=%d requests=%zu errors=%zu submitted=%zu distinct_ids=%zu "
-              "lost=%zu list_ok=%d seconds=%.2f requests_per_second=%.0f p50_ms=%.2f p99_ms=%.2f "
-              "max_ms=%.2f\n",
-              options.clients, options.requests, totals.latencies_ms.size(), totals.errors.size(),
-              totals.submitted.size(), distinct.size(), lost, status.ok() ? 1 : 0, seconds,
-              static_cast<double>(totals.latencies_ms.size()) / seconds,
-              Percentile(totals.latencies_ms, 0.50), Percentile(totals.latencies_ms, 0.99),
-              Percentile(totals.latencies_ms, 1.0));
+  std::printf(
+      "clients=%d requests_per_client=%d requests=%zu errors=%zu submitted=%zu distinct_ids=%zu "
+      "lost=%zu list_ok=%d seconds=%.2f requests_per_second=%.0f p50_ms=%.2f p99_ms=%.2f "
+      "max_ms=%.2f\n",
+      options.clients, options.requests, totals.latencies_ms.size(), totals.errors.size(),
+      totals.submitted.size(), distinct.size(), lost, status.ok() ? 1 : 0, seconds,
+      static_cast<double>(totals.latencies_ms.size()) / seconds,
+      Percentile(totals.latencies_ms, 0.50), Percentile(totals.latencies_ms, 0.99),
+      Percentile(totals.latencies_ms, 1.0));
   for (std::size_t i = 0; i < std::min<std::size_t>(totals.errors.size(), 5); ++i) {
     std::printf("error: %s\n", totals.errors[i].c_str());
   }

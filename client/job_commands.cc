@@ -35,22 +35,24 @@ int Fail(std::ostream& err, const std::string& command, const Status& status) {
 int UsageError(std::ostream& err, const std::string& command, const std::string& message) {
   err << "gspoctl " << command << ": " << message << "\n"
       << "usage: gspoctl [--server ADDR] [--token-file FILE] [-o table|json|yaml] " << command
-      << (command == "submit" ? " job.yaml [--set FIELD=VALUE]... [--watch]"
-          : command == "list" ? " [--state STATE]..."
-          : command == "logs" ? " JOB [--follow]"
-          : command == "cancel" ? " JOB [--reason TEXT]"
+      << (command == "submit"    ? " job.yaml [--set FIELD=VALUE]... [--watch]"
+          : command == "list"    ? " [--state STATE]..."
+          : command == "logs"    ? " JOB [--follow]"
+          : command == "cancel"  ? " JOB [--reason TEXT]"
           : command == "workers" ? ""
                                  : " JOB")
       << "\n";
   return 2;
 }
 
-common::StatusOr<CommandLine> Parse(const std::string& command, const std::vector<std::string>& args) {
+common::StatusOr<CommandLine> Parse(const std::string& command,
+                                    const std::vector<std::string>& args) {
   CommandLine line;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     auto value = [&](const char* flag) -> common::StatusOr<std::string> {
-      if (i + 1 >= args.size()) return common::InvalidArgumentError(std::string(flag) + " needs a value");
+      if (i + 1 >= args.size())
+        return common::InvalidArgumentError(std::string(flag) + " needs a value");
       return args[++i];
     };
     if (arg == "--server") {
@@ -61,10 +63,15 @@ common::StatusOr<CommandLine> Parse(const std::string& command, const std::vecto
       GSPO_ASSIGN_OR_RETURN(line.connection.tls_ca_file, value("--tls-ca"));
     } else if (arg == "-o" || arg == "--output") {
       GSPO_ASSIGN_OR_RETURN(std::string format, value("-o"));
-      if (format == "table") line.format = OutputFormat::kTable;
-      else if (format == "json") line.format = OutputFormat::kJson;
-      else if (format == "yaml") line.format = OutputFormat::kYaml;
-      else return common::InvalidArgumentError("-o: expected table, json or yaml, got '" + format + "'");
+      if (format == "table")
+        line.format = OutputFormat::kTable;
+      else if (format == "json")
+        line.format = OutputFormat::kJson;
+      else if (format == "yaml")
+        line.format = OutputFormat::kYaml;
+      else
+        return common::InvalidArgumentError("-o: expected table, json or yaml, got '" + format +
+                                            "'");
     } else if (arg == "--set" && command == "submit") {
       GSPO_ASSIGN_OR_RETURN(std::string set, value("--set"));
       line.sets.push_back(set);
@@ -85,7 +92,7 @@ common::StatusOr<CommandLine> Parse(const std::string& command, const std::vecto
   }
   const std::size_t wanted = command == "list" || command == "workers" ? 0 : 1;
   if (line.positional.size() != wanted) {
-    return common::InvalidArgumentError(wanted == 0 ? "takes no arguments"
+    return common::InvalidArgumentError(wanted == 0           ? "takes no arguments"
                                         : command == "submit" ? "expected one job file"
                                                               : "expected one job id");
   }
@@ -128,19 +135,22 @@ int Watch(RpcClient& client, const std::string& job_id, OutputFormat format, std
       // ETA from the job's own pace (start time and steps done), so that steps replayed to a
       // late watcher do not distort it.
       double eta = -1;
-      const double now_ms = static_cast<double>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(
-              std::chrono::system_clock::now().time_since_epoch()).count());
+      const double now_ms =
+          static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count());
       if (last.start_time_ms() > 0 && step.step() > 0 && now_ms > last.start_time_ms()) {
         const double per_step = (now_ms - static_cast<double>(last.start_time_ms())) / 1000.0 /
                                 static_cast<double>(step.step());
-        eta = per_step * static_cast<double>(std::max<std::int64_t>(last.total_steps() - step.step(), 0));
+        eta = per_step *
+              static_cast<double>(std::max<std::int64_t>(last.total_steps() - step.step(), 0));
       }
       if (format != OutputFormat::kTable) {
-        common::Json json = common::Json::Object(
-            {{"job", common::Json::String(job_id)}, {"step", common::Json::Integer(step.step())},
-             {"total_steps", common::Json::Integer(last.total_steps())},
-             {"metrics", StepToJson(step)}});
+        common::Json json =
+            common::Json::Object({{"job", common::Json::String(job_id)},
+                                  {"step", common::Json::Integer(step.step())},
+                                  {"total_steps", common::Json::Integer(last.total_steps())},
+                                  {"metrics", StepToJson(step)}});
         out << common::WriteJson(json) << "\n";
       } else if (terminal) {
         out << "\r\033[K" << FormatStepLine(step, last.total_steps(), eta) << std::flush;
@@ -212,9 +222,11 @@ int List(RpcClient& client, const CommandLine& line, std::ostream& out, std::ost
     std::string upper;
     for (char c : state) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (!v1::JobState_Parse("JOB_STATE_" + upper, &value) || value == v1::JOB_STATE_UNSPECIFIED) {
-      return Fail(err, "list", common::InvalidArgumentError(
-                                   "--state: expected queued, scheduled, running, succeeded, "
-                                   "failed or cancelled, got '" + state + "'"));
+      return Fail(
+          err, "list",
+          common::InvalidArgumentError("--state: expected queued, scheduled, running, succeeded, "
+                                       "failed or cancelled, got '" +
+                                       state + "'"));
     }
     request.add_states(value);
   }
@@ -268,8 +280,8 @@ int Logs(RpcClient& client, const CommandLine& line, std::ostream& out, std::ost
   v1::GetJobLogsRequest request;
   request.set_job_id(line.positional[0]);
   request.set_follow(line.follow);
-  auto context = client.NewContext(line.follow ? std::nullopt
-                                               : std::optional<std::chrono::seconds>(std::chrono::seconds(60)));
+  auto context = client.NewContext(
+      line.follow ? std::nullopt : std::optional<std::chrono::seconds>(std::chrono::seconds(60)));
   auto reader = client.stub().GetJobLogs(context.get(), request);
   v1::LogLines chunk;
   while (reader->Read(&chunk)) {
@@ -284,7 +296,8 @@ int Logs(RpcClient& client, const CommandLine& line, std::ostream& out, std::ost
 int Workers(RpcClient& client, const CommandLine& line, std::ostream& out, std::ostream& err) {
   v1::ListWorkersResponse response;
   auto context = client.NewContext();
-  grpc::Status status = client.stub().ListWorkers(context.get(), v1::ListWorkersRequest(), &response);
+  grpc::Status status =
+      client.stub().ListWorkers(context.get(), v1::ListWorkersRequest(), &response);
   if (!status.ok()) return Fail(err, "workers", client.Error(status));
   std::vector<v1::WorkerInfo> workers(response.workers().begin(), response.workers().end());
   if (line.format == OutputFormat::kTable) {

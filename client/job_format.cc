@@ -17,7 +17,8 @@ using common::Json;
 
 std::string Time(std::int64_t ms) {
   if (ms <= 0) return "";
-  return common::FormatRfc3339Utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
+  return common::FormatRfc3339Utc(
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
 }
 
 Json TimeJson(std::int64_t ms) { return ms > 0 ? Json::String(Time(ms)) : Json::Null(); }
@@ -33,11 +34,16 @@ void WriteYaml(const Json& value, int indent, std::ostream& out);
 
 std::string Scalar(const Json& value) {
   switch (value.type()) {
-    case Json::Type::kNull: return "null";
-    case Json::Type::kBool: return value.AsBool() ? "true" : "false";
-    case Json::Type::kNumber: return common::WriteJson(value);
-    case Json::Type::kString: return common::QuoteJsonString(value.AsString());
-    default: return "";
+    case Json::Type::kNull:
+      return "null";
+    case Json::Type::kBool:
+      return value.AsBool() ? "true" : "false";
+    case Json::Type::kNumber:
+      return common::WriteJson(value);
+    case Json::Type::kString:
+      return common::QuoteJsonString(value.AsString());
+    default:
+      return "";
   }
 }
 
@@ -54,7 +60,11 @@ void WriteYaml(const Json& value, int indent, std::ostream& out) {
         out << "\n";
         WriteYaml(member, indent + 2, out);
       } else {
-        out << " " << (member.is_object() ? "{}" : member.is_array() ? "[]" : Scalar(member)) << "\n";
+        out << " "
+            << (member.is_object()  ? "{}"
+                : member.is_array() ? "[]"
+                                    : Scalar(member))
+            << "\n";
       }
     }
   } else if (value.is_array()) {
@@ -139,7 +149,8 @@ void PrintValue(const Json& value, OutputFormat format, std::ostream& out) {
 
 void PrintJobTable(const std::vector<v1::Job>& jobs, std::ostream& out) {
   out << std::left << std::setw(12) << "ID" << std::setw(24) << "NAME" << std::setw(11) << "STATE"
-      << std::setw(10) << "STEP" << std::setw(26) << "SUBMITTED" << "REASON\n";
+      << std::setw(10) << "STEP" << std::setw(26) << "SUBMITTED"
+      << "REASON\n";
   for (const v1::Job& job : jobs) {
     out << std::setw(12) << job.id() << std::setw(24) << job.name() << std::setw(11)
         << StateName(job.state()) << std::setw(10)
@@ -176,17 +187,19 @@ void PrintJobDetails(const v1::Job& job, std::ostream& out) {
 
 void PrintWorkerTable(const std::vector<v1::WorkerInfo>& workers, std::ostream& out) {
   out << std::left << std::setw(32) << "WORKER" << std::setw(20) << "HOST" << std::setw(8) << "USED"
-      << std::setw(26) << "LAST HEARTBEAT" << "DEVICES\n";
+      << std::setw(26) << "LAST HEARTBEAT"
+      << "DEVICES\n";
   for (const auto& w : workers) {
     std::string devices;
     for (const auto& d : w.devices()) devices += (devices.empty() ? "" : ",") + d;
     out << std::setw(32) << w.worker_id() << std::setw(20) << w.hostname() << std::setw(8)
-        << (std::to_string(w.slots_used()) + "/" + std::to_string(w.devices_size())) << std::setw(26)
-        << Time(w.last_heartbeat_ms()) << devices << "\n";
+        << (std::to_string(w.slots_used()) + "/" + std::to_string(w.devices_size()))
+        << std::setw(26) << Time(w.last_heartbeat_ms()) << devices << "\n";
   }
 }
 
-std::string FormatStepLine(const v1::StepMetrics& step, std::int64_t total_steps, double eta_seconds) {
+std::string FormatStepLine(const v1::StepMetrics& step, std::int64_t total_steps,
+                           double eta_seconds) {
   const auto& v = step.values();
   auto get = [&](const char* key) -> std::optional<double> {
     auto it = v.find(key);

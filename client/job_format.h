@@ -32,6 +32,7 @@ void PrintWorkerTable(const std::vector<v1::WorkerInfo>& workers, std::ostream& 
 
 // One line for a step: "step 3/6  reward 0.412  loss -0.0123  clip 0.05  kl 0.0001  812 tok/s
 // ETA 7s". `eta_seconds` < 0 leaves the ETA out.
-std::string FormatStepLine(const v1::StepMetrics& step, std::int64_t total_steps, double eta_seconds);
+std::string FormatStepLine(const v1::StepMetrics& step, std::int64_t total_steps,
+                           double eta_seconds);
 
 }  // namespace gspo::client

@@ -26,7 +26,8 @@ common::StatusOr<std::unique_ptr<RpcClient>> RpcClient::Connect(const Connection
   client->server_ = options.server;
   if (!options.token_file.empty()) {
     auto token = common::ReadFileToString(options.token_file, 4096);
-    if (!token.ok()) return common::InvalidArgumentError("--token-file: " + token.status().message());
+    if (!token.ok())
+      return common::InvalidArgumentError("--token-file: " + token.status().message());
     client->token_ = common::Trim(*token);
   }
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
@@ -39,7 +40,8 @@ common::StatusOr<std::unique_ptr<RpcClient>> RpcClient::Connect(const Connection
   }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
-  client->stub_ = v1::JobService::NewStub(grpc::CreateCustomChannel(options.server, credentials, args));
+  client->stub_ =
+      v1::JobService::NewStub(grpc::CreateCustomChannel(options.server, credentials, args));
   return client;
 }
 
@@ -54,7 +56,8 @@ std::unique_ptr<grpc::ClientContext> RpcClient::NewContext(
 common::Status RpcClient::Error(const grpc::Status& status) const {
   const auto code = static_cast<common::StatusCode>(status.error_code());
   // Validation errors are the spec's own messages; other errors say which server answered.
-  if (code == common::StatusCode::kInvalidArgument) return common::Status(code, status.error_message());
+  if (code == common::StatusCode::kInvalidArgument)
+    return common::Status(code, status.error_message());
   return common::Status(code, "server " + server_ + ": " + common::StatusCodeName(code) + ": " +
                                   status.error_message());
 }

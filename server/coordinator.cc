@@ -1,10 +1,9 @@
 #include "server/coordinator.h"
 
+#include <fcntl.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
-
-#include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -43,10 +42,14 @@ Coordinator::~Coordinator() { Shutdown(); }
 
 common::Status Coordinator::Start(const CoordinatorOptions& options) {
   if (options.state_dir.empty()) return common::InvalidArgumentError("--state-dir: required");
-  if (options.client_token_file.empty()) return common::InvalidArgumentError("--client-token-file: required");
-  if (options.worker_token_file.empty()) return common::InvalidArgumentError("--worker-token-file: required");
-  GSPO_ASSIGN_OR_RETURN(BearerToken client, BearerToken::FromFile("--client-token-file", options.client_token_file));
-  GSPO_ASSIGN_OR_RETURN(BearerToken worker, BearerToken::FromFile("--worker-token-file", options.worker_token_file));
+  if (options.client_token_file.empty())
+    return common::InvalidArgumentError("--client-token-file: required");
+  if (options.worker_token_file.empty())
+    return common::InvalidArgumentError("--worker-token-file: required");
+  GSPO_ASSIGN_OR_RETURN(BearerToken client,
+                        BearerToken::FromFile("--client-token-file", options.client_token_file));
+  GSPO_ASSIGN_OR_RETURN(BearerToken worker,
+                        BearerToken::FromFile("--worker-token-file", options.worker_token_file));
   if (client.Matches(worker.token())) {
     return common::InvalidArgumentError(
         "--client-token-file and --worker-token-file hold the same token; they must differ so "
@@ -67,16 +70,18 @@ common::Status Coordinator::Start(const CoordinatorOptions& options) {
     return common::FailedPreconditionError("--state-dir: " + options.state_dir +
                                            " is in use by another gspo-server");
   }
-  GSPO_ASSIGN_OR_RETURN(auto store, SqliteJobStore::Open(common::JoinPath(options.state_dir, "jobs.db")));
+  GSPO_ASSIGN_OR_RETURN(auto store,
+                        SqliteJobStore::Open(common::JoinPath(options.state_dir, "jobs.db")));
   store_ = std::move(store);
   rpc_metrics_ = std::make_unique<RpcMetrics>(&registry_);
-  manager_ = std::make_unique<JobManager>(store_.get(), &common::SystemClock(), options.manager, &registry_);
+  manager_ = std::make_unique<JobManager>(store_.get(), &common::SystemClock(), options.manager,
+                                          &registry_);
   GSPO_RETURN_IF_ERROR(manager_->Recover());
 
   job_service_ = std::make_unique<JobServiceImpl>(manager_.get(), client_token_.get(),
                                                   rpc_metrics_.get(), &stopping_);
-  worker_service_ = std::make_unique<WorkerServiceImpl>(manager_.get(), worker_token_.get(),
-                                                        rpc_metrics_.get());
+  worker_service_ =
+      std::make_unique<WorkerServiceImpl>(manager_.get(), worker_token_.get(), rpc_metrics_.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -93,9 +98,10 @@ common::Status Coordinator::Start(const CoordinatorOptions& options) {
   if (!options.metrics_listen.empty()) {
     JobManager* manager = manager_.get();
     common::MetricsRegistry* registry = &registry_;
-    GSPO_ASSIGN_OR_RETURN(metrics_, common::MetricsHttpEndpoint::Start(options.metrics_listen, [manager, registry] {
-                            return registry->Render(CollectCoordinatorMetrics(*manager));
-                          }));
+    GSPO_ASSIGN_OR_RETURN(
+        metrics_, common::MetricsHttpEndpoint::Start(options.metrics_listen, [manager, registry] {
+          return registry->Render(CollectCoordinatorMetrics(*manager));
+        }));
   }
   deadlines_ = std::thread([this, interval = options.manager.heartbeat_interval] {
     std::unique_lock<std::mutex> lock(mu_);
@@ -107,7 +113,8 @@ common::Status Coordinator::Start(const CoordinatorOptions& options) {
       lock.lock();
     }
   });
-  common::LogInfo("gspo-server serving", {{"listen", options.listen}, {"port", grpc_port_},
+  common::LogInfo("gspo-server serving", {{"listen", options.listen},
+                                          {"port", grpc_port_},
                                           {"metrics_port", metrics_port()},
                                           {"state_dir", options.state_dir}});
   return common::Status::Ok();

@@ -19,7 +19,8 @@ constexpr StepGauge kStepGauges[] = {
     {"loss", "gspo_job_loss", "GSPO loss of the job's last reported step"},
     {"clip_fraction", "gspo_job_clip_fraction", "Fraction of clipped sequences, last step"},
     {"kl", "gspo_job_kl", "KL to the reference policy, last step"},
-    {"tokens_per_second", "gspo_job_tokens_per_second", "Tokens generated and trained per second, last step"},
+    {"tokens_per_second", "gspo_job_tokens_per_second",
+     "Tokens generated and trained per second, last step"},
 };
 
 }  // namespace
@@ -36,7 +37,8 @@ std::vector<ExtraFamily> CollectCoordinatorMetrics(JobManager& manager, int max_
     for (const JobRecord& job : *all) by_state[job.state] += 1;
   }
   ExtraFamily jobs{"gspo_jobs", "Jobs in the store, by state", MetricType::kGauge, {}};
-  for (const auto& [state, count] : by_state) jobs.samples.push_back({{{"state", JobStateName(state)}}, count});
+  for (const auto& [state, count] : by_state)
+    jobs.samples.push_back({{{"state", JobStateName(state)}}, count});
   out.push_back(std::move(jobs));
 
   double used = 0, total = 0;
@@ -45,18 +47,23 @@ std::vector<ExtraFamily> CollectCoordinatorMetrics(JobManager& manager, int max_
     used += w.slots_used;
     total += static_cast<double>(w.devices.size());
   }
-  out.push_back(ExtraFamily{"gspo_workers", "Registered workers", MetricType::kGauge,
+  out.push_back(ExtraFamily{"gspo_workers",
+                            "Registered workers",
+                            MetricType::kGauge,
                             {{{}, static_cast<double>(workers.size())}}});
-  out.push_back(ExtraFamily{"gspo_device_slots", "Device slots of registered workers",
+  out.push_back(ExtraFamily{"gspo_device_slots",
+                            "Device slots of registered workers",
                             MetricType::kGauge,
                             {{{{"status", "used"}}, used}, {{{"status", "free"}}, total - used}}});
 
   ExtraFamily step{"gspo_job_step", "Last step a job reported", MetricType::kGauge, {}};
   ExtraFamily total_steps{"gspo_job_total_steps", "Steps of the job", MetricType::kGauge, {}};
   std::vector<ExtraFamily> gauges;
-  for (const StepGauge& g : kStepGauges) gauges.push_back(ExtraFamily{g.name, g.help, MetricType::kGauge, {}});
+  for (const StepGauge& g : kStepGauges)
+    gauges.push_back(ExtraFamily{g.name, g.help, MetricType::kGauge, {}});
   if (all.ok()) {
-    const std::size_t first = all->size() > static_cast<std::size_t>(max_jobs) ? all->size() - max_jobs : 0;
+    const std::size_t first =
+        all->size() > static_cast<std::size_t>(max_jobs) ? all->size() - max_jobs : 0;
     for (std::size_t i = first; i < all->size(); ++i) {
       const JobRecord& job = (*all)[i];
       const common::MetricLabels labels = {{"job_id", job.id}, {"name", job.name}};

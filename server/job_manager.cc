@@ -80,7 +80,8 @@ JobRecord* JobManager::ActiveJob(const std::string& id) {
 
 JobRecord* JobManager::ValidRank(const std::string& worker_id, const RankKey& key) {
   JobRecord* job = ActiveJob(key.job_id);
-  if (job == nullptr || job->state == JobState::kQueued || job->attempt != key.attempt) return nullptr;
+  if (job == nullptr || job->state == JobState::kQueued || job->attempt != key.attempt)
+    return nullptr;
   for (const Placement& p : job->placements) {
     if (p.rank == key.rank && p.worker_id == worker_id) return job;
   }
@@ -164,7 +165,8 @@ void JobManager::TrySchedule() {
   std::vector<QueuedJob> queue;
   std::map<std::string, std::set<std::string>> used;
   for (const auto& [id, job] : active_) {
-    if (job.state == JobState::kQueued) queue.push_back(QueuedJob{id, job.priority, job.seq, job.gpus});
+    if (job.state == JobState::kQueued)
+      queue.push_back(QueuedJob{id, job.priority, job.seq, job.gpus});
     for (const Placement& p : job.placements) used[p.worker_id].insert(p.device);
   }
   if (queue.empty()) return;
@@ -187,8 +189,9 @@ void JobManager::TrySchedule() {
       common::LogError("cannot save scheduled job", {{"job", job.id}, {"error", saved.message()}});
       continue;
     }
-    common::LogInfo("job scheduled", {{"job", job.id}, {"attempt", job.attempt},
-                                      {"worker", job.placements.front().worker_id}});
+    common::LogInfo(
+        "job scheduled",
+        {{"job", job.id}, {"attempt", job.attempt}, {"worker", job.placements.front().worker_id}});
   }
 }
 
@@ -210,7 +213,8 @@ void JobManager::Finish(JobRecord& job, JobState state, const std::string& reaso
   if (!saved.ok()) {
     common::LogError("cannot save finished job", {{"job", job.id}, {"error", saved.message()}});
   }
-  common::LogInfo("job ended", {{"job", job.id}, {"state", JobStateName(state)}, {"reason", job.reason}});
+  common::LogInfo("job ended",
+                  {{"job", job.id}, {"state", JobStateName(state)}, {"reason", job.reason}});
 }
 
 void JobManager::MarkRunning(JobRecord& job) {
@@ -269,8 +273,8 @@ void JobManager::CheckDeadlines() {
   for (const auto& [id, deadline] : expected_) {
     if (now > deadline) lost.push_back(id);
   }
-  const std::string why = "no heartbeat for " +
-                          std::to_string(options_.heartbeat_timeout.count()) + " ms";
+  const std::string why =
+      "no heartbeat for " + std::to_string(options_.heartbeat_timeout.count()) + " ms";
   for (const std::string& id : lost) LoseWorker(id, why);
   if (!lost.empty()) TrySchedule();
 }

@@ -98,7 +98,8 @@ class JobManager {
   common::Status Recover();
 
   // JobService.
-  common::StatusOr<JobRecord> Submit(const Submission& submission, std::vector<std::string>* warnings);
+  common::StatusOr<JobRecord> Submit(const Submission& submission,
+                                     std::vector<std::string>* warnings);
   common::StatusOr<JobRecord> Get(const std::string& id);
   common::StatusOr<std::vector<JobRecord>> List(const JobFilter& filter);
   common::StatusOr<JobRecord> Cancel(const std::string& id, const std::string& reason);
@@ -161,10 +162,10 @@ class JobManager {
 
   std::mutex mu_;
   std::condition_variable changed_;
-  std::uint64_t version_ = 0;                       // guarded by mu_
-  std::map<std::string, JobRecord> active_;         // guarded by mu_: QUEUED/SCHEDULED/RUNNING
-  std::map<std::string, std::set<int>> finished_;   // guarded by mu_: ranks done, this attempt
-  std::map<std::string, WorkerState> workers_;      // guarded by mu_
+  std::uint64_t version_ = 0;                      // guarded by mu_
+  std::map<std::string, JobRecord> active_;        // guarded by mu_: QUEUED/SCHEDULED/RUNNING
+  std::map<std::string, std::set<int>> finished_;  // guarded by mu_: ranks done, this attempt
+  std::map<std::string, WorkerState> workers_;     // guarded by mu_
   // Workers that held ranks before a restart and have not re-registered: their deadline.
   std::map<std::string, std::chrono::steady_clock::time_point> expected_;  // guarded by mu_
   std::map<std::string, std::string> rendezvous_;  // guarded by mu_: "job/attempt" -> id

@@ -45,8 +45,9 @@ common::Status JobManager::RegisterWorker(const WorkerRegistration& reg) {
   w.last_seen = clock_->SteadyNow();
   w.last_seen_ms = NowMs();
   expected_.erase(reg.worker_id);
-  common::LogInfo("worker registered", {{"worker", reg.worker_id}, {"devices", reg.devices.size()},
-                                        {"ranks", reg.ranks.size()}});
+  common::LogInfo(
+      "worker registered",
+      {{"worker", reg.worker_id}, {"devices", reg.devices.size()}, {"ranks", reg.ranks.size()}});
 
   std::set<std::pair<std::string, int>> held;
   for (const RankReport& r : reg.ranks) {
@@ -109,7 +110,8 @@ common::StatusOr<HeartbeatReply> JobManager::Heartbeat(const std::string& worker
   for (const auto& [id, job] : active_) {
     if (job.state != JobState::kScheduled && job.state != JobState::kRunning) continue;
     for (const Placement& p : job.placements) {
-      if (p.worker_id != worker_id || runs.count({id, p.rank}) || finished_[id].count(p.rank)) continue;
+      if (p.worker_id != worker_id || runs.count({id, p.rank}) || finished_[id].count(p.rank))
+        continue;
       RankAssignment a;
       a.key = RankKey{id, job.attempt, p.rank};
       a.world_size = job.gpus;
@@ -129,7 +131,8 @@ common::Status JobManager::ReportProgress(const std::string& worker_id, const Ra
                                           const std::vector<std::string>& log_lines) {
   std::lock_guard<std::mutex> lock(mu_);
   JobRecord* active = ValidRank(worker_id, key);
-  if (active == nullptr) return common::FailedPreconditionError(RankName(key) + " is not running here");
+  if (active == nullptr)
+    return common::FailedPreconditionError(RankName(key) + " is not running here");
   JobRecord job = *active;
   for (const StepRecord& step : steps) {
     GSPO_RETURN_IF_ERROR(store_->PutStep(job.id, step));
@@ -163,7 +166,8 @@ common::Status JobManager::ReportCheckpoint(const std::string& worker_id, const 
                                             std::int64_t step, const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
   JobRecord* active = ValidRank(worker_id, key);
-  if (active == nullptr) return common::FailedPreconditionError(RankName(key) + " is not running here");
+  if (active == nullptr)
+    return common::FailedPreconditionError(RankName(key) + " is not running here");
   if (step <= active->checkpoint_step) return common::Status::Ok();
   JobRecord job = *active;
   job.checkpoint_step = step;

@@ -30,7 +30,8 @@ grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* context,
                                        v1::SubmitJobResponse* response) {
   const auto start = Clock::now();
   const char* method = "JobService/SubmitJob";
-  if (auto auth = token_->Check(*context); !auth.ok()) return metrics_->Done(method, start, ToGrpc(auth));
+  if (auto auth = token_->Check(*context); !auth.ok())
+    return metrics_->Done(method, start, ToGrpc(auth));
   Submission submission;
   submission.spec_yaml = request->spec_yaml();
   submission.file_name = request->file_name();
@@ -49,7 +50,8 @@ grpc::Status JobServiceImpl::GetJob(grpc::ServerContext* context, const v1::GetJ
                                     v1::Job* response) {
   const auto start = Clock::now();
   const char* method = "JobService/GetJob";
-  if (auto auth = token_->Check(*context); !auth.ok()) return metrics_->Done(method, start, ToGrpc(auth));
+  if (auto auth = token_->Check(*context); !auth.ok())
+    return metrics_->Done(method, start, ToGrpc(auth));
   if (auto valid = CheckJobId(request->job_id()); !valid.ok()) {
     return metrics_->Done(method, start, ToGrpc(valid));
   }
@@ -64,7 +66,8 @@ grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext* context,
                                       v1::ListJobsResponse* response) {
   const auto start = Clock::now();
   const char* method = "JobService/ListJobs";
-  if (auto auth = token_->Check(*context); !auth.ok()) return metrics_->Done(method, start, ToGrpc(auth));
+  if (auto auth = token_->Check(*context); !auth.ok())
+    return metrics_->Done(method, start, ToGrpc(auth));
   JobFilter filter;
   for (int state : request->states()) {
     auto s = FromProto(static_cast<v1::JobState>(state));
@@ -90,7 +93,8 @@ grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext* context,
                                        const v1::CancelJobRequest* request, v1::Job* response) {
   const auto start = Clock::now();
   const char* method = "JobService/CancelJob";
-  if (auto auth = token_->Check(*context); !auth.ok()) return metrics_->Done(method, start, ToGrpc(auth));
+  if (auto auth = token_->Check(*context); !auth.ok())
+    return metrics_->Done(method, start, ToGrpc(auth));
   if (auto valid = CheckJobId(request->job_id()); !valid.ok()) {
     return metrics_->Done(method, start, ToGrpc(valid));
   }
@@ -105,7 +109,8 @@ grpc::Status JobServiceImpl::ListWorkers(grpc::ServerContext* context,
                                          v1::ListWorkersResponse* response) {
   const auto start = Clock::now();
   const char* method = "JobService/ListWorkers";
-  if (auto auth = token_->Check(*context); !auth.ok()) return metrics_->Done(method, start, ToGrpc(auth));
+  if (auto auth = token_->Check(*context); !auth.ok())
+    return metrics_->Done(method, start, ToGrpc(auth));
   for (const WorkerView& w : manager_->Workers()) {
     auto* out = response->add_workers();
     out->set_worker_id(w.worker_id);
@@ -123,7 +128,8 @@ grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* context,
                                       grpc::ServerWriter<v1::JobEvent>* writer) {
   const auto start = Clock::now();
   const char* method = "JobService/WatchJob";
-  if (auto auth = token_->Check(*context); !auth.ok()) return metrics_->Done(method, start, ToGrpc(auth));
+  if (auto auth = token_->Check(*context); !auth.ok())
+    return metrics_->Done(method, start, ToGrpc(auth));
   return metrics_->Done(method, start, Watch(context, *request, writer));
 }
 
@@ -166,7 +172,8 @@ grpc::Status JobServiceImpl::GetJobLogs(grpc::ServerContext* context,
                                         grpc::ServerWriter<v1::LogLines>* writer) {
   const auto start = Clock::now();
   const char* method = "JobService/GetJobLogs";
-  if (auto auth = token_->Check(*context); !auth.ok()) return metrics_->Done(method, start, ToGrpc(auth));
+  if (auto auth = token_->Check(*context); !auth.ok())
+    return metrics_->Done(method, start, ToGrpc(auth));
   return metrics_->Done(method, start, Logs(context, *request, writer));
 }
 

@@ -66,20 +66,30 @@ int main(int argc, char** argv) {
     const std::string& flag = args[i];
     if (i + 1 >= args.size()) return UsageError(flag + " needs a value");
     const std::string& value = args[i + 1];
-    if (flag == "--listen") options.listen = value;
-    else if (flag == "--metrics-listen") options.metrics_listen = value;
-    else if (flag == "--state-dir") options.state_dir = value;
-    else if (flag == "--client-token-file") options.client_token_file = value;
-    else if (flag == "--worker-token-file") options.worker_token_file = value;
-    else if (flag == "--tls-cert") options.tls_cert_file = value;
-    else if (flag == "--tls-key") options.tls_key_file = value;
-    else if (flag == "--output-root") options.manager.limits.output_root = value;
+    if (flag == "--listen")
+      options.listen = value;
+    else if (flag == "--metrics-listen")
+      options.metrics_listen = value;
+    else if (flag == "--state-dir")
+      options.state_dir = value;
+    else if (flag == "--client-token-file")
+      options.client_token_file = value;
+    else if (flag == "--worker-token-file")
+      options.worker_token_file = value;
+    else if (flag == "--tls-cert")
+      options.tls_cert_file = value;
+    else if (flag == "--tls-key")
+      options.tls_key_file = value;
+    else if (flag == "--output-root")
+      options.manager.limits.output_root = value;
     else if (flag == "--heartbeat-interval-ms") {
       if (!ParsePositiveMs(value, &options.manager.heartbeat_interval))
-        return UsageError(flag + ": expected milliseconds between 10 and 3600000, got '" + value + "'");
+        return UsageError(flag + ": expected milliseconds between 10 and 3600000, got '" + value +
+                          "'");
     } else if (flag == "--heartbeat-timeout-ms") {
       if (!ParsePositiveMs(value, &options.manager.heartbeat_timeout))
-        return UsageError(flag + ": expected milliseconds between 10 and 3600000, got '" + value + "'");
+        return UsageError(flag + ": expected milliseconds between 10 and 3600000, got '" + value +
+                          "'");
     } else {
       return UsageError("unknown option '" + flag + "'");
     }

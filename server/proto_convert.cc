@@ -9,25 +9,38 @@ grpc::Status ToGrpc(const common::Status& status) {
 
 v1::JobState ToProto(JobState state) {
   switch (state) {
-    case JobState::kQueued: return v1::JOB_STATE_QUEUED;
-    case JobState::kScheduled: return v1::JOB_STATE_SCHEDULED;
-    case JobState::kRunning: return v1::JOB_STATE_RUNNING;
-    case JobState::kSucceeded: return v1::JOB_STATE_SUCCEEDED;
-    case JobState::kFailed: return v1::JOB_STATE_FAILED;
-    case JobState::kCancelled: return v1::JOB_STATE_CANCELLED;
+    case JobState::kQueued:
+      return v1::JOB_STATE_QUEUED;
+    case JobState::kScheduled:
+      return v1::JOB_STATE_SCHEDULED;
+    case JobState::kRunning:
+      return v1::JOB_STATE_RUNNING;
+    case JobState::kSucceeded:
+      return v1::JOB_STATE_SUCCEEDED;
+    case JobState::kFailed:
+      return v1::JOB_STATE_FAILED;
+    case JobState::kCancelled:
+      return v1::JOB_STATE_CANCELLED;
   }
   return v1::JOB_STATE_UNSPECIFIED;
 }
 
 std::optional<JobState> FromProto(v1::JobState state) {
   switch (state) {
-    case v1::JOB_STATE_QUEUED: return JobState::kQueued;
-    case v1::JOB_STATE_SCHEDULED: return JobState::kScheduled;
-    case v1::JOB_STATE_RUNNING: return JobState::kRunning;
-    case v1::JOB_STATE_SUCCEEDED: return JobState::kSucceeded;
-    case v1::JOB_STATE_FAILED: return JobState::kFailed;
-    case v1::JOB_STATE_CANCELLED: return JobState::kCancelled;
-    default: return std::nullopt;
+    case v1::JOB_STATE_QUEUED:
+      return JobState::kQueued;
+    case v1::JOB_STATE_SCHEDULED:
+      return JobState::kScheduled;
+    case v1::JOB_STATE_RUNNING:
+      return JobState::kRunning;
+    case v1::JOB_STATE_SUCCEEDED:
+      return JobState::kSucceeded;
+    case v1::JOB_STATE_FAILED:
+      return JobState::kFailed;
+    case v1::JOB_STATE_CANCELLED:
+      return JobState::kCancelled;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -77,7 +90,9 @@ void ToProto(const RankAssignment& a, v1::Assignment* out) {
   out->set_total_steps(a.total_steps);
 }
 
-RankKey FromProto(const v1::RankRef& ref) { return RankKey{ref.job_id(), ref.attempt(), ref.rank()}; }
+RankKey FromProto(const v1::RankRef& ref) {
+  return RankKey{ref.job_id(), ref.attempt(), ref.rank()};
+}
 
 void ToProto(const RankKey& key, v1::RankRef* out) {
   out->set_job_id(key.job_id);

@@ -3,9 +3,9 @@
 // Borrows the registry; thread-safe.
 #pragma once
 
-#include <chrono>
-
 #include <grpcpp/support/status.h>
+
+#include <chrono>
 
 #include "common/metrics/metrics_registry.h"
 

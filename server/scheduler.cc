@@ -23,16 +23,17 @@ std::vector<ScheduledJob> ScheduleJobs(std::vector<QueuedJob> queue,
     if (needed > capacity) continue;  // can never fit today; do not block the queue for it
     if (needed > free) break;         // head of the queue waits; nobody overtakes it
     // Most free slots first; ties by worker id so the result is deterministic.
-    std::stable_sort(workers.begin(), workers.end(), [](const WorkerSlots& a, const WorkerSlots& b) {
-      if (a.free_devices.size() != b.free_devices.size())
-        return a.free_devices.size() > b.free_devices.size();
-      return a.worker_id < b.worker_id;
-    });
+    std::stable_sort(workers.begin(), workers.end(),
+                     [](const WorkerSlots& a, const WorkerSlots& b) {
+                       if (a.free_devices.size() != b.free_devices.size())
+                         return a.free_devices.size() > b.free_devices.size();
+                       return a.worker_id < b.worker_id;
+                     });
     ScheduledJob placed{job.id, {}};
     for (WorkerSlots& w : workers) {
       while (placed.placements.size() < needed && !w.free_devices.empty()) {
-        placed.placements.push_back(
-            Placement{static_cast<int>(placed.placements.size()), w.worker_id, w.free_devices.front()});
+        placed.placements.push_back(Placement{static_cast<int>(placed.placements.size()),
+                                              w.worker_id, w.free_devices.front()});
         w.free_devices.erase(w.free_devices.begin());
       }
       if (placed.placements.size() == needed) break;

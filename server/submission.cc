@@ -44,9 +44,10 @@ Status CheckDirField(const char* field, const std::string& value, const Submissi
                                 " bytes; the limit is " + std::to_string(limits.max_path_bytes));
   }
   if (value[0] != '/' || HasDotDot(value) || HasControlBytes(value)) {
-    return InvalidArgumentError(std::string(field) +
-                                ": expected an absolute path without '..' or control characters, got " +
-                                common::QuoteForMessage(value));
+    return InvalidArgumentError(
+        std::string(field) +
+        ": expected an absolute path without '..' or control characters, got " +
+        common::QuoteForMessage(value));
   }
   return Status::Ok();
 }
@@ -66,16 +67,18 @@ Status ResolvePaths(const Submission& submission, const SubmissionLimits& limits
   std::string output_dir = output->output_dir();
   if (output_dir[0] != '/') {
     if (submission.working_dir.empty()) {
-      return InvalidArgumentError(where + ": output.output_dir: relative path " +
-                                  common::QuoteForMessage(output_dir) +
-                                  " needs the client's working directory; expected an absolute path");
+      return InvalidArgumentError(
+          where + ": output.output_dir: relative path " + common::QuoteForMessage(output_dir) +
+          " needs the client's working directory; expected an absolute path");
     }
     output_dir = common::JoinPath(submission.working_dir, output_dir);
   }
   while (output_dir.size() > 1 && output_dir.back() == '/') output_dir.pop_back();
   if (HasDotDot(output_dir) || HasControlBytes(output_dir)) {
-    return InvalidArgumentError(where + ": output.output_dir: expected a path without '..' or "
-                                "control characters, got " + common::QuoteForMessage(output_dir));
+    return InvalidArgumentError(where +
+                                ": output.output_dir: expected a path without '..' or "
+                                "control characters, got " +
+                                common::QuoteForMessage(output_dir));
   }
   // Drop "." components so that the stored path is canonical.
   std::vector<std::string> parts;
@@ -84,18 +87,21 @@ Status ResolvePaths(const Submission& submission, const SubmissionLimits& limits
   }
   output_dir = "/" + common::Join(parts, "/");
   if (output_dir == "/") {
-    return InvalidArgumentError(where + ": output.output_dir: expected a directory below '/', got '/'");
+    return InvalidArgumentError(where +
+                                ": output.output_dir: expected a directory below '/', got '/'");
   }
   if (!limits.output_root.empty() && !IsUnder(output_dir, limits.output_root)) {
-    return InvalidArgumentError(where + ": output.output_dir: " + common::QuoteForMessage(output_dir) +
-                                " is outside the server's output root '" + limits.output_root + "'");
+    return InvalidArgumentError(
+        where + ": output.output_dir: " + common::QuoteForMessage(output_dir) +
+        " is outside the server's output root '" + limits.output_root + "'");
   }
   output->set_output_dir(output_dir);
 
   const std::string& resume = output->resume_from_checkpoint();
   if (!resume.empty() && resume != "latest" && resume[0] != '/') {
     if (submission.working_dir.empty()) {
-      return InvalidArgumentError(where + ": output.resume_from_checkpoint: relative path needs "
+      return InvalidArgumentError(where +
+                                  ": output.resume_from_checkpoint: relative path needs "
                                   "the client's working directory; expected an absolute path");
     }
     output->set_resume_from_checkpoint(common::JoinPath(submission.working_dir, resume));
@@ -167,7 +173,8 @@ common::StatusOr<ValidatedJob> ValidateSubmission(const Submission& submission,
     return InvalidArgumentError(
         file_name + ": model.name_or_path: " + common::QuoteForMessage(model) +
         " is not a directory under the working directory " +
-        common::QuoteForMessage(submission.working_dir.empty() ? "(none sent)" : submission.working_dir) +
+        common::QuoteForMessage(submission.working_dir.empty() ? "(none sent)"
+                                                               : submission.working_dir) +
         "; expected a model directory or a Hugging Face repo id (org/name)");
   }
   GSPO_RETURN_IF_ERROR(ResolvePaths(submission, limits, &job.spec));

@@ -25,7 +25,8 @@ grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContext* context,
                                                v1::RegisterWorkerResponse* response) {
   const auto start = Clock::now();
   const char* method = "WorkerService/RegisterWorker";
-  if (auto auth = token_->Check(*context); !auth.ok()) return metrics_->Done(method, start, ToGrpc(auth));
+  if (auto auth = token_->Check(*context); !auth.ok())
+    return metrics_->Done(method, start, ToGrpc(auth));
   if (request->ranks_size() > kMaxRanksPerCall) {
     return metrics_->Done(method, start, Invalid("ranks: too many"));
   }
@@ -47,7 +48,8 @@ grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext* context,
                                           v1::HeartbeatResponse* response) {
   const auto start = Clock::now();
   const char* method = "WorkerService/Heartbeat";
-  if (auto auth = token_->Check(*context); !auth.ok()) return metrics_->Done(method, start, ToGrpc(auth));
+  if (auto auth = token_->Check(*context); !auth.ok())
+    return metrics_->Done(method, start, ToGrpc(auth));
   if (request->ranks_size() > kMaxRanksPerCall) {
     return metrics_->Done(method, start, Invalid("ranks: too many"));
   }
@@ -66,7 +68,8 @@ grpc::Status WorkerServiceImpl::ReportProgress(grpc::ServerContext* context,
                                                v1::Ack* response) {
   const auto start = Clock::now();
   const char* method = "WorkerService/ReportProgress";
-  if (auto auth = token_->Check(*context); !auth.ok()) return metrics_->Done(method, start, ToGrpc(auth));
+  if (auto auth = token_->Check(*context); !auth.ok())
+    return metrics_->Done(method, start, ToGrpc(auth));
   if (request->steps_size() > kMaxStepsPerReport) {
     return metrics_->Done(method, start, Invalid("steps: at most 1000 per report"));
   }
@@ -76,7 +79,8 @@ grpc::Status WorkerServiceImpl::ReportProgress(grpc::ServerContext* context,
   std::vector<StepRecord> steps;
   for (const auto& s : request->steps()) {
     if (s.step() < 0 || s.values_size() > kMaxValuesPerStep) {
-      return metrics_->Done(method, start, Invalid("steps: expected step >= 0 and at most 256 values"));
+      return metrics_->Done(method, start,
+                            Invalid("steps: expected step >= 0 and at most 256 values"));
     }
     StepRecord step{s.step(), {}};
     for (const auto& [name, value] : s.values()) {
@@ -88,7 +92,8 @@ grpc::Status WorkerServiceImpl::ReportProgress(grpc::ServerContext* context,
     steps.push_back(std::move(step));
   }
   std::vector<std::string> lines(request->log_lines().begin(), request->log_lines().end());
-  auto status = manager_->ReportProgress(request->worker_id(), FromProto(request->rank()), steps, lines);
+  auto status =
+      manager_->ReportProgress(request->worker_id(), FromProto(request->rank()), steps, lines);
   return metrics_->Done(method, start, ToGrpc(status));
 }
 
@@ -97,7 +102,8 @@ grpc::Status WorkerServiceImpl::ReportCheckpoint(grpc::ServerContext* context,
                                                  v1::Ack* response) {
   const auto start = Clock::now();
   const char* method = "WorkerService/ReportCheckpoint";
-  if (auto auth = token_->Check(*context); !auth.ok()) return metrics_->Done(method, start, ToGrpc(auth));
+  if (auto auth = token_->Check(*context); !auth.ok())
+    return metrics_->Done(method, start, ToGrpc(auth));
   auto status = manager_->ReportCheckpoint(request->worker_id(), FromProto(request->rank()),
                                            request->step(), request->path());
   return metrics_->Done(method, start, ToGrpc(status));
@@ -108,7 +114,8 @@ grpc::Status WorkerServiceImpl::ReportResult(grpc::ServerContext* context,
                                              v1::Ack* response) {
   const auto start = Clock::now();
   const char* method = "WorkerService/ReportResult";
-  if (auto auth = token_->Check(*context); !auth.ok()) return metrics_->Done(method, start, ToGrpc(auth));
+  if (auto auth = token_->Check(*context); !auth.ok())
+    return metrics_->Done(method, start, ToGrpc(auth));
   RankReport result = FromProto(request->result());
   result.finished = true;
   auto status = manager_->ReportResult(request->worker_id(), result);
@@ -120,7 +127,8 @@ grpc::Status WorkerServiceImpl::Rendezvous(grpc::ServerContext* context,
                                            v1::RendezvousResponse* response) {
   const auto start = Clock::now();
   const char* method = "WorkerService/Rendezvous";
-  if (auto auth = token_->Check(*context); !auth.ok()) return metrics_->Done(method, start, ToGrpc(auth));
+  if (auto auth = token_->Check(*context); !auth.ok())
+    return metrics_->Done(method, start, ToGrpc(auth));
   auto id = manager_->Rendezvous(request->worker_id(), FromProto(request->rank()),
                                  request->nccl_unique_id());
   if (!id.ok()) return metrics_->Done(method, start, ToGrpc(id.status()));

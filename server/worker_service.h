@@ -14,7 +14,8 @@ class WorkerServiceImpl final : public v1::WorkerService::Service {
   WorkerServiceImpl(JobManager* manager, const BearerToken* token, RpcMetrics* metrics)
       : manager_(manager), token_(token), metrics_(metrics) {}
 
-  grpc::Status RegisterWorker(grpc::ServerContext* context, const v1::RegisterWorkerRequest* request,
+  grpc::Status RegisterWorker(grpc::ServerContext* context,
+                              const v1::RegisterWorkerRequest* request,
                               v1::RegisterWorkerResponse* response) override;
   grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
                          v1::HeartbeatResponse* response) override;

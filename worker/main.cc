@@ -26,7 +26,8 @@ void Usage(std::ostream& os) {
      << "                   [--devices cpu|0,1,...] [--worker-id ID] [--gspo-binary PATH]\n"
      << "                   [--tls-ca FILE]\n"
      << "       gspo-worker --list-devices [--devices cpu|0,1,...]\n"
-     << "  --devices       device slots, one rank each: 'cpu', GPU indices '0,1', or cpu:N/cuda:N;\n"
+     << "  --devices       device slots, one rank each: 'cpu', GPU indices '0,1', or "
+        "cpu:N/cuda:N;\n"
      << "                  default: CUDA_VISIBLE_DEVICES, else cpu\n"
      << "  --gspo-binary   the gspo executable; default: 'gspo' next to gspo-worker\n"
      << "  --worker-id     default: HOSTNAME-PID\n";
@@ -82,14 +83,22 @@ int main(int argc, char** argv) {
     }
     if (i + 1 >= args.size()) return UsageError(flag + " needs a value");
     const std::string& value = args[i + 1];
-    if (flag == "--coordinator") options.coordinator = value;
-    else if (flag == "--token-file") token_file = value;
-    else if (flag == "--devices") devices = value;
-    else if (flag == "--work-root") options.work_root = value;
-    else if (flag == "--worker-id") options.worker_id = value;
-    else if (flag == "--gspo-binary") options.gspo_binary = value;
-    else if (flag == "--tls-ca") options.tls_ca_file = value;
-    else return UsageError("unknown option '" + flag + "'");
+    if (flag == "--coordinator")
+      options.coordinator = value;
+    else if (flag == "--token-file")
+      token_file = value;
+    else if (flag == "--devices")
+      devices = value;
+    else if (flag == "--work-root")
+      options.work_root = value;
+    else if (flag == "--worker-id")
+      options.worker_id = value;
+    else if (flag == "--gspo-binary")
+      options.gspo_binary = value;
+    else if (flag == "--tls-ca")
+      options.tls_ca_file = value;
+    else
+      return UsageError("unknown option '" + flag + "'");
     i += 2;
   }
   auto parsed = gspo::worker::ParseDeviceList(devices);
@@ -104,7 +113,8 @@ int main(int argc, char** argv) {
   if (options.work_root.empty()) return UsageError("--work-root is required");
   if (options.work_root[0] != '/') {
     char cwd[PATH_MAX];
-    if (::getcwd(cwd, sizeof(cwd)) == nullptr) return UsageError("--work-root: cannot resolve a relative path");
+    if (::getcwd(cwd, sizeof(cwd)) == nullptr)
+      return UsageError("--work-root: cannot resolve a relative path");
     options.work_root = gspo::common::JoinPath(cwd, options.work_root);
   }
   auto token = gspo::common::ReadFileToString(token_file, 4096);
@@ -112,8 +122,10 @@ int main(int argc, char** argv) {
   options.token = gspo::common::Trim(*token);
   if (options.token.empty()) return UsageError("--token-file: " + token_file + " is empty");
   options.hostname = Hostname();
-  if (options.worker_id.empty()) options.worker_id = options.hostname + "-" + std::to_string(::getpid());
-  if (options.gspo_binary.empty()) options.gspo_binary = gspo::common::JoinPath(SelfDirectory(), "gspo");
+  if (options.worker_id.empty())
+    options.worker_id = options.hostname + "-" + std::to_string(::getpid());
+  if (options.gspo_binary.empty())
+    options.gspo_binary = gspo::common::JoinPath(SelfDirectory(), "gspo");
   if (!gspo::common::PathExists(options.gspo_binary)) {
     return UsageError("--gspo-binary: '" + options.gspo_binary + "' does not exist");
   }
@@ -133,9 +145,10 @@ int main(int argc, char** argv) {
     agent.RequestStop();
   });
   waiter.detach();
-  gspo::common::LogInfo("gspo-worker starting", {{"worker", options.worker_id},
-                                                 {"coordinator", options.coordinator},
-                                                 {"devices", gspo::common::Join(options.devices, ",")}});
+  gspo::common::LogInfo("gspo-worker starting",
+                        {{"worker", options.worker_id},
+                         {"coordinator", options.coordinator},
+                         {"devices", gspo::common::Join(options.devices, ",")}});
   auto status = agent.Run();
   if (!status.ok()) {
     std::cerr << "gspo-worker: " << status.message() << "\n";

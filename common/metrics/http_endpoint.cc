@@ -1,9 +1,10 @@
 #include "common/metrics/http_endpoint.h"
 
 #include <atomic>
-#include <boost/asio.hpp>
 #include <chrono>
 #include <thread>
+
+#include <boost/asio.hpp>
 
 namespace gspo::common {
 
@@ -26,8 +27,11 @@ std::string Response(int code, const char* reason, const std::string& content_ty
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, const MetricsHttpEndpoint::BodyFn* body, std::atomic<int>* live)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), buffer_(kMaxRequestBytes),
-        body_(body), live_(live) {
+      : socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
+        buffer_(kMaxRequestBytes),
+        body_(body),
+        live_(live) {
     ++*live_;
   }
   ~Session() { --*live_; }
@@ -113,14 +117,15 @@ struct MetricsHttpEndpoint::Impl {
   }
 };
 
-StatusOr<std::unique_ptr<MetricsHttpEndpoint>> MetricsHttpEndpoint::Start(const std::string& address,
-                                                                          BodyFn body) {
+StatusOr<std::unique_ptr<MetricsHttpEndpoint>> MetricsHttpEndpoint::Start(
+    const std::string& address, BodyFn body) {
   const auto colon = address.rfind(':');
   if (colon == std::string::npos) {
     return InvalidArgumentError("--metrics-listen: expected HOST:PORT, got '" + address + "'");
   }
   std::string host = address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host.empty()) host = "0.0.0.0";
   int port = -1;
   try {

@@ -20,7 +20,7 @@ class MetricsHttpEndpoint {
 
   // `address` is "host:port" ("0.0.0.0:9090", "127.0.0.1:0" picks a free port).
   static StatusOr<std::unique_ptr<MetricsHttpEndpoint>> Start(const std::string& address,
-                                                               BodyFn body);
+                                                              BodyFn body);
   ~MetricsHttpEndpoint();
   MetricsHttpEndpoint(const MetricsHttpEndpoint&) = delete;
   MetricsHttpEndpoint& operator=(const MetricsHttpEndpoint&) = delete;

@@ -10,9 +10,12 @@ namespace {
 
 const char* TypeName(MetricType type) {
   switch (type) {
-    case MetricType::kCounter: return "counter";
-    case MetricType::kGauge: return "gauge";
-    case MetricType::kHistogram: return "histogram";
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
   }
   return "untyped";
 }
@@ -21,9 +24,12 @@ const char* TypeName(MetricType type) {
 std::string EscapeHelp(const std::string& text) {
   std::string out;
   for (char c : text) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -48,10 +54,14 @@ std::string FormatLabels(const MetricLabels& labels) {
     if (i > 0) out += ",";
     out += labels[i].first + "=\"";
     for (char c : labels[i].second) {
-      if (c == '\\') out += "\\\\";
-      else if (c == '"') out += "\\\"";
-      else if (c == '\n') out += "\\n";
-      else out += c;
+      if (c == '\\')
+        out += "\\\\";
+      else if (c == '"')
+        out += "\\\"";
+      else if (c == '\n')
+        out += "\\n";
+      else
+        out += c;
     }
     out += "\"";
   }
@@ -97,7 +107,8 @@ void MetricsRegistry::Set(const std::string& name, const MetricLabels& labels, d
 void MetricsRegistry::Observe(const std::string& name, const MetricLabels& labels, double value) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = families_.find(name);
-  if (it == families_.end() || it->second.type != MetricType::kHistogram || std::isnan(value)) return;
+  if (it == families_.end() || it->second.type != MetricType::kHistogram || std::isnan(value))
+    return;
   Histogram& h = it->second.histograms[labels];
   const std::vector<double>& buckets = it->second.buckets;
   if (h.counts.empty()) h.counts.assign(buckets.size(), 0);
@@ -128,10 +139,12 @@ std::string MetricsRegistry::Render(const std::vector<ExtraFamily>& extra) const
         std::uint64_t cumulative = 0;
         for (std::size_t i = 0; i < f.buckets.size(); ++i) {
           cumulative += h.counts[i];
-          os << name << "_bucket" << FormatLabels(With(labels, "le", FormatMetricValue(f.buckets[i])))
-             << " " << cumulative << "\n";
+          os << name << "_bucket"
+             << FormatLabels(With(labels, "le", FormatMetricValue(f.buckets[i]))) << " "
+             << cumulative << "\n";
         }
-        os << name << "_bucket" << FormatLabels(With(labels, "le", "+Inf")) << " " << h.count << "\n";
+        os << name << "_bucket" << FormatLabels(With(labels, "le", "+Inf")) << " " << h.count
+           << "\n";
         os << name << "_sum" << FormatLabels(labels) << " " << FormatMetricValue(h.sum) << "\n";
         os << name << "_count" << FormatLabels(labels) << " " << h.count << "\n";
       }

@@ -41,7 +41,8 @@ class JobStore {
                                                               int limit) = 0;
 
   // Appends log lines; numbering starts at 1 per job.
-  virtual common::Status AppendLogs(const std::string& id, const std::vector<std::string>& lines) = 0;
+  virtual common::Status AppendLogs(const std::string& id,
+                                    const std::vector<std::string>& lines) = 0;
   // Lines numbered after `after_line`, at most `limit` (0: all).
   virtual common::StatusOr<std::vector<std::string>> ReadLogs(const std::string& id,
                                                               std::int64_t after_line,

@@ -51,9 +51,8 @@ common::StatusOr<std::vector<JobRecord>> MemoryJobStore::List(const JobFilter& f
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<JobRecord> out;
   for (const auto& [id, entry] : jobs_) {
-    if (!filter.states.empty() &&
-        std::find(filter.states.begin(), filter.states.end(), entry.job.state) ==
-            filter.states.end()) {
+    if (!filter.states.empty() && std::find(filter.states.begin(), filter.states.end(),
+                                            entry.job.state) == filter.states.end()) {
       continue;
     }
     out.push_back(entry.job);
@@ -75,8 +74,8 @@ common::Status MemoryJobStore::PutStep(const std::string& id, const StepRecord& 
 }
 
 common::StatusOr<std::vector<StepRecord>> MemoryJobStore::ListSteps(const std::string& id,
-                                                                   std::int64_t after_step,
-                                                                   int limit) {
+                                                                    std::int64_t after_step,
+                                                                    int limit) {
   std::lock_guard<std::mutex> lock(mu_);
   Entry* entry = Find(id);
   if (entry == nullptr) return JobNotFound(id);
@@ -98,8 +97,8 @@ common::Status MemoryJobStore::AppendLogs(const std::string& id,
 }
 
 common::StatusOr<std::vector<std::string>> MemoryJobStore::ReadLogs(const std::string& id,
-                                                                   std::int64_t after_line,
-                                                                   int limit) {
+                                                                    std::int64_t after_line,
+                                                                    int limit) {
   std::lock_guard<std::mutex> lock(mu_);
   Entry* entry = Find(id);
   if (entry == nullptr) return JobNotFound(id);

@@ -19,8 +19,8 @@ class MemoryJobStore : public JobStore {
   common::StatusOr<std::vector<StepRecord>> ListSteps(const std::string& id,
                                                       std::int64_t after_step, int limit) override;
   common::Status AppendLogs(const std::string& id, const std::vector<std::string>& lines) override;
-  common::StatusOr<std::vector<std::string>> ReadLogs(const std::string& id, std::int64_t after_line,
-                                                      int limit) override;
+  common::StatusOr<std::vector<std::string>> ReadLogs(const std::string& id,
+                                                      std::int64_t after_line, int limit) override;
   common::StatusOr<std::int64_t> CountLogs(const std::string& id) override;
 
  private:
@@ -32,7 +32,7 @@ class MemoryJobStore : public JobStore {
   Entry* Find(const std::string& id);  // requires mu_
 
   std::mutex mu_;
-  std::int64_t next_seq_ = 1;         // guarded by mu_
+  std::int64_t next_seq_ = 1;          // guarded by mu_
   std::map<std::string, Entry> jobs_;  // guarded by mu_
 };
 

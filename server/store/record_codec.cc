@@ -79,7 +79,8 @@ common::StatusOr<JobRecord> DecodeJobRecord(const std::string& text, const std::
   job.spec_yaml = Str(json, "spec_yaml");
   job.output_dir = Str(json, "output_dir");
   auto state = JobStateFromName(Str(json, "state"));
-  if (!state) return common::DataLossError(where + ": unknown job state '" + Str(json, "state") + "'");
+  if (!state)
+    return common::DataLossError(where + ": unknown job state '" + Str(json, "state") + "'");
   job.state = *state;
   job.reason = Str(json, "reason");
   job.priority = static_cast<int>(Int(json, "priority"));

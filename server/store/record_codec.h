@@ -16,6 +16,7 @@ std::string EncodeJobRecord(const JobRecord& job);
 common::StatusOr<JobRecord> DecodeJobRecord(const std::string& text, const std::string& where);
 
 std::string EncodeMetricValues(const MetricValues& values);
-common::StatusOr<MetricValues> DecodeMetricValues(const std::string& text, const std::string& where);
+common::StatusOr<MetricValues> DecodeMetricValues(const std::string& text,
+                                                  const std::string& where);
 
 }  // namespace gspo::server

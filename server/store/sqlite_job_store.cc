@@ -10,7 +10,9 @@ namespace {
 // A prepared statement that finalizes itself.
 class Statement {
  public:
-  Statement(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  Statement(sqlite3* db, const char* sql) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
   ~Statement() { sqlite3_finalize(stmt_); }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
@@ -59,9 +61,8 @@ CREATE TABLE IF NOT EXISTS logs (
 
 common::StatusOr<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(const std::string& path) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = path + ": cannot open the job store: " +
                           (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -199,8 +200,8 @@ common::Status SqliteJobStore::PutStep(const std::string& id, const StepRecord& 
 }
 
 common::StatusOr<std::vector<StepRecord>> SqliteJobStore::ListSteps(const std::string& id,
-                                                                   std::int64_t after_step,
-                                                                   int limit) {
+                                                                    std::int64_t after_step,
+                                                                    int limit) {
   std::lock_guard<std::mutex> lock(mu_);
   GSPO_RETURN_IF_ERROR(RequireJob(id));
   Statement stmt(db_,
@@ -256,8 +257,8 @@ common::Status SqliteJobStore::AppendLogs(const std::string& id,
 }
 
 common::StatusOr<std::vector<std::string>> SqliteJobStore::ReadLogs(const std::string& id,
-                                                                   std::int64_t after_line,
-                                                                   int limit) {
+                                                                    std::int64_t after_line,
+                                                                    int limit) {
   std::lock_guard<std::mutex> lock(mu_);
   GSPO_RETURN_IF_ERROR(RequireJob(id));
   Statement stmt(db_,

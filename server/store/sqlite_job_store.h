@@ -31,15 +31,15 @@ class SqliteJobStore : public JobStore {
   common::StatusOr<std::vector<StepRecord>> ListSteps(const std::string& id,
                                                       std::int64_t after_step, int limit) override;
   common::Status AppendLogs(const std::string& id, const std::vector<std::string>& lines) override;
-  common::StatusOr<std::vector<std::string>> ReadLogs(const std::string& id, std::int64_t after_line,
-                                                      int limit) override;
+  common::StatusOr<std::vector<std::string>> ReadLogs(const std::string& id,
+                                                      std::int64_t after_line, int limit) override;
   common::StatusOr<std::int64_t> CountLogs(const std::string& id) override;
 
  private:
   SqliteJobStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
-  common::Status Exec(const char* sql);                   // requires mu_
-  common::Status Error(const std::string& what) const;    // the connection's last error
-  common::Status RequireJob(const std::string& id);       // requires mu_
+  common::Status Exec(const char* sql);                 // requires mu_
+  common::Status Error(const std::string& what) const;  // the connection's last error
+  common::Status RequireJob(const std::string& id);     // requires mu_
   common::StatusOr<std::int64_t> CountLogsLocked(const std::string& id);
 
   std::mutex mu_;

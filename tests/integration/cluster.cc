@@ -76,12 +76,23 @@ void Cluster::UseTls(const std::string& cert_file, const std::string& key_file,
 }
 
 void Cluster::StartServer() {
-  std::vector<std::string> argv = {
-      kBinDir + "/gspo-server", "--listen", address(), "--metrics-listen",
-      "127.0.0.1:" + std::to_string(metrics_port_), "--state-dir", dir_.Join("state"),
-      "--client-token-file", client_token_file(), "--worker-token-file", worker_token_file(),
-      "--output-root", output_root(), "--heartbeat-interval-ms", "300", "--heartbeat-timeout-ms",
-      "3000"};
+  std::vector<std::string> argv = {kBinDir + "/gspo-server",
+                                   "--listen",
+                                   address(),
+                                   "--metrics-listen",
+                                   "127.0.0.1:" + std::to_string(metrics_port_),
+                                   "--state-dir",
+                                   dir_.Join("state"),
+                                   "--client-token-file",
+                                   client_token_file(),
+                                   "--worker-token-file",
+                                   worker_token_file(),
+                                   "--output-root",
+                                   output_root(),
+                                   "--heartbeat-interval-ms",
+                                   "300",
+                                   "--heartbeat-timeout-ms",
+                                   "3000"};
   argv.insert(argv.end(), tls_server_args_.begin(), tls_server_args_.end());
   Spawn("server", argv);
   const bool up = WaitUntil([&] { return Ctl("list", false).exit_code == 0 || !ServerRunning(); },
@@ -98,10 +109,19 @@ int Cluster::KillServer(int signal_number) { return Stop("server", signal_number
 
 void Cluster::StartWorker(const std::string& id, const std::string& devices,
                           const std::string& gspo_binary) {
-  std::vector<std::string> argv = {kBinDir + "/gspo-worker", "--coordinator", address(),
-                                   "--token-file", worker_token_file(), "--devices", devices,
-                                   "--work-root", dir_.Join("work-" + id), "--worker-id", id,
-                                   "--gspo-binary", gspo_binary};
+  std::vector<std::string> argv = {kBinDir + "/gspo-worker",
+                                   "--coordinator",
+                                   address(),
+                                   "--token-file",
+                                   worker_token_file(),
+                                   "--devices",
+                                   devices,
+                                   "--work-root",
+                                   dir_.Join("work-" + id),
+                                   "--worker-id",
+                                   id,
+                                   "--gspo-binary",
+                                   gspo_binary};
   if (!tls_ca_file_.empty()) argv.insert(argv.end(), {"--tls-ca", tls_ca_file_});
   Spawn("worker-" + id, argv);
 }
@@ -121,11 +141,11 @@ CommandResult Cluster::CtlWithToken(const std::string& args, const std::string& 
 }
 
 CommandResult Cluster::Ctl(const std::string& args, bool with_stderr) const {
-  return RunShellCommand("cd " + ShellQuote(kSourceDir) + " && " + ShellQuote(kBinDir + "/gspoctl") +
-                         " --server " + address() + " --token-file " +
-                         ShellQuote(client_token_file()) +
-                         (tls_ca_file_.empty() ? "" : " --tls-ca " + ShellQuote(tls_ca_file_)) + " " +
-                         args + (with_stderr ? " 2>&1" : " 2>/dev/null"));
+  return RunShellCommand("cd " + ShellQuote(kSourceDir) + " && " +
+                         ShellQuote(kBinDir + "/gspoctl") + " --server " + address() +
+                         " --token-file " + ShellQuote(client_token_file()) +
+                         (tls_ca_file_.empty() ? "" : " --tls-ca " + ShellQuote(tls_ca_file_)) +
+                         " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null"));
 }
 
 common::Json Cluster::Status(const std::string& job_id) const {
@@ -141,7 +161,8 @@ std::string Cluster::State(const std::string& job_id) const {
   return state != nullptr ? state->AsString() : "";
 }
 
-std::string Cluster::SubmitTiny(const std::string& output_name, const std::vector<std::string>& sets) {
+std::string Cluster::SubmitTiny(const std::string& output_name,
+                                const std::vector<std::string>& sets) {
   std::string args = "submit " + ShellQuote(kSourceDir + "/examples/jobs/tiny-cpu.yaml") +
                      " -o json --set output.output_dir=" +
                      ShellQuote(common::JoinPath(output_root(), output_name));

@@ -6,14 +6,14 @@
 // binary (PR_SET_PDEATHSIG). Not thread-safe.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "common/json.h"
 #include "tests/fakes/run_command.h"
@@ -47,7 +47,8 @@ class Cluster {
   std::string output_root() const { return dir_.Join("outputs"); }
 
   // Serve TLS from now on: the server gets the key pair, gspoctl and workers trust `ca_file`.
-  void UseTls(const std::string& cert_file, const std::string& key_file, const std::string& ca_file);
+  void UseTls(const std::string& cert_file, const std::string& key_file,
+              const std::string& ca_file);
   // Starts gspo-server (same ports and state every time) and waits until it answers.
   void StartServer();
   // Sends the signal, waits for the exit and returns the exit code (128 + signal when killed).

@@ -2,8 +2,8 @@
 // many concurrent clients, Prometheus scraping /metrics, and a Python grpcio client. Real
 // gspo-server and gspoctl processes over loopback.
 #include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include "common/files.h"
@@ -51,7 +51,8 @@ TEST(ControlPlane, BadSpecsAreRejectedAtSubmitWithTheFieldNamedAndNothingStored)
   }
   // Request-level limits: the spec's size and the number of overrides.
   const std::string big = cluster.root() + "/big.yaml";
-  ASSERT_TRUE(common::WriteFileAtomically(big, "name: big\n" + std::string(2 << 20, '#') + "\n").ok());
+  ASSERT_TRUE(
+      common::WriteFileAtomically(big, "name: big\n" + std::string(2 << 20, '#') + "\n").ok());
   CommandResult r = cluster.Ctl("submit " + ShellQuote(big));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_THAT(r.output, HasSubstr("the limit is 1 MiB"));
@@ -107,9 +108,9 @@ TEST(ControlPlane, EachServiceTakesOnlyItsOwnToken) {
   ASSERT_TRUE(common::WriteFileAtomically(wrong, "not-the-token-0123456789\n").ok());
 
   for (const std::string& token_file : {std::string(), wrong, cluster.worker_token_file()}) {
-    for (const std::string& command : {"submit " + tiny, std::string("list"),
-                                       std::string("status job-000001"),
-                                       std::string("cancel job-000001"), std::string("workers")}) {
+    for (const std::string& command :
+         {"submit " + tiny, std::string("list"), std::string("status job-000001"),
+          std::string("cancel job-000001"), std::string("workers")}) {
       CommandResult r = cluster.CtlWithToken(command, token_file);
       EXPECT_EQ(r.exit_code, 1) << command << " with '" << token_file << "': " << r.output;
       EXPECT_THAT(r.output, HasSubstr("UNAUTHENTICATED")) << command;
@@ -124,8 +125,10 @@ TEST(ControlPlane, EachServiceTakesOnlyItsOwnToken) {
   EXPECT_EQ(JobCount(cluster), 0u);
   EXPECT_EQ(cluster.Ctl("workers -o json", false).output, "[]\n");
   // The right tokens work.
-  EXPECT_EQ(RegisterWith(cluster, "worker-token-0123456789abcdef").error_code(), grpc::StatusCode::OK);
-  EXPECT_THAT(cluster.Ctl("workers -o json", false).output, HasSubstr("\"worker_id\":\"intruder\""));
+  EXPECT_EQ(RegisterWith(cluster, "worker-token-0123456789abcdef").error_code(),
+            grpc::StatusCode::OK);
+  EXPECT_THAT(cluster.Ctl("workers -o json", false).output,
+              HasSubstr("\"worker_id\":\"intruder\""));
   EXPECT_EQ(cluster.Ctl("submit " + tiny).exit_code, 0);
   EXPECT_EQ(JobCount(cluster), 1u);
 }
@@ -134,12 +137,14 @@ TEST(ControlPlane, ManyConcurrentClientsGetNoErrorAndLoseNoJob) {
   Cluster cluster;
   cluster.StartServer();
   CommandResult r = RunShellCommand(
-      "cd " + ShellQuote(kSourceDir) + " && " + ShellQuote(kBinDir + "/gspo_control_plane_bench") + " --server " + cluster.address() +
-      " --token-file " + ShellQuote(cluster.client_token_file()) + " --spec " +
+      "cd " + ShellQuote(kSourceDir) + " && " + ShellQuote(kBinDir + "/gspo_control_plane_bench") +
+      " --server " + cluster.address() + " --token-file " +
+      ShellQuote(cluster.client_token_file()) + " --spec " +
       ShellQuote(kSourceDir + "/examples/jobs/tiny-cpu.yaml") + " --set output.output_dir=" +
       ShellQuote(cluster.output_root() + "/bench") + " --clients 200 --requests 20 2>&1");
   EXPECT_EQ(r.exit_code, 0) << r.output << cluster.Logs();
-  EXPECT_THAT(r.output, HasSubstr("requests=4000 errors=0 submitted=1000 distinct_ids=1000 lost=0"));
+  EXPECT_THAT(r.output,
+              HasSubstr("requests=4000 errors=0 submitted=1000 distinct_ids=1000 lost=0"));
   EXPECT_EQ(JobCount(cluster), 1000u);
 }
 
@@ -154,11 +159,11 @@ TEST(ControlPlane, SigtermStopsTheServerCleanlyAndJobsSurvive) {
   EXPECT_EQ(cluster.SubmitTiny("next", {}), "job-000002");
 
   // A second server on the same state directory refuses to start.
-  CommandResult second = RunShellCommand(
-      ShellQuote(kBinDir + "/gspo-server") + " --listen 127.0.0.1:0 --state-dir " +
-      ShellQuote(cluster.root() + "/state") + " --client-token-file " +
-      ShellQuote(cluster.client_token_file()) + " --worker-token-file " +
-      ShellQuote(cluster.worker_token_file()) + " 2>&1");
+  CommandResult second =
+      RunShellCommand(ShellQuote(kBinDir + "/gspo-server") + " --listen 127.0.0.1:0 --state-dir " +
+                      ShellQuote(cluster.root() + "/state") + " --client-token-file " +
+                      ShellQuote(cluster.client_token_file()) + " --worker-token-file " +
+                      ShellQuote(cluster.worker_token_file()) + " 2>&1");
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_THAT(second.output, HasSubstr("is in use by another gspo-server"));
   EXPECT_EQ(cluster.State("job-000002"), "QUEUED");
@@ -170,26 +175,28 @@ TEST(ControlPlane, TlsServesClientsAndWorkersThatTrustItsCertificate) {
   const std::string key = cluster.root() + "/server.key";
   CommandResult made = RunShellCommand(
       "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -addext "
-      "'subjectAltName=IP:127.0.0.1,DNS:localhost' -keyout " + ShellQuote(key) + " -out " +
-      ShellQuote(cert) + " 2>&1");
+      "'subjectAltName=IP:127.0.0.1,DNS:localhost' -keyout " +
+      ShellQuote(key) + " -out " + ShellQuote(cert) + " 2>&1");
   ASSERT_EQ(made.exit_code, 0) << made.output;
   cluster.UseTls(cert, key, cert);
   cluster.StartServer();
   // The worker's stand-in for `gspo` is /bin/false: the job fails, which shows the assignment
   // and the result travelled over TLS both ways.
   cluster.StartWorker("w1", "cpu", "/bin/false");
-  ASSERT_TRUE(WaitUntil([&] {
-    return cluster.Ctl("workers", false).output.find("w1") != std::string::npos;
-  }, std::chrono::seconds(60))) << cluster.Logs();
+  ASSERT_TRUE(WaitUntil(
+      [&] { return cluster.Ctl("workers", false).output.find("w1") != std::string::npos; },
+      std::chrono::seconds(60)))
+      << cluster.Logs();
   EXPECT_EQ(cluster.SubmitTiny("tls", {}), "job-000001");
-  EXPECT_TRUE(WaitUntil([&] { return cluster.State("job-000001") == "FAILED"; }, std::chrono::seconds(60)))
+  EXPECT_TRUE(
+      WaitUntil([&] { return cluster.State("job-000001") == "FAILED"; }, std::chrono::seconds(60)))
       << cluster.Logs();
   EXPECT_THAT(cluster.Status("job-000001").Find("reason")->AsString(),
               HasSubstr("rank 0 exited with code 1"));
   // A plaintext client gets nowhere.
-  CommandResult plain = RunShellCommand(ShellQuote(kBinDir + "/gspoctl") + " --server " +
-                                        cluster.address() + " --token-file " +
-                                        ShellQuote(cluster.client_token_file()) + " list 2>&1");
+  CommandResult plain =
+      RunShellCommand(ShellQuote(kBinDir + "/gspoctl") + " --server " + cluster.address() +
+                      " --token-file " + ShellQuote(cluster.client_token_file()) + " list 2>&1");
   EXPECT_EQ(plain.exit_code, 1) << plain.output;
   EXPECT_THAT(plain.output, HasSubstr("UNAVAILABLE"));
   CommandResult missing_key = RunShellCommand(
@@ -205,21 +212,27 @@ TEST(ControlPlane, PrometheusScrapesJobMetrics) {
   Cluster cluster;
   cluster.StartServer();
   ASSERT_EQ(cluster.SubmitTiny("scraped", {}), "job-000001");
-  const std::string metrics_url = "http://127.0.0.1:" + std::to_string(cluster.metrics_port()) + "/metrics";
+  const std::string metrics_url =
+      "http://127.0.0.1:" + std::to_string(cluster.metrics_port()) + "/metrics";
 
-  CommandResult check = RunShellCommand("curl -sf " + metrics_url + " | promtool check metrics 2>&1");
+  CommandResult check =
+      RunShellCommand("curl -sf " + metrics_url + " | promtool check metrics 2>&1");
   EXPECT_EQ(check.exit_code, 0) << check.output;
   CommandResult scraped = RunShellCommand("curl -sf " + metrics_url);
   EXPECT_THAT(scraped.output, HasSubstr("gspo_jobs{state=\"QUEUED\"} 1\n"));
-  EXPECT_THAT(scraped.output, HasSubstr("gspo_job_step{job_id=\"job-000001\",name=\"tiny-cpu\"} 0\n"));
-  EXPECT_THAT(scraped.output, HasSubstr("gspo_rpc_requests_total{method=\"JobService/SubmitJob\",code=\"OK\"} 1\n"));
+  EXPECT_THAT(scraped.output,
+              HasSubstr("gspo_job_step{job_id=\"job-000001\",name=\"tiny-cpu\"} 0\n"));
+  EXPECT_THAT(
+      scraped.output,
+      HasSubstr("gspo_rpc_requests_total{method=\"JobService/SubmitJob\",code=\"OK\"} 1\n"));
 
   const int web_port = FreePort();
   const std::string config = cluster.root() + "/prometheus.yml";
   ASSERT_TRUE(common::WriteFileAtomically(
-                  config, "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: gspo\n"
-                          "    static_configs:\n      - targets: ['127.0.0.1:" +
-                              std::to_string(cluster.metrics_port()) + "']\n")
+                  config,
+                  "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: gspo\n"
+                  "    static_configs:\n      - targets: ['127.0.0.1:" +
+                      std::to_string(cluster.metrics_port()) + "']\n")
                   .ok());
   worker::RankCommand command;
   command.argv = {"/usr/bin/prometheus", "--config.file=" + config,
@@ -231,10 +244,12 @@ TEST(ControlPlane, PrometheusScrapesJobMetrics) {
   const std::string query = "curl -sf 'http://127.0.0.1:" + std::to_string(web_port) +
                             "/api/v1/query?query=gspo_job_step%7Bjob_id%3D%22job-000001%22%7D'";
   CommandResult answer;
-  const bool found = WaitUntil([&] {
-    answer = RunShellCommand(query);
-    return answer.output.find("\"job_id\":\"job-000001\"") != std::string::npos;
-  }, std::chrono::seconds(120));
+  const bool found = WaitUntil(
+      [&] {
+        answer = RunShellCommand(query);
+        return answer.output.find("\"job_id\":\"job-000001\"") != std::string::npos;
+      },
+      std::chrono::seconds(120));
   EXPECT_TRUE(found) << answer.output << "\n"
                      << common::ReadFileToString((*prometheus)->log_path(), 1 << 20).value_or("");
   EXPECT_THAT(answer.output, HasSubstr("\"status\":\"success\""));
@@ -249,14 +264,14 @@ TEST(ControlPlane, PythonGrpcioClientListsJobsAndHealthAndReflectionAnswer) {
   const std::string out = cluster.root() + "/py";
   ASSERT_TRUE(common::MakeDirectories(out).ok());
   // Messages from Debian's protoc; the two calls through grpcio's generic channel methods.
-  CommandResult gen = RunShellCommand("protoc --proto_path=" + ShellQuote(kSourceDir + "/proto") +
-                                      " --python_out=" + ShellQuote(out) +
-                                      " gspo/v1/coordinator.proto 2>&1");
+  CommandResult gen =
+      RunShellCommand("protoc --proto_path=" + ShellQuote(kSourceDir + "/proto") +
+                      " --python_out=" + ShellQuote(out) + " gspo/v1/coordinator.proto 2>&1");
   ASSERT_EQ(gen.exit_code, 0) << gen.output;
-  CommandResult r = RunShellCommand(
-      "PYTHONPATH=" + ShellQuote(out) + " /usr/bin/python3 " +
-      ShellQuote(kSourceDir + "/tests/integration/list_jobs.py") + " " + cluster.address() + " " +
-      ShellQuote(cluster.client_token_file()) + " 2>&1");
+  CommandResult r =
+      RunShellCommand("PYTHONPATH=" + ShellQuote(out) + " /usr/bin/python3 " +
+                      ShellQuote(kSourceDir + "/tests/integration/list_jobs.py") + " " +
+                      cluster.address() + " " + ShellQuote(cluster.client_token_file()) + " 2>&1");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output,
             "job-000001 tiny-cpu JOB_STATE_QUEUED\n"

@@ -37,7 +37,8 @@ bool WaitForJob(const Cluster& cluster, const std::string& id,
   return result;
 }
 
-bool WaitForStep(const Cluster& cluster, const std::string& id, const char* field, std::int64_t at_least) {
+bool WaitForStep(const Cluster& cluster, const std::string& id, const char* field,
+                 std::int64_t at_least) {
   return WaitForJob(cluster, id, [&](const common::Json& s) { return Int(s, field) >= at_least; });
 }
 
@@ -46,9 +47,10 @@ TEST(Training, SubmitWatchRunsTheJobToSucceededAndShowsEveryStep) {
   cluster.StartServer();
   cluster.StartWorker("w1");
   const std::string out = common::JoinPath(cluster.output_root(), "watched");
-  CommandResult r = cluster.Ctl("submit " + ShellQuote(kSourceDir + "/examples/jobs/tiny-cpu.yaml") +
-                                " --set training.num_outer_iterations=3 --set output.output_dir=" +
-                                ShellQuote(out) + " --watch");
+  CommandResult r = cluster.Ctl(
+      "submit " + ShellQuote(kSourceDir + "/examples/jobs/tiny-cpu.yaml") +
+      " --set training.num_outer_iterations=3 --set output.output_dir=" + ShellQuote(out) +
+      " --watch");
   ASSERT_EQ(r.exit_code, 0) << r.output << cluster.Logs();
   EXPECT_THAT(r.output, HasSubstr("submitted job-000001 (tiny-cpu"));
   for (int step = 1; step <= 3; ++step) {
@@ -76,8 +78,8 @@ TEST(Training, CoordinatorSigkilledMidJobLosesNothing) {
   Cluster cluster;
   cluster.StartServer();
   cluster.StartWorker("w1");
-  const std::string id = cluster.SubmitTiny(
-      "restart", {"training.num_outer_iterations=5", "output.save_steps=2"});
+  const std::string id =
+      cluster.SubmitTiny("restart", {"training.num_outer_iterations=5", "output.save_steps=2"});
   ASSERT_EQ(id, "job-000001");
   ASSERT_TRUE(WaitForStep(cluster, id, "step", 2)) << cluster.Logs();
   ASSERT_EQ(cluster.State(id), "RUNNING");
@@ -96,20 +98,20 @@ TEST(Training, CoordinatorSigkilledMidJobLosesNothing) {
   auto jobs = common::ParseJson(list.output, "list");
   ASSERT_TRUE(jobs.ok()) << list.output;
   EXPECT_EQ(jobs->size(), 1u);
-  EXPECT_TRUE(common::PathExists(cluster.output_root() + "/restart/final/adapter/adapter_config.json"));
+  EXPECT_TRUE(
+      common::PathExists(cluster.output_root() + "/restart/final/adapter/adapter_config.json"));
 }
 
 TEST(Training, WorkerSigkilledMidJobIsReplacedAndTheJobResumesFromItsCheckpoint) {
   Cluster cluster;
   cluster.StartServer();
   cluster.StartWorker("w1");
-  const std::string id = cluster.SubmitTiny(
-      "moved", {"training.num_outer_iterations=5", "output.save_steps=2"});
+  const std::string id =
+      cluster.SubmitTiny("moved", {"training.num_outer_iterations=5", "output.save_steps=2"});
   ASSERT_TRUE(WaitForStep(cluster, id, "checkpoint_step", 2)) << cluster.Logs();
   cluster.StartWorker("w2");
-  ASSERT_TRUE(WaitUntil([&] {
-    return cluster.Ctl("workers", false).output.find("w2") != std::string::npos;
-  }));
+  ASSERT_TRUE(WaitUntil(
+      [&] { return cluster.Ctl("workers", false).output.find("w2") != std::string::npos; }));
   cluster.KillWorker("w1", SIGKILL);
 
   CommandResult watch = cluster.Ctl("watch " + id);
@@ -125,14 +127,16 @@ TEST(Training, WorkerSigkilledMidJobIsReplacedAndTheJobResumesFromItsCheckpoint)
   ASSERT_TRUE(rank_log.ok()) << rank_log.status() << cluster.Logs();
   EXPECT_THAT(*rank_log, HasSubstr("resumed"));
   EXPECT_THAT(*rank_log, HasSubstr("checkpoints/step-"));
-  EXPECT_TRUE(common::PathExists(cluster.output_root() + "/moved/final/adapter/adapter_config.json"));
+  EXPECT_TRUE(
+      common::PathExists(cluster.output_root() + "/moved/final/adapter/adapter_config.json"));
 }
 
 TEST(Training, CancelStopsTheRankAndFreesItsSlot) {
   Cluster cluster;
   cluster.StartServer();
   cluster.StartWorker("w1");
-  const std::string long_job = cluster.SubmitTiny("cancelled", {"training.num_outer_iterations=500"});
+  const std::string long_job =
+      cluster.SubmitTiny("cancelled", {"training.num_outer_iterations=500"});
   ASSERT_TRUE(WaitForStep(cluster, long_job, "step", 1)) << cluster.Logs();
 
   CommandResult cancel = cluster.Ctl("cancel " + long_job + " --reason 'enough'");
@@ -142,8 +146,9 @@ TEST(Training, CancelStopsTheRankAndFreesItsSlot) {
   EXPECT_EQ(status.Find("state")->AsString(), "CANCELLED");
   EXPECT_EQ(status.Find("reason")->AsString(), "cancelled: enough");
   // The worker kills the rank on its next heartbeat; its slot then runs the next job.
-  ASSERT_TRUE(WaitUntil([&] { return cluster.Logs().find("stopping rank job=" + long_job) != std::string::npos; }))
-      << cluster.Logs();
+  ASSERT_TRUE(WaitUntil([&] {
+    return cluster.Logs().find("stopping rank job=" + long_job) != std::string::npos;
+  })) << cluster.Logs();
   const std::string next = cluster.SubmitTiny("after-cancel", {"training.num_outer_iterations=2"});
   CommandResult watch = cluster.Ctl("watch " + next);
   EXPECT_EQ(watch.exit_code, 0) << watch.output << cluster.Logs();

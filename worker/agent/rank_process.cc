@@ -39,7 +39,8 @@ common::StatusOr<std::unique_ptr<RankProcess>> RankProcess::Start(const RankComm
   std::map<std::string, std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     const char* eq = std::strchr(*e, '=');
-    if (eq != nullptr) env[std::string(*e, static_cast<std::size_t>(eq - *e))] = std::string(eq + 1);
+    if (eq != nullptr)
+      env[std::string(*e, static_cast<std::size_t>(eq - *e))] = std::string(eq + 1);
   }
   for (const auto& [key, value] : command.env) env[key] = value;
   std::vector<std::string> env_strings;
@@ -132,7 +133,8 @@ std::string TailOfFile(const std::string& path, int max_lines, std::size_t max_b
   for (int lines = 0; lines < max_lines && pos != std::string::npos && pos > 0; ++lines) {
     pos = text.rfind('\n', pos - 1);
   }
-  if (pos != std::string::npos && pos < text.size() && text[pos] == '\n') text = text.substr(pos + 1);
+  if (pos != std::string::npos && pos < text.size() && text[pos] == '\n')
+    text = text.substr(pos + 1);
   return text;
 }
 

@@ -20,8 +20,8 @@
 namespace gspo::worker {
 
 struct RankCommand {
-  std::vector<std::string> argv;  // argv[0] is the executable's path
-  std::string work_dir;           // created if missing
+  std::vector<std::string> argv;           // argv[0] is the executable's path
+  std::string work_dir;                    // created if missing
   std::map<std::string, std::string> env;  // added to (or replacing in) the agent's environment
 };
 

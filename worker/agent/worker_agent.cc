@@ -45,10 +45,12 @@ common::StatusOr<std::vector<std::string>> ParseDeviceList(const std::string& li
     } else if (common::StartsWith(item, "cuda:")) {
       index = item.substr(5);
     }
-    if (index.empty() || index.size() > 4 || index.find_first_not_of("0123456789") != std::string::npos) {
-      return common::InvalidArgumentError("--devices: expected 'cpu' or a comma-separated list of "
-                                          "GPU indices (0,1) or cpu:N/cuda:N, got " +
-                                          common::QuoteForMessage(item));
+    if (index.empty() || index.size() > 4 ||
+        index.find_first_not_of("0123456789") != std::string::npos) {
+      return common::InvalidArgumentError(
+          "--devices: expected 'cpu' or a comma-separated list of "
+          "GPU indices (0,1) or cpu:N/cuda:N, got " +
+          common::QuoteForMessage(item));
     }
     devices.push_back(kind + ":" + index);
   }
@@ -125,9 +127,8 @@ bool WorkerAgent::Heartbeat() {
     status->set_rank(rank.ref.rank());
   }
   v1::HeartbeatResponse response;
-  grpc::Status status = Call("Heartbeat", [&](grpc::ClientContext* c) {
-    return stub_->Heartbeat(c, request, &response);
-  });
+  grpc::Status status = Call(
+      "Heartbeat", [&](grpc::ClientContext* c) { return stub_->Heartbeat(c, request, &response); });
   if (!status.ok()) return false;
   if (response.reregister()) {
     registered_ = false;
@@ -142,7 +143,8 @@ bool WorkerAgent::Heartbeat() {
 void WorkerAgent::StopRank(const v1::RankRef& ref) {
   auto it = ranks_.find(Key(ref));
   if (it == ranks_.end()) return;
-  common::LogInfo("stopping rank", {{"job", ref.job_id()}, {"attempt", ref.attempt()}, {"rank", ref.rank()}});
+  common::LogInfo("stopping rank",
+                  {{"job", ref.job_id()}, {"attempt", ref.attempt()}, {"rank", ref.rank()}});
   it->second.process->Kill(kKillGrace);
   ranks_.erase(it);
 }
@@ -154,7 +156,8 @@ void WorkerAgent::StartRank(const v1::Assignment& a) {
   ref.set_rank(a.rank());
   const std::string key = Key(ref);
   if (ranks_.count(key)) return;
-  if (std::find(options_.devices.begin(), options_.devices.end(), a.device()) == options_.devices.end() ||
+  if (std::find(options_.devices.begin(), options_.devices.end(), a.device()) ==
+          options_.devices.end() ||
       !IsSafeIdPart(a.job_id()) || a.output_dir().empty() || a.output_dir()[0] != '/' ||
       a.output_dir().find("/../") != std::string::npos || common::EndsWith(a.output_dir(), "/..")) {
     common::LogError("ignoring an assignment this worker cannot run",
@@ -194,14 +197,18 @@ void WorkerAgent::StartRank(const v1::Assignment& a) {
   // Only rank 0 reports steps; it follows what gets appended from now on (a resumed job appends
   // to the metrics of its earlier attempts).
   const std::string metrics_path = common::JoinPath(a.output_dir(), "metrics.jsonl");
-  if (a.rank() == 0) rank.metrics = std::make_unique<LineFollower>(metrics_path, FileSize(metrics_path));
+  if (a.rank() == 0)
+    rank.metrics = std::make_unique<LineFollower>(metrics_path, FileSize(metrics_path));
   rank.reported_checkpoint = LatestCheckpointStep(a.output_dir());
   auto process = RankProcess::Start(command);
   if (!process.ok()) return fail(process.status());
   rank.process = std::move(*process);
   rank.log = std::make_unique<LineFollower>(rank.process->log_path(), 0);
-  common::LogInfo("rank started", {{"job", a.job_id()}, {"attempt", a.attempt()}, {"rank", a.rank()},
-                                   {"device", a.device()}, {"pid", rank.process->pid()},
+  common::LogInfo("rank started", {{"job", a.job_id()},
+                                   {"attempt", a.attempt()},
+                                   {"rank", a.rank()},
+                                   {"device", a.device()},
+                                   {"pid", rank.process->pid()},
                                    {"resume", command.argv.size() > 4}});
   ranks_.emplace(key, std::move(rank));
 }
@@ -212,9 +219,11 @@ void WorkerAgent::PollRanks() {
       if (auto code = rank.process->Poll()) {
         rank.finished = true;
         rank.exit_code = *code;
-        if (*code != 0) rank.reason = common::ToValidUtf8(TailOfFile(rank.process->log_path(), 20, 4096));
-        common::LogInfo("rank exited", {{"job", rank.ref.job_id()}, {"rank", rank.ref.rank()},
-                                        {"exit_code", *code}});
+        if (*code != 0)
+          rank.reason = common::ToValidUtf8(TailOfFile(rank.process->log_path(), 20, 4096));
+        common::LogInfo(
+            "rank exited",
+            {{"job", rank.ref.job_id()}, {"rank", rank.ref.rank()}, {"exit_code", *code}});
       }
     }
     // Collect after the exit check, so the last steps are read before the result is sent.
@@ -230,7 +239,8 @@ void WorkerAgent::PollRanks() {
     }
     if (rank.log) {
       for (std::string& line : rank.log->ReadNew(kLinesPerReport)) {
-        if (rank.pending_lines.size() < kMaxPendingLines) rank.pending_lines.push_back(common::ToValidUtf8(line));
+        if (rank.pending_lines.size() < kMaxPendingLines)
+          rank.pending_lines.push_back(common::ToValidUtf8(line));
       }
     }
   }
@@ -265,7 +275,8 @@ void WorkerAgent::ReportRank(Rank& rank) {
       request.set_worker_id(options_.worker_id);
       *request.mutable_rank() = rank.ref;
       request.set_step(latest);
-      request.set_path(common::JoinPath(rank.output_dir, "checkpoints/step-" + std::to_string(latest)));
+      request.set_path(
+          common::JoinPath(rank.output_dir, "checkpoints/step-" + std::to_string(latest)));
       v1::Ack ack;
       grpc::Status status = Call("ReportCheckpoint", [&](grpc::ClientContext* c) {
         return stub_->ReportCheckpoint(c, request, &ack);

@@ -31,9 +31,9 @@
 namespace gspo::worker {
 
 struct AgentOptions {
-  std::string coordinator;   // host:port
+  std::string coordinator;  // host:port
   std::string token;
-  std::string tls_ca_file;   // empty: plaintext
+  std::string tls_ca_file;  // empty: plaintext
   std::string worker_id;
   std::string hostname;
   std::vector<std::string> devices;  // "cpu:0", "cuda:1", ...

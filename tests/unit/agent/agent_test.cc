@@ -1,9 +1,8 @@
 // The worker agent's torch-free parts: device lists, following a rank's output files, and
 // running and killing rank processes (real child processes: /bin/sh).
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <thread>
@@ -48,7 +47,10 @@ TEST(ParseDeviceList, Forms) {
 TEST(ToValidUtf8, ReplacesOnlyBrokenBytes) {
   // Rank output may hold any bytes; protobuf strings must be UTF-8.
   EXPECT_EQ(common::ToValidUtf8("ok \xc3\xa9"), "ok \xc3\xa9");
-  EXPECT_EQ(common::ToValidUtf8("a\xff" "b"), "a\xef\xbf\xbd" "b");
+  EXPECT_EQ(common::ToValidUtf8("a\xff"
+                                "b"),
+            "a\xef\xbf\xbd"
+            "b");
   EXPECT_EQ(common::ToValidUtf8("\xc3"), "\xef\xbf\xbd");
 }
 
@@ -109,7 +111,8 @@ TEST(RankProcess, KillEndsTheWholeProcessGroup) {
   command.work_dir = dir.path();
   auto process = RankProcess::Start(command);
   ASSERT_TRUE(process.ok());
-  while (!common::PathExists(dir.Join("child.pid"))) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  while (!common::PathExists(dir.Join("child.pid")))
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   const pid_t child = std::stoi(*common::ReadFileToString(dir.Join("child.pid"), 64));
   (*process)->Kill(std::chrono::milliseconds(200));

@@ -59,10 +59,12 @@ TEST(JobFormat, JobAsJsonAndYaml) {
                                    {"ranks", common::Json::Array({common::Json::Object(
                                                  {{"rank", common::Json::Integer(0)}})})}}),
              OutputFormat::kYaml, out);
-  EXPECT_EQ(out.str(),
-            "id: \"job-000007\"\nstep: 3\ntags:\n  - \"a: b\"\nempty: []\nranks:\n  -\n    rank: 0\n");
+  EXPECT_EQ(
+      out.str(),
+      "id: \"job-000007\"\nstep: 3\ntags:\n  - \"a: b\"\nempty: []\nranks:\n  -\n    rank: 0\n");
   std::ostringstream compact;
-  PrintValue(common::Json::Object({{"id", common::Json::String("x")}}), OutputFormat::kJson, compact);
+  PrintValue(common::Json::Object({{"id", common::Json::String("x")}}), OutputFormat::kJson,
+             compact);
   EXPECT_EQ(compact.str(), "{\"id\":\"x\"}\n");
 }
 

@@ -21,15 +21,18 @@ TEST(CoordinatorMetrics, JobsWorkersSlotsAndLastStep) {
   JobManager manager(&store, &clock, ManagerOptions{}, &registry);
   ASSERT_TRUE(manager.RegisterWorker({"w1", "h", {"cpu:0", "cpu:1"}, {}}).ok());
   Submission s;
-  s.spec_yaml = *common::ReadFileToString(std::string(GSPO_SOURCE_DIR) + "/examples/jobs/tiny-cpu.yaml", 1 << 20);
+  s.spec_yaml = *common::ReadFileToString(
+      std::string(GSPO_SOURCE_DIR) + "/examples/jobs/tiny-cpu.yaml", 1 << 20);
   s.working_dir = GSPO_SOURCE_DIR;
   s.job_dir = GSPO_SOURCE_DIR;
   s.set = {"output.output_dir=/tmp/m", "resources.gpus=2"};
   ASSERT_TRUE(manager.Submit(s, nullptr).ok());
   ASSERT_TRUE(manager.Submit(s, nullptr).ok());  // waits: both slots are taken
-  ASSERT_TRUE(manager.ReportProgress("w1", {"job-000001", 1, 0},
-                                     {{2, {{"reward_mean", 0.5}, {"loss", -0.25}, {"seconds_step", 1.5}}}},
-                                     {}).ok());
+  ASSERT_TRUE(
+      manager
+          .ReportProgress("w1", {"job-000001", 1, 0},
+                          {{2, {{"reward_mean", 0.5}, {"loss", -0.25}, {"seconds_step", 1.5}}}}, {})
+          .ok());
 
   const std::string text = registry.Render(CollectCoordinatorMetrics(manager));
   EXPECT_THAT(text, HasSubstr("gspo_jobs{state=\"QUEUED\"} 1\n"));
@@ -40,7 +43,8 @@ TEST(CoordinatorMetrics, JobsWorkersSlotsAndLastStep) {
   EXPECT_THAT(text, HasSubstr("gspo_device_slots{status=\"free\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("gspo_job_step{job_id=\"job-000001\",name=\"tiny-cpu\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("gspo_job_step{job_id=\"job-000002\",name=\"tiny-cpu\"} 0\n"));
-  EXPECT_THAT(text, HasSubstr("gspo_job_reward_mean{job_id=\"job-000001\",name=\"tiny-cpu\"} 0.5\n"));
+  EXPECT_THAT(text,
+              HasSubstr("gspo_job_reward_mean{job_id=\"job-000001\",name=\"tiny-cpu\"} 0.5\n"));
   EXPECT_THAT(text, HasSubstr("gspo_job_loss{job_id=\"job-000001\",name=\"tiny-cpu\"} -0.25\n"));
   EXPECT_THAT(text, HasSubstr("gspo_jobs_submitted_total 2\n"));
   EXPECT_THAT(text, HasSubstr("gspo_step_duration_seconds_bucket{le=\"2.5\"} 1\n"));

@@ -12,8 +12,8 @@
 namespace gspo::server {
 namespace {
 
-using ::testing::HasSubstr;
 using std::chrono::milliseconds;
+using ::testing::HasSubstr;
 
 const std::string kSource = GSPO_SOURCE_DIR;
 
@@ -50,7 +50,8 @@ class JobManagerTest : public ::testing::Test {
 
   void Register(const std::string& worker, std::vector<std::string> devices,
                 std::vector<RankReport> ranks = {}) {
-    ASSERT_TRUE(manager_->RegisterWorker({worker, "host", std::move(devices), std::move(ranks)}).ok());
+    ASSERT_TRUE(
+        manager_->RegisterWorker({worker, "host", std::move(devices), std::move(ranks)}).ok());
   }
 
   HeartbeatReply Beat(const std::string& worker, std::vector<RankKey> running = {}) {
@@ -112,8 +113,10 @@ TEST_F(JobManagerTest, FullLifecycleToSucceeded) {
   EXPECT_EQ(Job(job.id).state, JobState::kRunning);
   EXPECT_EQ(Job(job.id).start_time_ms, 1767225600500);
 
-  ASSERT_TRUE(manager_->ReportProgress("w1", a.key, {{1, {{"loss", 0.5}}}, {2, {{"loss", 0.25}}}},
-                                       {"line one"}).ok());
+  ASSERT_TRUE(
+      manager_
+          ->ReportProgress("w1", a.key, {{1, {{"loss", 0.5}}}, {2, {{"loss", 0.25}}}}, {"line one"})
+          .ok());
   ASSERT_TRUE(manager_->ReportCheckpoint("w1", a.key, 2, "/tmp/gspo-out/checkpoints/step-2").ok());
   JobRecord running = Job(job.id);
   EXPECT_EQ(running.step, 2);
@@ -150,9 +153,11 @@ TEST_F(JobManagerTest, GangJobWaitsForEnoughSlotsAndSucceedsWhenEveryRankDid) {
   ASSERT_EQ(job.placements.size(), 2u);
   EXPECT_EQ(Beat("w1").assignments.size(), 1u);
   EXPECT_EQ(Beat("w2").assignments.size(), 1u);
-  ASSERT_TRUE(manager_->ReportResult(job.placements[0].worker_id, {{job.id, 1, 0}, true, 0, ""}).ok());
+  ASSERT_TRUE(
+      manager_->ReportResult(job.placements[0].worker_id, {{job.id, 1, 0}, true, 0, ""}).ok());
   EXPECT_NE(Job(job.id).state, JobState::kSucceeded);
-  ASSERT_TRUE(manager_->ReportResult(job.placements[1].worker_id, {{job.id, 1, 1}, true, 0, ""}).ok());
+  ASSERT_TRUE(
+      manager_->ReportResult(job.placements[1].worker_id, {{job.id, 1, 1}, true, 0, ""}).ok());
   EXPECT_EQ(Job(job.id).state, JobState::kSucceeded);
 }
 
@@ -176,7 +181,8 @@ TEST_F(JobManagerTest, CancelStopsTheRankAndFreesTheSlotForTheNextJob) {
   ASSERT_EQ(reply.assignments.size(), 1u);
   EXPECT_EQ(reply.assignments[0].key.job_id, second.id);
 
-  EXPECT_EQ(manager_->Cancel(first.id, "").status().code(), common::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(manager_->Cancel(first.id, "").status().code(),
+            common::StatusCode::kFailedPrecondition);
   EXPECT_EQ(manager_->Cancel("job-000099", "").status().code(), common::StatusCode::kNotFound);
 }
 
@@ -276,15 +282,18 @@ TEST_F(JobManagerTest, ReportsFromRanksNotPlacedHereAreRejected) {
   RankKey key{job.id, 1, 0};
   EXPECT_EQ(manager_->ReportProgress(other, key, {{1, {}}}, {}).code(),
             common::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(manager_->ReportProgress(job.placements[0].worker_id, {job.id, 7, 0}, {{1, {}}}, {}).code(),
-            common::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      manager_->ReportProgress(job.placements[0].worker_id, {job.id, 7, 0}, {{1, {}}}, {}).code(),
+      common::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(manager_->Steps(job.id, 0)->empty());
   EXPECT_EQ(manager_->Heartbeat("stranger", {})->reregister, true);
 }
 
 TEST_F(JobManagerTest, RegistrationInputIsChecked) {
-  EXPECT_EQ(manager_->RegisterWorker({"", "h", {"cpu:0"}, {}}).code(), common::StatusCode::kInvalidArgument);
-  EXPECT_EQ(manager_->RegisterWorker({"w", "h", {}, {}}).code(), common::StatusCode::kInvalidArgument);
+  EXPECT_EQ(manager_->RegisterWorker({"", "h", {"cpu:0"}, {}}).code(),
+            common::StatusCode::kInvalidArgument);
+  EXPECT_EQ(manager_->RegisterWorker({"w", "h", {}, {}}).code(),
+            common::StatusCode::kInvalidArgument);
   EXPECT_EQ(manager_->RegisterWorker({"w", "h", {"cpu:0", "cpu:0"}, {}}).code(),
             common::StatusCode::kInvalidArgument);
   EXPECT_TRUE(manager_->Workers().empty());

@@ -182,17 +182,17 @@ TEST_P(JobStoreContract, ConcurrentCreatesGetDistinctIds) {
 
 INSTANTIATE_TEST_SUITE_P(
     Stores, JobStoreContract,
-    ::testing::Values(
-        JobStoreImplementation{"Memory",
-                               [](const std::string&) -> std::unique_ptr<JobStore> {
-                                 return std::make_unique<MemoryJobStore>();
-                               }},
-        JobStoreImplementation{"Sqlite",
-                               [](const std::string& dir) -> std::unique_ptr<JobStore> {
-                                 auto store = SqliteJobStore::Open(dir + "/jobs.db");
-                                 EXPECT_TRUE(store.ok()) << store.status();
-                                 return std::move(*store);
-                               }}),
+    ::testing::Values(JobStoreImplementation{"Memory",
+                                             [](const std::string&) -> std::unique_ptr<JobStore> {
+                                               return std::make_unique<MemoryJobStore>();
+                                             }},
+                      JobStoreImplementation{
+                          "Sqlite",
+                          [](const std::string& dir) -> std::unique_ptr<JobStore> {
+                            auto store = SqliteJobStore::Open(dir + "/jobs.db");
+                            EXPECT_TRUE(store.ok()) << store.status();
+                            return std::move(*store);
+                          }}),
     [](const ::testing::TestParamInfo<JobStoreImplementation>& info) { return info.param.name; });
 
 TEST(SqliteJobStore, DataSurvivesReopeningAndTheJournalIsWal) {
@@ -215,7 +215,8 @@ TEST(SqliteJobStore, DataSurvivesReopeningAndTheJournalIsWal) {
   EXPECT_THAT(*(*store)->ReadLogs(job->id, 0, 0), ElementsAre("hello"));
   // Ids continue after the stored ones.
   EXPECT_EQ((*store)->Create(NewJob("next"))->id, "job-000002");
-  auto mode = testing::RunShellCommand("sqlite3 " + testing::ShellQuote(path) + " 'PRAGMA journal_mode'");
+  auto mode =
+      testing::RunShellCommand("sqlite3 " + testing::ShellQuote(path) + " 'PRAGMA journal_mode'");
   EXPECT_EQ(mode.output, "wal\n");
 }
 

@@ -46,7 +46,9 @@ TEST(MetricsRegistry, RendersCountersGaugesAndHistograms) {
 
 TEST(MetricsRegistry, ExtraFamiliesAndSpecialValues) {
   MetricsRegistry registry;
-  ExtraFamily jobs{"jobs", "Jobs by state", MetricType::kGauge,
+  ExtraFamily jobs{"jobs",
+                   "Jobs by state",
+                   MetricType::kGauge,
                    {{{{"state", "QUEUED"}}, 2}, {{{"state", "RUNNING"}}, 0}}};
   EXPECT_EQ(registry.Render({jobs}),
             "# HELP jobs Jobs by state\n# TYPE jobs gauge\njobs{state=\"QUEUED\"} 2\n"
@@ -67,9 +69,11 @@ TEST(MetricsHttpEndpoint, ServesMetricsAndNothingElse) {
   EXPECT_THAT(ok.output, HasSubstr("HTTP/1.1 200 OK"));
   EXPECT_THAT(ok.output, HasSubstr("Content-Type: text/plain; version=0.0.4"));
   EXPECT_THAT(ok.output, ::testing::EndsWith("\r\n\r\nup 1\n"));
-  auto missing = gspo::testing::RunShellCommand("curl -s -o /dev/null -w '%{http_code}' " + base + "/other");
+  auto missing =
+      gspo::testing::RunShellCommand("curl -s -o /dev/null -w '%{http_code}' " + base + "/other");
   EXPECT_EQ(missing.output, "404");
-  auto post = gspo::testing::RunShellCommand("curl -s -o /dev/null -w '%{http_code}' -X POST " + base + "/metrics");
+  auto post = gspo::testing::RunShellCommand("curl -s -o /dev/null -w '%{http_code}' -X POST " +
+                                             base + "/metrics");
   EXPECT_EQ(post.output, "405");
   EXPECT_EQ(MetricsHttpEndpoint::Start("nonsense", [] { return std::string(); }).status().code(),
             StatusCode::kInvalidArgument);

@@ -11,7 +11,8 @@
 namespace gspo::server {
 namespace {
 
-WorkerSlots Worker(const std::string& id, std::vector<std::string> all, std::vector<std::string> free) {
+WorkerSlots Worker(const std::string& id, std::vector<std::string> all,
+                   std::vector<std::string> free) {
   return WorkerSlots{id, std::move(all), std::move(free)};
 }
 
@@ -28,8 +29,8 @@ std::vector<std::string> JobIds(const std::vector<ScheduledJob>& scheduled) {
 }
 
 TEST(Scheduler, HigherPriorityFirstThenSubmissionOrder) {
-  auto scheduled = ScheduleJobs({{"low-old", 0, 1, 1}, {"high", 5, 3, 1}, {"low-new", 0, 2, 1}},
-                                {Idle("w", 2)});
+  auto scheduled =
+      ScheduleJobs({{"low-old", 0, 1, 1}, {"high", 5, 3, 1}, {"low-new", 0, 2, 1}}, {Idle("w", 2)});
   EXPECT_THAT(JobIds(scheduled), ::testing::ElementsAre("high", "low-old"));
 }
 
@@ -48,9 +49,9 @@ TEST(Scheduler, GangPlacesAllRanksOrNone) {
 }
 
 TEST(Scheduler, PrefersTheWorkerWithMostFreeSlots) {
-  auto scheduled = ScheduleJobs({{"j", 0, 1, 2}},
-                                {Worker("a", {"cuda:0", "cuda:1", "cuda:2"}, {"cuda:2"}),
-                                 Worker("b", {"cuda:0", "cuda:1"}, {"cuda:0", "cuda:1"})});
+  auto scheduled =
+      ScheduleJobs({{"j", 0, 1, 2}}, {Worker("a", {"cuda:0", "cuda:1", "cuda:2"}, {"cuda:2"}),
+                                      Worker("b", {"cuda:0", "cuda:1"}, {"cuda:0", "cuda:1"})});
   ASSERT_EQ(scheduled.size(), 1u);
   EXPECT_EQ(scheduled[0].placements[0].worker_id, "b");
   EXPECT_EQ(scheduled[0].placements[1].worker_id, "b");
@@ -71,14 +72,15 @@ TEST(Scheduler, AJobLargerThanTheClusterDoesNotBlockOthers) {
 TEST(Scheduler, NeverOverCommitsASlot) {
   std::vector<QueuedJob> queue;
   for (int i = 0; i < 10; ++i) queue.push_back({"j" + std::to_string(i), i % 3, i, 1 + i % 2});
-  auto scheduled = ScheduleJobs(queue, {Idle("a", 3), Idle("b", 4),
-                                        Worker("c", {"cpu:0", "cpu:1"}, {"cpu:1"})});
+  auto scheduled =
+      ScheduleJobs(queue, {Idle("a", 3), Idle("b", 4), Worker("c", {"cpu:0", "cpu:1"}, {"cpu:1"})});
   std::set<std::pair<std::string, std::string>> used;
   int ranks = 0;
   for (const auto& s : scheduled) {
     for (const auto& p : s.placements) {
       EXPECT_TRUE(used.insert({p.worker_id, p.device}).second) << p.worker_id << " " << p.device;
-      EXPECT_NE(std::make_pair(p.worker_id, p.device), std::make_pair(std::string("c"), std::string("cpu:0")));
+      EXPECT_NE(std::make_pair(p.worker_id, p.device),
+                std::make_pair(std::string("c"), std::string("cpu:0")));
       ++ranks;
     }
   }

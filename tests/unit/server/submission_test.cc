@@ -64,7 +64,8 @@ TEST(Submission, ARelativeModelPathThatIsNoDirectoryIsRejected) {
               HasSubstr("model.name_or_path: 'examples/models/tiny-chat' is not a directory under "
                         "the working directory '/nonexistent'"));
   s.set = {"model.name_or_path=./tiny-chat"};
-  EXPECT_THAT(Error(s).message(), HasSubstr("expected a model directory or a Hugging Face repo id"));
+  EXPECT_THAT(Error(s).message(),
+              HasSubstr("expected a model directory or a Hugging Face repo id"));
 }
 
 TEST(Submission, OutputDirectoryChecks) {
@@ -78,7 +79,8 @@ TEST(Submission, OutputDirectoryChecks) {
   s.set = {"output.output_dir=/elsewhere/run"};
   SubmissionLimits limits;
   limits.output_root = "/srv/gspo";
-  EXPECT_THAT(Error(s, limits).message(), HasSubstr("outside the server's output root '/srv/gspo'"));
+  EXPECT_THAT(Error(s, limits).message(),
+              HasSubstr("outside the server's output root '/srv/gspo'"));
   s.set = {"output.output_dir=/srv/gspo/./run/"};
   auto job = ValidateSubmission(s, limits);
   ASSERT_TRUE(job.ok()) << job.status();
@@ -115,9 +117,11 @@ TEST(Submission, RequestFieldsAreBounded) {
 
 TEST(Submission, SpecErrorsAreTheValidatorsOwn) {
   Submission s = Tiny();
-  s.spec_yaml = "apiVersion: gspo/v1\nmodel:\n  name_or_path: google/gemma-2-9b-it\ngpso:\n  beta: 0.1\n";
+  s.spec_yaml =
+      "apiVersion: gspo/v1\nmodel:\n  name_or_path: google/gemma-2-9b-it\ngpso:\n  beta: 0.1\n";
   s.file_name = "unknown_key.yaml";
-  EXPECT_THAT(Error(s).message(), HasSubstr("unknown_key.yaml:4:1: gpso: unknown key; did you mean 'gspo'?"));
+  EXPECT_THAT(Error(s).message(),
+              HasSubstr("unknown_key.yaml:4:1: gpso: unknown key; did you mean 'gspo'?"));
   s.spec_yaml = "";
   s.file_name = "empty.yaml";
   EXPECT_THAT(Error(s).message(), HasSubstr("empty.yaml: empty document"));
