@@ -208,6 +208,37 @@ TEST(ControlPlane, TlsServesClientsAndWorkersThatTrustItsCertificate) {
   EXPECT_THAT(missing_key.output, HasSubstr("--tls-cert and --tls-key: give both or neither"));
 }
 
+TEST(ControlPlane, GangSchedulesTheRanksOfAJobOnTwoWorkers) {
+  Cluster cluster;
+  cluster.StartServer();
+  const std::string fake = kSourceDir + "/tests/integration/fake_gspo.sh";
+  cluster.StartWorker("w1", "cpu", fake);
+  // Two ranks need two slots: the job waits in the queue until the second worker joins.
+  const std::string id = cluster.SubmitTiny("gang", {"resources.gpus=2"});
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(cluster.State(id), "QUEUED");
+  cluster.StartWorker("w2", "cpu", fake);
+  CommandResult watch = cluster.Ctl("watch " + id);
+  EXPECT_EQ(watch.exit_code, 0) << watch.output << cluster.Logs();
+  EXPECT_THAT(watch.output, HasSubstr("step 2/6  reward 0.5000  loss 0.2000"));
+  EXPECT_THAT(watch.output, HasSubstr(id + " SUCCEEDED"));
+  // Each worker ran one rank, in its own work directory, with the world size of the job.
+  for (const char* worker : {"w1", "w2"}) {
+    bool found = false;
+    for (int rank = 0; rank < 2; ++rank) {
+      auto log =
+          common::ReadFileToString(cluster.root() + "/work-" + worker + "/jobs/" + id +
+                                       "/attempt-1/rank-" + std::to_string(rank) + "/rank.log",
+                                   4096);
+      if (!log.ok()) continue;
+      found = true;
+      EXPECT_THAT(*log, HasSubstr("rank " + std::to_string(rank) + " of 2 for " + id +
+                                  ", CUDA_VISIBLE_DEVICES=''"));
+    }
+    EXPECT_TRUE(found) << worker << " ran no rank\n" << cluster.Logs();
+  }
+}
+
 TEST(ControlPlane, PrometheusScrapesJobMetrics) {
   Cluster cluster;
   cluster.StartServer();
