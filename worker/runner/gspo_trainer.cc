@@ -158,6 +158,10 @@ common::StatusOr<GspoTrainer::Rollout> GspoTrainer::CollectEpisodes(std::int64_t
     branch_of_row = std::move(next_rows);
     request.prompts = std::move(next_prompts);
     request.samples_per_prompt = 1;
+    // Each branch keeps drawing from its own seed, whichever others are still running.
+    request.row_seeds.clear();
+    const std::uint64_t next_seed = MixSeed(options_.seed, step, 1000 + turn + 1);
+    for (std::int64_t index : branch_of_row) request.row_seeds.push_back(engine::RowSeed(next_seed, index, 0));
   }
   const auto start = Clock::now();
   std::vector<EpisodeSession*> sessions;

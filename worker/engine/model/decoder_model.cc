@@ -156,8 +156,10 @@ at::Tensor DecoderModel::Attention(std::int64_t index, const at::Tensor& x,
   q = ApplyRotary(q, cos, sin);
   k = ApplyRotary(k, cos, sin);
 
-  AttentionKeys keys = cache != nullptr ? cache->Update(index, k, v, positions, valid)
-                                        : AttentionKeys{k, v, positions, valid};
+  AttentionKeys keys =
+      cache == nullptr               ? AttentionKeys{k, v, positions, valid}
+      : mode.cache_column.defined() ? cache->UpdateAtColumn(index, k, v, positions, mode.cache_column)
+                                     : cache->Update(index, k, v, positions, valid);
   const bool sliding = config_.layers[index].sliding;
   at::Tensor bias = AttentionBias(positions, keys.positions, keys.valid,
                                   sliding ? config_.sliding_window : 0, dtype_);
@@ -170,6 +172,8 @@ at::Tensor DecoderModel::Hidden(const ForwardInput& input, KvCache* cache) const
   const at::Tensor& ids = input.input_ids;
   TORCH_CHECK(ids.dim() == 2, "input_ids must be [B,T], got ", ids.sizes());
   const std::int64_t b = ids.size(0), t = ids.size(1);
+  TORCH_CHECK(!input.cache_column.defined() || (cache != nullptr && t == 1 && input.positions.defined()),
+              "cache_column needs a cache, one token per row and positions");
   const std::int64_t start = cache != nullptr ? cache->length() : 0;
   at::Tensor positions =
       input.positions.defined()
@@ -198,7 +202,7 @@ at::Tensor DecoderModel::Hidden(const ForwardInput& input, KvCache* cache) const
       x = x + Mlp(w, RmsNorm(x, w.post_attention_norm), input);
     }
   }
-  if (cache != nullptr) cache->Advance(t);
+  if (cache != nullptr && !input.cache_column.defined()) cache->Advance(t);
   return RmsNorm(x, final_norm_);
 }
 

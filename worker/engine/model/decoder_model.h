@@ -60,6 +60,10 @@ struct ForwardInput {
   at::Tensor valid;      // [B,T] bool, false for padding; empty: all true
   bool use_adapters = true;  // false: the base model (the free reference policy of LoRA)
   bool training = false;     // enables LoRA dropout
+  // Static-shape decoding (KvCache::UpdateAtColumn): [1] int64 on the model's device, the
+  // cache column this step's single token per row is written to. Requires a cache, T = 1 and
+  // positions; the step then launches no host synchronisation, so it can be graph-captured.
+  at::Tensor cache_column;
 };
 
 class DecoderModel {

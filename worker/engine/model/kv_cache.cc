@@ -55,6 +55,17 @@ AttentionKeys KvCache::Update(std::int64_t index, const at::Tensor& k, const at:
   return keys;
 }
 
+AttentionKeys KvCache::UpdateAtColumn(std::int64_t index, const at::Tensor& k, const at::Tensor& v,
+                                      const at::Tensor& positions, const at::Tensor& column) {
+  Layer& layer = layers_.at(index);
+  const at::Tensor slot = layer.ring ? column.remainder(layer.capacity) : column;
+  layer.k.index_copy_(2, slot, k);
+  layer.v.index_copy_(2, slot, v);
+  layer.positions.index_copy_(1, slot, positions);
+  layer.valid.index_fill_(1, slot, true);
+  return {layer.k, layer.v, layer.positions, layer.valid};
+}
+
 void KvCache::SelectRows(const at::Tensor& index) {
   for (Layer& layer : layers_) {
     layer.k = layer.k.index_select(0, index);

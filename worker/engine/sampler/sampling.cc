@@ -3,6 +3,36 @@
 #include <limits>
 
 namespace gspo::engine {
+namespace {
+
+std::uint64_t Mix(std::uint64_t x) {  // SplitMix64's finalizer
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+double RowUniform(std::uint64_t row_seed, std::int64_t step) {
+  const std::uint64_t bits = Mix(Mix(row_seed) ^ static_cast<std::uint64_t>(step));
+  return static_cast<double>(bits >> 11) * (1.0 / 9007199254740992.0);  // top 53 bits
+}
+
+at::Tensor RowUniforms(const std::vector<std::uint64_t>& row_seeds, std::int64_t steps) {
+  at::Tensor out = at::empty({static_cast<std::int64_t>(row_seeds.size()), steps}, at::kFloat);
+  float* data = out.data_ptr<float>();
+  for (std::size_t r = 0; r < row_seeds.size(); ++r) {
+    for (std::int64_t s = 0; s < steps; ++s) {
+      data[r * steps + s] = static_cast<float>(RowUniform(row_seeds[r], s));
+    }
+  }
+  return out;
+}
+
+std::uint64_t RowSeed(std::uint64_t seed, std::int64_t prompt, std::int64_t sample) {
+  return Mix(Mix(Mix(seed) ^ static_cast<std::uint64_t>(prompt)) ^ static_cast<std::uint64_t>(sample));
+}
 
 at::Tensor TruncateLogits(const at::Tensor& logits, std::int64_t top_k, double top_p) {
   at::Tensor out = logits;
@@ -13,9 +43,9 @@ at::Tensor TruncateLogits(const at::Tensor& logits, std::int64_t top_k, double t
   }
   if (top_p < 1.0) {
     auto [sorted, order] = at::sort(out, -1, /*descending=*/true);
-    at::Tensor cumulative = at::softmax(sorted, -1).cumsum(-1);
+    at::Tensor probs = at::softmax(sorted, -1);
     // Drop a token once the mass before it already reaches top_p; the top token always stays.
-    at::Tensor drop_sorted = (cumulative - at::softmax(sorted, -1)) >= top_p;
+    at::Tensor drop_sorted = (probs.cumsum(-1) - probs) >= top_p;
     at::Tensor drop = at::zeros_like(drop_sorted).scatter(-1, order, drop_sorted);
     out = out.masked_fill(drop, neg_inf);
   }
@@ -23,7 +53,7 @@ at::Tensor TruncateLogits(const at::Tensor& logits, std::int64_t top_k, double t
 }
 
 SampledTokens SampleNext(const at::Tensor& logits_bv, const SamplingParams& params,
-                         at::Generator& generator) {
+                         const at::Tensor& uniforms_b) {
   at::Tensor logits = logits_bv.to(at::kFloat);
   if (params.greedy) {
     at::Tensor tokens = logits.argmax(-1);
@@ -31,9 +61,15 @@ SampledTokens SampleNext(const at::Tensor& logits_bv, const SamplingParams& para
     return {tokens, logprobs};
   }
   at::Tensor scaled = logits / params.temperature;
-  at::Tensor truncated = TruncateLogits(scaled, params.top_k, params.top_p);
-  at::Tensor probs = at::softmax(truncated, -1).to(at::kCPU);
-  at::Tensor tokens = at::multinomial(probs, 1, false, generator).squeeze(-1).to(logits.device());
+  at::Tensor probs = at::softmax(TruncateLogits(scaled, params.top_k, params.top_p), -1);
+  // Inverse CDF: the number of tokens whose cumulative mass is <= u * total is the drawn index;
+  // tokens of zero probability never start a new interval, so they are never drawn. Rounding can
+  // push the index past the last token with mass: clamp it there.
+  at::Tensor cdf = probs.cumsum(-1);
+  at::Tensor target = uniforms_b.to(cdf.device(), at::kFloat).unsqueeze(-1) * cdf.narrow(-1, cdf.size(-1) - 1, 1);
+  at::Tensor index = (cdf <= target).sum(-1);
+  at::Tensor last_with_mass = (probs > 0).to(at::kInt).cumsum(-1).argmax(-1);
+  at::Tensor tokens = at::minimum(index, last_with_mass);
   at::Tensor logprobs = at::log_softmax(scaled, -1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1);
   return {tokens, logprobs};
 }

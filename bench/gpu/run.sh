@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The GPU host's one call: build and test (scripts/gpu-build.sh), then the benchmarks against the
+# peer in the same run. Results and logs go to $OUT (the device tool brings it back).
+#   bench/gpu/run.sh [--skip-peer] [--no-tests]
+# Copy $OUT/rollout.{json,md} to bench/results/h200-rollout.{json,md} to check them in.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=${OUT:-$PWD/build-gpu/logs}
+peer_flag=""
+tests=true
+for arg in "$@"; do
+  case $arg in
+    --skip-peer) peer_flag=--skip-peer ;;
+    --no-tests) tests=false ;;
+    *) echo "bench/gpu/run.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+if $tests; then
+  ./scripts/gpu-build.sh
+else
+  GSPO_GPU_SKIP_TESTS=1 ./scripts/gpu-build.sh
+fi
+export PATH="/opt/torch/.venv/bin:$PATH"
+export NCCL_NVLS_ENABLE=0
+PYTHONUNBUFFERED=1 python3 bench/gpu/rollout_bench.py --gspo build-gpu/bin/gspo --out "$out" $peer_flag 2>&1 | tee "$out/rollout-bench.log"
