@@ -20,6 +20,8 @@ if $tests; then
 else
   GSPO_GPU_SKIP_TESTS=1 ./scripts/gpu-build.sh
 fi
+prefix=${GSPO_GPU_PREFIX:-/tmp/gspo-prefix}  # where gpu-build.sh unpacked the carried packages
+export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
 export PATH="/opt/torch/.venv/bin:$PATH"
 export NCCL_NVLS_ENABLE=0
 PYTHONUNBUFFERED=1 python3 bench/gpu/rollout_bench.py --gspo build-gpu/bin/gspo --out "$out" $peer_flag 2>&1 | tee "$out/rollout-bench.log"

@@ -106,6 +106,8 @@ TEST(Rollout, RecordedLogProbsEqualTheLearnersRecomputation) {
   auto out = RolloutEngine(model.get()).Generate(request);
   ASSERT_TRUE(out.ok());
   c10::NoGradGuard no_grad;
+  double sum = 0;
+  std::int64_t count = 0;
   for (const Generation& gen : *out) {
     std::vector<std::int64_t> seq = request.prompts[gen.prompt_index];
     const std::int64_t prompt_len = seq.size();
@@ -116,9 +118,16 @@ TEST(Rollout, RecordedLogProbsEqualTheLearnersRecomputation) {
     at::Tensor logp = ComputeTokenLogProbs(*model, model->Hidden({ids, {}, {}}), ids, mask,
                                            request.sampling.temperature).logp;
     for (std::size_t t = 0; t < gen.tokens.size(); ++t) {
-      EXPECT_NEAR(logp[0][prompt_len + t].item<float>(), gen.logprobs[t], 1e-5) << t;
+      const double diff = std::abs(logp[0][prompt_len + t].item<float>() - gen.logprobs[t]);
+      // Decode (one query, the whole cache) and the full forward sum in different orders: a few
+      // float32 ulps of the logits, up to about 1e-5 on a log-prob near -4.
+      EXPECT_LE(diff, 2e-5) << t;
+      sum += diff;
+      ++count;
     }
   }
+  ASSERT_GT(count, 0);
+  EXPECT_LE(sum / count, 5e-6) << "mean |sampled - recomputed| over " << count << " tokens";
 }
 
 TEST(Rollout, StopIdsEndRowsAndKeepTheStopToken) {

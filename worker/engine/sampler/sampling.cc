@@ -1,6 +1,7 @@
 #include "worker/engine/sampler/sampling.h"
 
 #include <limits>
+#include <tuple>
 
 namespace gspo::engine {
 namespace {
@@ -34,24 +35,6 @@ std::uint64_t RowSeed(std::uint64_t seed, std::int64_t prompt, std::int64_t samp
   return Mix(Mix(Mix(seed) ^ static_cast<std::uint64_t>(prompt)) ^ static_cast<std::uint64_t>(sample));
 }
 
-at::Tensor TruncateLogits(const at::Tensor& logits, std::int64_t top_k, double top_p) {
-  at::Tensor out = logits;
-  const double neg_inf = -std::numeric_limits<double>::infinity();
-  if (top_k > 0 && top_k < logits.size(-1)) {
-    at::Tensor kth = std::get<0>(at::topk(out, top_k, -1)).narrow(-1, top_k - 1, 1);
-    out = out.masked_fill(out < kth, neg_inf);
-  }
-  if (top_p < 1.0) {
-    auto [sorted, order] = at::sort(out, -1, /*descending=*/true);
-    at::Tensor probs = at::softmax(sorted, -1);
-    // Drop a token once the mass before it already reaches top_p; the top token always stays.
-    at::Tensor drop_sorted = (probs.cumsum(-1) - probs) >= top_p;
-    at::Tensor drop = at::zeros_like(drop_sorted).scatter(-1, order, drop_sorted);
-    out = out.masked_fill(drop, neg_inf);
-  }
-  return out;
-}
-
 SampledTokens SampleNext(const at::Tensor& logits_bv, const SamplingParams& params,
                          const at::Tensor& uniforms_b) {
   at::Tensor logits = logits_bv.to(at::kFloat);
@@ -60,18 +43,42 @@ SampledTokens SampleNext(const at::Tensor& logits_bv, const SamplingParams& para
     at::Tensor logprobs = at::log_softmax(logits, -1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1);
     return {tokens, logprobs};
   }
-  at::Tensor scaled = logits / params.temperature;
-  at::Tensor probs = at::softmax(TruncateLogits(scaled, params.top_k, params.top_p), -1);
-  // Inverse CDF: the number of tokens whose cumulative mass is <= u * total is the drawn index;
-  // tokens of zero probability never start a new interval, so they are never drawn. Rounding can
-  // push the index past the last token with mass: clamp it there.
-  at::Tensor cdf = probs.cumsum(-1);
-  at::Tensor target = uniforms_b.to(cdf.device(), at::kFloat).unsqueeze(-1) * cdf.narrow(-1, cdf.size(-1) - 1, 1);
-  at::Tensor index = (cdf <= target).sum(-1);
-  at::Tensor last_with_mass = (probs > 0).to(at::kInt).cumsum(-1).argmax(-1);
-  at::Tensor tokens = at::minimum(index, last_with_mass);
-  at::Tensor logprobs = at::log_softmax(scaled, -1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1);
-  return {tokens, logprobs};
+  const std::int64_t vocab = logits.size(-1);
+  // The same log_softmax the learner computes, so the recorded log-probs match it exactly.
+  at::Tensor log_probs = at::log_softmax(logits / params.temperature, -1);
+  at::Tensor u = uniforms_b.to(logits.device(), at::kFloat).unsqueeze(-1);
+  const bool top_k = params.top_k > 0 && params.top_k < vocab;
+  if (!top_k && params.top_p >= 1.0) {
+    // The whole vocabulary, in vocabulary order.
+    at::Tensor cdf = at::exp(log_probs).cumsum(-1);
+    at::Tensor index = (cdf <= u * cdf.narrow(-1, vocab - 1, 1)).sum(-1, /*keepdim=*/true);
+    at::Tensor tokens = index.clamp_max(vocab - 1);
+    return {tokens.squeeze(-1), log_probs.gather(-1, tokens).squeeze(-1)};
+  }
+  // Truncation keeps a prefix of the tokens in descending order, so sample in that order: the
+  // top-k (or every token, sorted, for top-p alone), their cumulative mass, the kept prefix, and
+  // the inverse CDF inside it.
+  at::Tensor sorted, order;
+  if (top_k) {
+    std::tie(sorted, order) = at::topk(log_probs, params.top_k, -1);
+  } else {
+    std::tie(sorted, order) = at::sort(log_probs, -1, /*descending=*/true);
+  }
+  at::Tensor probs = at::exp(sorted);  // full-vocabulary probabilities
+  at::Tensor cumulative = probs.cumsum(-1);
+  at::Tensor kept = at::ones({logits.size(0), 1}, order.options()) * sorted.size(-1);
+  if (params.top_p < 1.0) {
+    // Within the top-k, the mass renormalised to them decides, as the reference warpers do.
+    at::Tensor mass = top_k ? cumulative / cumulative.narrow(-1, sorted.size(-1) - 1, 1) : cumulative;
+    at::Tensor mass_before = mass - (top_k ? probs / cumulative.narrow(-1, sorted.size(-1) - 1, 1) : probs);
+    // A token stays while the mass before it is below top_p; the top token always stays.
+    kept = (mass_before < params.top_p).sum(-1, /*keepdim=*/true).clamp_min(1);
+  }
+  at::Tensor total = cumulative.gather(-1, kept - 1);
+  at::Tensor index = at::minimum((cumulative <= u * total).sum(-1, /*keepdim=*/true), kept - 1);
+  at::Tensor tokens = order.gather(-1, index);
+  at::Tensor logprobs = sorted.gather(-1, index);
+  return {tokens.squeeze(-1), logprobs.squeeze(-1)};
 }
 
 }  // namespace gspo::engine

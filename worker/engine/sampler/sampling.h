@@ -43,7 +43,4 @@ std::uint64_t RowSeed(std::uint64_t seed, std::int64_t prompt, std::int64_t samp
 SampledTokens SampleNext(const at::Tensor& logits_bv, const SamplingParams& params,
                          const at::Tensor& uniforms_b);
 
-// Sets logits outside the top-k / top-p set to -inf. [B,V] float32 in, same shape out.
-at::Tensor TruncateLogits(const at::Tensor& scaled_logits_bv, std::int64_t top_k, double top_p);
-
 }  // namespace gspo::engine
