@@ -100,9 +100,12 @@ class DecoderModel {
  private:
   DecoderModel(ModelConfig config, at::ScalarType dtype, at::Device device);
 
+  struct StepShared;  // what the layers of one forward pass compute once (decoder_model.cc)
+
   at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight) const;
   at::Tensor Attention(std::int64_t layer, const at::Tensor& x_bte, const at::Tensor& positions_bt,
-                       const at::Tensor& valid_bt, const ForwardInput& mode, KvCache* cache) const;
+                       const at::Tensor& valid_bt, const ForwardInput& mode, KvCache* cache,
+                       StepShared* shared) const;
   at::Tensor Mlp(const DecoderLayerWeights& w, const at::Tensor& x, const ForwardInput& mode) const;
 
   ModelConfig config_;
@@ -113,6 +116,9 @@ class DecoderModel {
   at::Tensor lm_head_;       // [V,E], the embedding when tied
   std::vector<DecoderLayerWeights> layers_;
   std::vector<std::shared_ptr<RotaryEmbedding>> rope_;  // per layer, shared between equal specs
+  // Gemma: each norm weight's float32 scale (1 + w), computed once at load, keyed by the
+  // weight's storage. Immutable after FromTensors.
+  std::map<const void*, at::Tensor> gemma_norm_scales_;
 };
 
 }  // namespace gspo::engine

@@ -57,9 +57,14 @@ class KvCache {
     at::Tensor k, v, positions, valid;
     std::int64_t capacity;
     bool ring;
+    // Full-length layers share one positions/valid pair (their slots always match), written by
+    // the first of them: fewer kernels per step, and equal key tensors let the model build one
+    // attention mask for all of them.
+    bool writes_positions;
   };
 
   std::vector<Layer> layers_;
+  at::Tensor shared_positions_, shared_valid_;
   std::int64_t batch_;
   std::int64_t max_tokens_;
   std::int64_t length_ = 0;
