@@ -2,7 +2,7 @@
 # The GPU host's one call: build and test (scripts/gpu-build.sh), then the benchmarks against the
 # peer in the same run. Results and logs go to $OUT (the device tool brings it back).
 #   bench/gpu/run.sh [--skip-peer] [--no-tests]
-# Copy $OUT/rollout.{json,md} to bench/results/h200-rollout.{json,md} to check them in.
+# Copy $OUT/h200.{json,md} to bench/results/ to check them in.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-$PWD/build-gpu/logs}
@@ -24,4 +24,4 @@ prefix=${GSPO_GPU_PREFIX:-/tmp/gspo-prefix}  # where gpu-build.sh unpacked the c
 export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
 export PATH="/opt/torch/.venv/bin:$PATH"
 export NCCL_NVLS_ENABLE=0
-PYTHONUNBUFFERED=1 python3 bench/gpu/rollout_bench.py --gspo build-gpu/bin/gspo --out "$out" $peer_flag 2>&1 | tee "$out/rollout-bench.log"
+PYTHONUNBUFFERED=1 python3 bench/gpu/gspo_vs_hf.py --gspo build-gpu/bin/gspo --out "$out" $peer_flag 2>&1 | tee "$out/gspo-vs-hf.log"

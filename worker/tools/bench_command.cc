@@ -16,6 +16,10 @@
 #include "worker/engine/runtime.h"
 #include "worker/engine/sampler/decode_graph.h"
 #include "worker/engine/sampler/rollout_engine.h"
+#include "worker/engine/device_memory.h"
+#include "worker/engine/train/adamw.h"
+#include "worker/engine/train/policy_learner.h"
+#include "worker/engine/train/token_logprobs.h"
 #include "worker/tools/flags.h"
 #include "worker/tools/model_commands.h"
 
@@ -205,7 +209,98 @@ common::Status BenchRollout(const std::vector<std::string>& args) {
   return common::Status::Ok();
 }
 
+// gspo bench-learner: one GSPO learning phase (forward with LoRA, chunked log-probs of the
+// completion tokens, GSPO loss, backward, AdamW) over N sequences of prompt + completion tokens
+// in micro-batches, as the peer baseline's learner does; tokens/s counts every token of every
+// sequence, and the peak is the allocator's during the timed phase. One JSON object.
+common::Status BenchLearner(const std::vector<std::string>& args) {
+  Flags flags({"--model", "--random-config", "--device", "--dtype", "--reps", "--sequences",
+               "--prompt-len", "--completion-len", "--micro-batch", "--lora-r", "--lora-targets"},
+              {});
+  GSPO_RETURN_IF_ERROR(flags.Parse(args));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t reps, flags.Int("--reps", 3));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t n, flags.Int("--sequences", 64));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t prompt_len, flags.Int("--prompt-len", 128));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t completion_len, flags.Int("--completion-len", 256));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t micro_batch, flags.Int("--micro-batch", 8));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t lora_r, flags.Int("--lora-r", 16));
+  if (reps < 1 || n < 2 || prompt_len < 1 || completion_len < 1 || micro_batch < 1 || lora_r < 1 ||
+      n % 2 != 0) {
+    return common::InvalidArgumentError("bench-learner: sizes must be >= 1 and --sequences even");
+  }
+  engine::ConfigureRuntime();
+  std::unique_ptr<engine::DecoderModel> model;
+  at::Device device = at::kCPU;
+  if (flags.Has("--random-config")) {
+    device = at::Device(flags.Get("--device", "cpu"));
+    GSPO_ASSIGN_OR_RETURN(at::ScalarType dtype,
+                          ParseDtype(flags.Get("--dtype", device.is_cuda() ? "bfloat16" : "float32")));
+    GSPO_ASSIGN_OR_RETURN(model, RandomModel(flags.Get("--random-config", ""), dtype, device));
+  } else {
+    GSPO_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelFromFlags(flags));
+    model = std::move(loaded.model);
+    device = loaded.device;
+  }
+  engine::LoraConfig lora;
+  lora.r = lora_r;
+  lora.alpha = 2.0 * lora_r;
+  lora.target_modules = common::Split(flags.Get("--lora-targets", "q_proj,k_proj,v_proj,o_proj"), ',');
+  GSPO_ASSIGN_OR_RETURN(auto adapters, engine::LoraAdapters::Attach(model.get(), lora));
+  engine::AdamW optimizer(adapters->Parameters(), engine::AdamWConfig{});
+  engine::LearnerConfig config;
+  config.micro_batch = micro_batch;
+  engine::PolicyLearner learner(model.get(), adapters.get(), &optimizer, config);
+
+  const std::int64_t t = prompt_len + completion_len;
+  at::manual_seed(2);
+  engine::TrainBatch batch;
+  batch.ids = at::randint(3, model->config().vocab_size, {n, t}, at::kLong);
+  batch.valid = at::ones({n, t}, at::kBool);
+  batch.assistant_mask = at::zeros({n, t}, at::kBool);
+  batch.assistant_mask.narrow(1, prompt_len, completion_len).fill_(true);
+  batch.rewards = at::randn({n});
+  batch.group_size = 2;
+  {
+    // pi_old = the current policy, as on the first update after a rollout (ratio 1).
+    c10::NoGradGuard no_grad;
+    std::vector<at::Tensor> parts;
+    for (std::int64_t start = 0; start < n; start += micro_batch) {
+      const std::int64_t len = std::min(micro_batch, n - start);
+      at::Tensor ids = batch.ids.narrow(0, start, len).to(device);
+      at::Tensor hidden = model->Hidden({ids, {}, {}});
+      parts.push_back(engine::ComputeTokenLogProbs(*model, hidden, ids,
+                                                   batch.assistant_mask.narrow(0, start, len).to(device), 1.0)
+                          .logp.to(at::kCPU));
+    }
+    batch.old_logp = at::cat(parts, 0);
+  }
+  std::vector<double> seconds;
+  std::int64_t peak = 0;
+  for (std::int64_t r = 0; r <= reps; ++r) {  // the first run warms up
+    engine::ResetPeakMemory(device);
+    Sync(batch.rewards.to(device));
+    const auto start = Clock::now();
+    GSPO_ASSIGN_OR_RETURN(engine::LearnMetrics m, learner.Learn(batch, [](std::int64_t) { return 1e-5; }));
+    Sync(adapters->Parameters().front());
+    const double s = std::chrono::duration<double>(Clock::now() - start).count();
+    if (r == 0) continue;
+    seconds.push_back(s);
+    peak = std::max(peak, engine::QueryDeviceMemory(device).peak_allocated);
+  }
+  const double median = Median(seconds);
+  std::cout << "{\"config\": \"lora_r" << lora_r << "_" << flags.Get("--lora-targets", "q_proj,k_proj,v_proj,o_proj")
+            << "\", \"sequences\": " << n << ", \"tokens_per_sequence\": " << t
+            << ", \"micro_batch\": " << micro_batch << ", \"seconds\": " << JsonList(seconds)
+            << ", \"seconds_median\": " << median << ", \"tokens_per_s\": " << n * t / median
+            << ", \"peak_GiB\": " << static_cast<double>(peak) / (1 << 30) << "}" << std::endl;
+  return common::Status::Ok();
+}
+
 }  // namespace
+
+int RunBenchLearner(const std::vector<std::string>& args) {
+  return GuardedCommand("bench-learner", [&] { return BenchLearner(args); });
+}
 
 int RunBenchRollout(const std::vector<std::string>& args) {
   return GuardedCommand("bench-rollout", [&] { return BenchRollout(args); });

@@ -9,6 +9,10 @@
 //               [--temperature X --top-p X] [--lora-r R --lora-targets q_proj,...]
 //     RolloutEngine::Generate on random prompts, exactly N tokens per row; one JSON object per
 //     configuration (base / LoRA x CUDA graphs on / off)
+//   bench-learner (--model DIR | --random-config config.json) [--device D] [--dtype T] [--reps N]
+//               [--sequences N --prompt-len T --completion-len T --micro-batch M]
+//               [--lora-r R --lora-targets q_proj,...]
+//     one GSPO learning phase (PolicyLearner::Learn) on random sequences; tokens/s and peak memory
 #pragma once
 
 #include <string>
@@ -18,5 +22,6 @@ namespace gspo::tools {
 
 int RunBenchModel(const std::vector<std::string>& args);
 int RunBenchRollout(const std::vector<std::string>& args);
+int RunBenchLearner(const std::vector<std::string>& args);
 
 }  // namespace gspo::tools

@@ -23,6 +23,7 @@ void Usage(std::ostream& os) {
      << "  generate   greedy or sampled continuations of input ids\n"
      << "  bench-model prefill and decode timings of a model, as JSON\n"
      << "  bench-rollout  rollout engine throughput (GSPO sampling setting), as JSON\n"
+     << "  bench-learner  learner throughput and peak memory (one GSPO phase), as JSON\n"
      << "  tokenize   ids of a text (Hugging Face tokenizer.json)\n"
      << "  detokenize text of ids\n"
      << "  chat       a conversation as the model's chat template renders it, or its ids\n"
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
   if (command == "generate") return gspo::tools::RunGenerate(args);
   if (command == "bench-model") return gspo::tools::RunBenchModel(args);
   if (command == "bench-rollout") return gspo::tools::RunBenchRollout(args);
+  if (command == "bench-learner") return gspo::tools::RunBenchLearner(args);
   if (command == "tokenize") return gspo::tools::RunTokenize(args);
   if (command == "detokenize") return gspo::tools::RunDetokenize(args);
   if (command == "chat") return gspo::tools::RunChat(args);

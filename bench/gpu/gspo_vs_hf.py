@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""Rollout throughput: the engine against the HF + peft peer, same shape and setting, same run.
+"""The engine against the HF + peft peer on one GPU, same shapes and settings, same run.
 
-Setting (the peer baseline's): gemma-2-2b shape with random bf16 weights, 8 prompts x 8 samples,
-prompt 128 random tokens, exactly 256 new tokens, temperature 0.7, top_p 0.9, one H200.
-  ours:  `gspo bench-rollout --random-config` (base and LoRA r16 q/k/v/o; CUDA graphs on/off)
-  peer:  bench/gpu/hf_gspo_baseline.py (HF_PARTS=rollout2b,lora_rollout2b,compiled)
-Writes OUT/rollout.json and prints a markdown table: each figure, the peer's, the ratio, and
-the decode step against the memory-bandwidth floor (weights + mean KV read per step at the
-measured 4.2 TB/s device copy rate).
+Setting (the peer baseline's): gemma-2-2b shape with random bf16 weights.
+  rollout: 8 prompts x 8 samples, prompt 128 random tokens, exactly 256 new tokens, T 0.7,
+           top_p 0.9; ours `gspo bench-rollout` (base and LoRA r16 q/k/v/o; CUDA graphs on/off)
+  learner: 64 sequences of 128 + 256 tokens, micro-batch 8, LoRA r16 q/k/v/o, one GSPO
+           update; ours `gspo bench-learner`
+  peer:    bench/gpu/hf_gspo_baseline.py (HF_PARTS=rollout2b,learner2b,lora_rollout2b,compiled)
+Writes OUT/h200.json and OUT/h200.md: each figure, the peer's best comparable figure from the
+same run, their ratio, and the decode step against the memory-bandwidth floor (weights + mean KV
+read per step at the measured 4.2 TB/s device copy rate).
 
-usage: rollout_bench.py --gspo build-gpu/bin/gspo --out DIR [--skip-peer]
+usage: gspo_vs_hf.py --gspo build-gpu/bin/gspo --out DIR [--skip-peer]
 """
 import argparse
 import json
@@ -38,25 +40,32 @@ def floor_ms(cfg):
     return 1000.0 * (2 * params + kv_bytes) / COPY_BYTES_PER_S, params
 
 
-def run_ours(gspo, workdir):
-    config = os.path.join(workdir, "config.json")
-    with open(config, "w") as f:
-        json.dump(GEMMA2_2B, f)
-    cmd = [gspo, "bench-rollout", "--random-config", config, "--device", "cuda", "--dtype", "bfloat16",
-           "--prompts", "8", "--samples", "8", "--prompt-len", str(PROMPT), "--new-tokens", str(NEW),
-           "--temperature", "0.7", "--top-p", "0.9", "--lora-r", "16", "--reps", "3"]
+def run_json_lines(cmd):
     print("+", " ".join(cmd), flush=True)
     out = subprocess.run(cmd, capture_output=True, text=True)
     sys.stderr.write(out.stderr)
     if out.returncode != 0:
-        sys.exit(f"bench-rollout failed with exit code {out.returncode}")
-    rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
-    return {r["config"]: r for r in rows}
+        sys.exit(f"{cmd[1]} failed with exit code {out.returncode}")
+    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+
+
+def run_learner(gspo, config):
+    cmd = [gspo, "bench-learner", "--random-config", config, "--device", "cuda", "--dtype", "bfloat16",
+           "--sequences", "64", "--prompt-len", str(PROMPT), "--completion-len", str(NEW),
+           "--micro-batch", "8", "--lora-r", "16", "--reps", "3"]
+    return run_json_lines(cmd)[0]
+
+
+def run_ours(gspo, config):
+    cmd = [gspo, "bench-rollout", "--random-config", config, "--device", "cuda", "--dtype", "bfloat16",
+           "--prompts", "8", "--samples", "8", "--prompt-len", str(PROMPT), "--new-tokens", str(NEW),
+           "--temperature", "0.7", "--top-p", "0.9", "--lora-r", "16", "--reps", "3"]
+    return {r["config"]: r for r in run_json_lines(cmd)}
 
 
 def run_peer(out_dir):
     env = dict(os.environ, HF_BASELINE_OUT=out_dir, BUDGET_S="420",
-               HF_PARTS="rollout2b,lora_rollout2b,compiled")
+               HF_PARTS="rollout2b,learner2b,lora_rollout2b,compiled")
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hf_gspo_baseline.py")
     print("+ python3", script, flush=True)
     subprocess.run([sys.executable, script], check=False, env=env)
@@ -72,7 +81,11 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
-        ours = run_ours(a.gspo, work)
+        config = os.path.join(work, "config.json")
+        with open(config, "w") as f:
+            json.dump(GEMMA2_2B, f)
+        ours = run_ours(a.gspo, config)
+        learner = run_learner(a.gspo, config)
     peer = {} if a.skip_peer else run_peer(a.out)
     floor, params = floor_ms(GEMMA2_2B)
     hf = {k[len("rollout_"):]: v for k, v in peer.items() if k.startswith("rollout_") and isinstance(v, dict)}
@@ -80,9 +93,9 @@ def main():
     hf_lora = max((v["gen_tok_s"] for k, v in hf.items() if "lora" in k), default=None)
     result = {"setting": dict(shape="gemma-2-2b", params=params, rows=ROWS, prompt=PROMPT, new_tokens=NEW,
                               temperature=0.7, top_p=0.9),
-              "ours": ours, "peer": peer, "floor_decode_step_ms": floor,
+              "ours": ours, "ours_learner": learner, "peer": peer, "floor_decode_step_ms": floor,
               "peer_best_base_tok_s": hf_best, "peer_best_lora_tok_s": hf_lora}
-    with open(os.path.join(a.out, "rollout.json"), "w") as f:
+    with open(os.path.join(a.out, "h200.json"), "w") as f:
         json.dump(result, f, indent=1)
     lines = ["| configuration | generated tok/s (median of 3) | decode step ms | x floor | peer figure | ratio |",
              "|---|---|---|---|---|---|"]
@@ -94,8 +107,18 @@ def main():
     for name, v in hf.items():
         lines.append(f"| HF {name} | {v['gen_tok_s']:.0f} | {v['ms_per_step']:.2f} | {v['ms_per_step'] / floor:.2f} | | |")
     lines.append(f"\nDecode floor: {floor:.2f} ms/step (2 x {params / 1e9:.2f} B weight bytes + mean KV, at 4.2 TB/s).")
+    hf_learn = {k[len("learner_"):]: v for k, v in peer.items() if k.startswith("learner_2b") and isinstance(v, dict)}
+    hf_learn_best = max(hf_learn.values(), key=lambda v: v["tok_s"], default=None)
+    lines += ["", "| learner (64 x 384 tokens, LoRA r16 q/k/v/o) | tokens/s | peak GiB | peer best tokens/s | peer peak GiB | ratio |",
+              "|---|---|---|---|---|---|"]
+    ratio = f"{learner['tokens_per_s'] / hf_learn_best['tok_s']:.2f}x" if hf_learn_best else "n/a"
+    lines.append(f"| ours, no gradient checkpointing | {learner['tokens_per_s']:.0f} | {learner['peak_GiB']:.1f} | "
+                 f"{hf_learn_best['tok_s'] if hf_learn_best else 0:.0f} | "
+                 f"{hf_learn_best['peak_GiB'] if hf_learn_best else 0:.1f} | {ratio} |")
+    for name, v in hf_learn.items():
+        lines.append(f"| HF {name} | {v['tok_s']:.0f} | {v['peak_GiB']:.1f} | | | |")
     table = "\n".join(lines)
-    with open(os.path.join(a.out, "rollout.md"), "w") as f:
+    with open(os.path.join(a.out, "h200.md"), "w") as f:
         f.write(table + "\n")
     print(table)
 
