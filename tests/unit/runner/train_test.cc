@@ -81,6 +81,40 @@ TEST(GspoTrain, WritesMetricsCheckpointsAndExports) {
   }
 }
 
+TEST(GspoExport, CheckpointToAdapterAndMerged) {
+  gspo::testing::ScopedTempDir dir;
+  const std::string out = dir.Join("run");
+  ASSERT_EQ(Train(out).exit_code, 0);
+  const std::string gspo = "'" + std::string(GSPO_BINARY_DIR) + "/bin/gspo' export ";
+  const auto run = [&](const std::string& args) {
+    return gspo::testing::RunShellCommand("cd '" + std::string(GSPO_SOURCE_DIR) + "' && " + gspo + args + " 2>&1");
+  };
+  // The last checkpoint holds the final adapters: exporting it gives the run's own exports.
+  auto adapter = run("--checkpoint " + out + "/checkpoints/step-4 --adapter " + dir.Join("adapter"));
+  ASSERT_EQ(adapter.exit_code, 0) << adapter.output;
+  auto merged = run("--checkpoint " + out + "/checkpoints/step-4 --merged " + dir.Join("merged"));
+  ASSERT_EQ(merged.exit_code, 0) << merged.output;
+  for (const auto& [mine, theirs] : std::vector<std::pair<std::string, std::string>>{
+           {dir.Join("adapter/adapter_model.safetensors"), out + "/final/adapter/adapter_model.safetensors"},
+           {dir.Join("merged/model.safetensors"), out + "/final/merged/model.safetensors"},
+           {dir.Join("merged/tokenizer.json"), out + "/final/merged/tokenizer.json"}}) {
+    auto a = common::ReadFileToString(mine, 1 << 26);
+    auto b = common::ReadFileToString(theirs, 1 << 26);
+    ASSERT_TRUE(a.ok() && b.ok()) << mine;
+    EXPECT_TRUE(*a == *b) << mine << " differs from " << theirs;
+  }
+  // A PEFT directory works as the source too.
+  EXPECT_EQ(run("--checkpoint " + out + "/final/adapter --adapter " + dir.Join("again")).exit_code, 0);
+
+  auto missing = run("--checkpoint " + dir.Join("nothing") + " --adapter " + dir.Join("x"));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.output, HasSubstr("not a checkpoint"));
+  auto both = run("--checkpoint " + out + "/checkpoints/step-4 --adapter a --merged b");
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_THAT(both.output, HasSubstr("exactly one of --adapter OUT and --merged OUT"));
+  EXPECT_FALSE(common::PathExists(dir.Join("x")));
+}
+
 TEST(GspoTrain, ResumedRunRepeatsTheUninterruptedRun) {
   gspo::testing::ScopedTempDir dir;
   const std::string whole = dir.Join("whole"), resumed = dir.Join("resumed");
