@@ -15,6 +15,8 @@
 #include "worker/engine/train/policy_learner.h"
 #include "worker/runner/checkpoint_manager.h"
 #include "worker/runner/exporter.h"
+#include "worker/runner/out_of_memory.h"
+#include "worker/engine/device_memory.h"
 #include "worker/runner/sample_log.h"
 #include "worker/tokenizer/chat_episode.h"
 
@@ -209,7 +211,19 @@ common::Status GspoTrainer::Run(bool progress) {
   for (std::int64_t step = first_step; step < options_.steps; ++step) {
     const auto step_start = Clock::now();
     StepMetrics metrics;
-    GSPO_ASSIGN_OR_RETURN(Rollout rollout, CollectEpisodes(step, &metrics));
+    const auto out_of_memory = [&](const char* phase, const c10::OutOfMemoryError& e) {
+      const engine::DeviceMemory m = engine::QueryDeviceMemory(model_->device());
+      return common::ResourceExhaustedError(OutOfMemoryMessage(
+          phase, step + 1, {m.allocated, m.peak_allocated, m.reserved, m.total}, options_, e.what()));
+    };
+    common::StatusOr<Rollout> collected = common::InternalError("rollout did not run");
+    try {
+      collected = CollectEpisodes(step, &metrics);
+    } catch (const c10::OutOfMemoryError& e) {
+      return out_of_memory("rollout", e);
+    }
+    GSPO_RETURN_IF_ERROR(collected.status());
+    Rollout rollout = std::move(collected).value();
 
     // Right-padded batch of every branch.
     const std::int64_t n = static_cast<std::int64_t>(rollout.branches.size());
@@ -242,12 +256,19 @@ common::Status GspoTrainer::Run(bool progress) {
                                                     step, options_.warmup_steps, options_.steps);
     const auto learn_start = Clock::now();
     // The schedule counts GSPO steps; the updates of a step advance through it by fractions.
-    GSPO_ASSIGN_OR_RETURN(engine::LearnMetrics learned, learner.Learn(batch, [&](std::int64_t k) {
-      return engine::ScheduledLearningRate(options_.lr_schedule, options_.learning_rate,
-                                           step * updates_per_step + k,
-                                           options_.warmup_steps * updates_per_step,
-                                           options_.steps * updates_per_step);
-    }));
+    common::StatusOr<engine::LearnMetrics> learn_result = common::InternalError("learning did not run");
+    try {
+      learn_result = learner.Learn(batch, [&](std::int64_t k) {
+        return engine::ScheduledLearningRate(options_.lr_schedule, options_.learning_rate,
+                                             step * updates_per_step + k,
+                                             options_.warmup_steps * updates_per_step,
+                                             options_.steps * updates_per_step);
+      });
+    } catch (const c10::OutOfMemoryError& e) {
+      return out_of_memory("learning", e);
+    }
+    GSPO_RETURN_IF_ERROR(learn_result.status());
+    const engine::LearnMetrics learned = std::move(learn_result).value();
     const double seconds_learn = Since(learn_start);
     const double seconds_step = Since(step_start);
 

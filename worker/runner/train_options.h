@@ -20,6 +20,8 @@ struct TrainOptions {
   std::string model_dir;    // resolved local directory
   std::string model_name;   // as the user wrote it (recorded in adapter_config.json)
   std::string dtype = "auto";
+  bool use_4bit = false;
+  bool gradient_checkpointing = false;
   std::string output_dir;
   std::int64_t steps = 1;             // num_outer_iterations
   std::int64_t prompts_per_step = 1;
