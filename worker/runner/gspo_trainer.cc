@@ -68,6 +68,7 @@ engine::LearnerConfig LearnerConfigOf(const TrainOptions& o) {
   c.max_grad_norm = o.max_grad_norm;
   c.temperature = o.temperature;
   c.recompute_old_logprobs = o.recompute_old_logprobs;
+  c.gradient_checkpointing = o.gradient_checkpointing;
   return c;
 }
 

@@ -216,7 +216,7 @@ common::Status BenchRollout(const std::vector<std::string>& args) {
 common::Status BenchLearner(const std::vector<std::string>& args) {
   Flags flags({"--model", "--random-config", "--device", "--dtype", "--reps", "--sequences",
                "--prompt-len", "--completion-len", "--micro-batch", "--lora-r", "--lora-targets"},
-              {});
+              {"--gradient-checkpointing"});
   GSPO_RETURN_IF_ERROR(flags.Parse(args));
   GSPO_ASSIGN_OR_RETURN(std::int64_t reps, flags.Int("--reps", 3));
   GSPO_ASSIGN_OR_RETURN(std::int64_t n, flags.Int("--sequences", 64));
@@ -249,6 +249,7 @@ common::Status BenchLearner(const std::vector<std::string>& args) {
   engine::AdamW optimizer(adapters->Parameters(), engine::AdamWConfig{});
   engine::LearnerConfig config;
   config.micro_batch = micro_batch;
+  config.gradient_checkpointing = flags.Has("--gradient-checkpointing");
   engine::PolicyLearner learner(model.get(), adapters.get(), &optimizer, config);
 
   const std::int64_t t = prompt_len + completion_len;
@@ -289,7 +290,8 @@ common::Status BenchLearner(const std::vector<std::string>& args) {
   }
   const double median = Median(seconds);
   std::cout << "{\"config\": \"lora_r" << lora_r << "_" << flags.Get("--lora-targets", "q_proj,k_proj,v_proj,o_proj")
-            << "\", \"sequences\": " << n << ", \"tokens_per_sequence\": " << t
+            << (config.gradient_checkpointing ? "_gc" : "") << "\", \"sequences\": " << n
+            << ", \"tokens_per_sequence\": " << t
             << ", \"micro_batch\": " << micro_batch << ", \"seconds\": " << JsonList(seconds)
             << ", \"seconds_median\": " << median << ", \"tokens_per_s\": " << n * t / median
             << ", \"peak_GiB\": " << static_cast<double>(peak) / (1 << 30) << "}" << std::endl;

@@ -1,10 +1,13 @@
 #include "worker/engine/model/decoder_model.h"
 
+#include <c10/core/GradMode.h>
+
 #include <cmath>
 #include <tuple>
 #include <utility>
 
 #include "worker/engine/model/attention.h"
+#include "worker/engine/model/layer_checkpoint.h"
 #include "worker/engine/model/safetensors.h"
 #include "worker/engine/model/safetensors_torch.h"
 #include "worker/engine/model/weight_names.h"
@@ -212,6 +215,20 @@ at::Tensor DecoderModel::Attention(std::int64_t index, const at::Tensor& x,
   return w.o_proj(out.transpose(1, 2).reshape({b, t, config_.num_heads * d}), lora, train);
 }
 
+at::Tensor DecoderModel::Layer(std::int64_t i, const at::Tensor& x_in, const at::Tensor& positions,
+                               const at::Tensor& valid, const ForwardInput& input, KvCache* cache,
+                               StepShared* shared) const {
+  const DecoderLayerWeights& w = layers_[i];
+  at::Tensor x = x_in;
+  at::Tensor h = Attention(i, RmsNorm(x, w.input_norm), positions, valid, input, cache, shared);
+  if (config_.sandwich_norms) {
+    x = x + RmsNorm(h, w.post_attention_norm);
+    return x + RmsNorm(Mlp(w, RmsNorm(x, w.pre_ffn_norm), input), w.post_ffn_norm);
+  }
+  x = x + h;
+  return x + Mlp(w, RmsNorm(x, w.post_attention_norm), input);
+}
+
 at::Tensor DecoderModel::Hidden(const ForwardInput& input, KvCache* cache) const {
   const at::Tensor& ids = input.input_ids;
   TORCH_CHECK(ids.dim() == 2, "input_ids must be [B,T], got ", ids.sizes());
@@ -236,16 +253,27 @@ at::Tensor DecoderModel::Hidden(const ForwardInput& input, KvCache* cache) const
                               at::TensorOptions(device_).dtype(dtype_));
   }
   StepShared shared;
+  const bool checkpoint = input.checkpoint_layers && cache == nullptr && c10::GradMode::is_enabled();
   for (std::int64_t i = 0; i < config_.num_layers; ++i) {
-    const DecoderLayerWeights& w = layers_[i];
-    at::Tensor h = Attention(i, RmsNorm(x, w.input_norm), positions, valid, input, cache, &shared);
-    if (config_.sandwich_norms) {
-      x = x + RmsNorm(h, w.post_attention_norm);
-      x = x + RmsNorm(Mlp(w, RmsNorm(x, w.pre_ffn_norm), input), w.post_ffn_norm);
-    } else {
-      x = x + h;
-      x = x + Mlp(w, RmsNorm(x, w.post_attention_norm), input);
+    if (!checkpoint) {
+      x = Layer(i, x, positions, valid, input, cache, &shared);
+      continue;
     }
+    std::vector<at::Tensor> params;
+    for (const Linear* linear : {&layers_[i].q_proj, &layers_[i].k_proj, &layers_[i].v_proj, &layers_[i].o_proj,
+                                 &layers_[i].gate_proj, &layers_[i].up_proj, &layers_[i].down_proj}) {
+      if (linear->lora && input.use_adapters && linear->lora->a.requires_grad()) {
+        params.push_back(linear->lora->a);
+        params.push_back(linear->lora->b);
+      }
+    }
+    // The recomputation builds its own rotary tables and mask: nothing of this pass is kept.
+    x = CheckpointedLayer(
+        [this, i, positions, valid, input](const at::Tensor& layer_input) {
+          StepShared local;
+          return Layer(i, layer_input, positions, valid, input, nullptr, &local);
+        },
+        x, params);
   }
   if (cache != nullptr && !input.cache_column.defined()) cache->Advance(t);
   return RmsNorm(x, final_norm_);

@@ -64,6 +64,9 @@ struct ForwardInput {
   // cache column this step's single token per row is written to. Requires a cache, T = 1 and
   // positions; the step then launches no host synchronisation, so it can be graph-captured.
   at::Tensor cache_column;
+  // Gradient checkpointing (no cache): each layer keeps only its input and is run again in
+  // backward (layer_checkpoint.h).
+  bool checkpoint_layers = false;
 };
 
 class DecoderModel {
@@ -107,6 +110,9 @@ class DecoderModel {
                        const at::Tensor& valid_bt, const ForwardInput& mode, KvCache* cache,
                        StepShared* shared) const;
   at::Tensor Mlp(const DecoderLayerWeights& w, const at::Tensor& x, const ForwardInput& mode) const;
+  at::Tensor Layer(std::int64_t index, const at::Tensor& x, const at::Tensor& positions,
+                   const at::Tensor& valid, const ForwardInput& mode, KvCache* cache,
+                   StepShared* shared) const;
 
   ModelConfig config_;
   at::ScalarType dtype_;
