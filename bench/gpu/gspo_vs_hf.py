@@ -28,6 +28,9 @@ GEMMA2_2B = dict(model_type="gemma2", architectures=["Gemma2ForCausalLM"], vocab
                  max_position_embeddings=8192, rms_norm_eps=1e-6,
                  hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True,
                  bos_token_id=2, eos_token_id=1, pad_token_id=0, torch_dtype="bfloat16")
+GEMMA2_9B = dict(GEMMA2_2B, hidden_size=3584, intermediate_size=14336, num_hidden_layers=42,
+                 num_attention_heads=16, num_key_value_heads=8)
+ALL_MODULES = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj"
 ROWS, PROMPT, NEW = 64, 128, 256
 COPY_BYTES_PER_S = 4.2e12  # measured device-to-device copy rate on the H200 (GPU-HOST.md)
 
@@ -49,10 +52,12 @@ def run_json_lines(cmd):
     return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
 
 
-def run_learner(gspo, config):
+def run_learner(gspo, config, lora_r=16, modules="q_proj,k_proj,v_proj,o_proj", gc=False):
     cmd = [gspo, "bench-learner", "--random-config", config, "--device", "cuda", "--dtype", "bfloat16",
            "--sequences", "64", "--prompt-len", str(PROMPT), "--completion-len", str(NEW),
-           "--micro-batch", "8", "--lora-r", "16", "--reps", "3"]
+           "--micro-batch", "8", "--lora-r", str(lora_r), "--lora-targets", modules, "--reps", "3"]
+    if gc:
+        cmd.append("--gradient-checkpointing")
     return run_json_lines(cmd)[0]
 
 
@@ -78,14 +83,21 @@ def main():
     ap.add_argument("--gspo", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--skip-peer", action="store_true")
+    ap.add_argument("--parts", default="rollout,learner", help="rollout, learner (comma-separated)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
         config = os.path.join(work, "config.json")
         with open(config, "w") as f:
             json.dump(GEMMA2_2B, f)
-        ours = run_ours(a.gspo, config)
-        learner = run_learner(a.gspo, config)
+        config9 = os.path.join(work, "config9b.json")
+        with open(config9, "w") as f:
+            json.dump(GEMMA2_9B, f)
+        parts = a.parts.split(",")
+        ours = run_ours(a.gspo, config) if "rollout" in parts else {}
+        learner = run_learner(a.gspo, config) if "learner" in parts else None
+        learner_gc = run_learner(a.gspo, config, gc=True) if "learner" in parts else None
+        learner_9b = run_learner(a.gspo, config9, 64, ALL_MODULES, gc=True) if "learner" in parts else None
     peer = {} if a.skip_peer else run_peer(a.out)
     floor, params = floor_ms(GEMMA2_2B)
     hf = {k[len("rollout_"):]: v for k, v in peer.items() if k.startswith("rollout_") and isinstance(v, dict)}
@@ -93,7 +105,8 @@ def main():
     hf_lora = max((v["gen_tok_s"] for k, v in hf.items() if "lora" in k), default=None)
     result = {"setting": dict(shape="gemma-2-2b", params=params, rows=ROWS, prompt=PROMPT, new_tokens=NEW,
                               temperature=0.7, top_p=0.9),
-              "ours": ours, "ours_learner": learner, "peer": peer, "floor_decode_step_ms": floor,
+              "ours": ours, "ours_learner": learner, "ours_learner_gc": learner_gc,
+              "ours_learner_9b_r64_all_gc": learner_9b, "peer": peer, "floor_decode_step_ms": floor,
               "peer_best_base_tok_s": hf_best, "peer_best_lora_tok_s": hf_lora}
     with open(os.path.join(a.out, "h200.json"), "w") as f:
         json.dump(result, f, indent=1)
@@ -111,10 +124,17 @@ def main():
     hf_learn_best = max(hf_learn.values(), key=lambda v: v["tok_s"], default=None)
     lines += ["", "| learner (64 x 384 tokens, LoRA r16 q/k/v/o) | tokens/s | peak GiB | peer best tokens/s | peer peak GiB | ratio |",
               "|---|---|---|---|---|---|"]
-    ratio = f"{learner['tokens_per_s'] / hf_learn_best['tok_s']:.2f}x" if hf_learn_best else "n/a"
-    lines.append(f"| ours, no gradient checkpointing | {learner['tokens_per_s']:.0f} | {learner['peak_GiB']:.1f} | "
-                 f"{hf_learn_best['tok_s'] if hf_learn_best else 0:.0f} | "
-                 f"{hf_learn_best['peak_GiB'] if hf_learn_best else 0:.1f} | {ratio} |")
+    hf_gc_best = max((v for k, v in hf_learn.items() if k.endswith("_gc")), key=lambda v: v["tok_s"], default=None)
+    for label, mine, ref in (("ours, no gradient checkpointing", learner, hf_learn_best),
+                             ("ours, gradient checkpointing", learner_gc, hf_gc_best)):
+        if not mine:
+            continue
+        ratio = f"{mine['tokens_per_s'] / ref['tok_s']:.2f}x" if ref else "n/a"
+        lines.append(f"| {label} | {mine['tokens_per_s']:.0f} | {mine['peak_GiB']:.1f} | "
+                     f"{ref['tok_s'] if ref else 0:.0f} | {ref['peak_GiB'] if ref else 0:.1f} | {ratio} |")
+    if learner_9b:
+        lines.append(f"| ours 9b shape, LoRA r64 all 7 modules, gradient checkpointing | "
+                     f"{learner_9b['tokens_per_s']:.0f} | {learner_9b['peak_GiB']:.1f} | | | |")
     for name, v in hf_learn.items():
         lines.append(f"| HF {name} | {v['tok_s']:.0f} | {v['peak_GiB']:.1f} | | | |")
     table = "\n".join(lines)
