@@ -57,7 +57,10 @@ constexpr char kDefaults[] = R"pb(
     top_p: 0.9
     top_k: 50
   }
-  environment { task: "customer_service" }
+  environment {
+    task: "customer_service"
+    user_simulator { type: "rule_based" model: "" max_new_tokens: 64 temperature: 0.7 }
+  }
   resources { gpus: 1 mode: "colocated" max_restarts: 3 priority: 0 }
   output {
     save_steps: 50

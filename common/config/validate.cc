@@ -252,6 +252,16 @@ void CheckEnvironment(const v1::EnvironmentSpec& e, Checker& c) {
   if (e.task() == "custom" && e.scenarios().empty()) {
     c.Fail("environment.scenarios", "task: custom needs scenarios (files or inline)");
   }
+  const v1::UserSimulatorSpec& u = e.user_simulator();
+  c.OneOf("environment.user_simulator.type", u.type(), {"rule_based", "llm"});
+  c.MaxChars("environment.user_simulator.model", u.model(), kMaxPathChars);
+  c.IntRange("environment.user_simulator.max_new_tokens", u.max_new_tokens(), 1, 4096);
+  c.Range("environment.user_simulator.temperature", u.temperature(), 0, true, 10, false);
+  if (u.type() != "llm" && !u.model().empty()) {
+    c.Fail("environment.user_simulator.model",
+           "only used with type: llm (the rule-based user needs no model); got type '" +
+               u.type() + "'");
+  }
 }
 
 void CheckReward(const v1::RewardSpec& r, Checker& c) {

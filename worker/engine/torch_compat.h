@@ -32,4 +32,14 @@ inline at::Tensor ScaledDotProductAttention(const at::Tensor& q, const at::Tenso
 #endif
 }
 
+// x * rsqrt(mean(x^2) + eps) * scale over the last dimension, all float32: fused at::rms_norm
+// from 2.4, the same formula by hand before.
+inline at::Tensor RmsNormFloat(const at::Tensor& x, const at::Tensor& scale, double eps) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  return at::rms_norm(x, {x.size(-1)}, scale, eps);
+#else
+  return x * at::rsqrt(x.pow(2).mean(-1, true) + eps) * scale;
+#endif
+}
+
 }  // namespace gspo::engine::compat

@@ -83,6 +83,9 @@ class ConversationEnvironment {
   const std::vector<Scenario>& scenarios() const { return options_.scenarios; }
   const EnvironmentOptions& options() const { return options_; }
   UserSimulator& user_simulator() const { return *user_; }
+  // Hands the users to `user` (non-null), e.g. a model-backed simulator built once the model is
+  // loaded. Call before the first Step; not thread-safe.
+  void ReplaceUserSimulator(std::unique_ptr<UserSimulator> user) { user_ = std::move(user); }
 
   // The scenario of prompt `index` of step `step`.
   const Scenario& SampleScenario(std::uint64_t step, std::uint64_t index) const;

@@ -2,9 +2,12 @@
 
 #include "common/strings.h"
 #include "worker/env/scenario_matching.h"
+#include "worker/env/seed_mix.h"
 
 namespace gspo::env {
 namespace {
+
+constexpr std::uint64_t kUserModelDraw = 0x75736572;  // "user"
 
 std::string Counterpart(const std::string& task) {
   if (task == "technical_support") return "a technical support specialist";
@@ -69,6 +72,8 @@ common::StatusOr<std::vector<UserTurn>> LlmUserSimulator::NextTurns(
       return common::InvalidArgumentError("user simulator: a context without its episode");
     }
     prompts.push_back(BuildUserModelPrompt(*context.scenario, *context.messages));
+    prompts.back().seed =
+        MixSeed({context.seed, static_cast<std::uint64_t>(context.assistant_turns), kUserModelDraw});
   }
   GSPO_ASSIGN_OR_RETURN(std::vector<std::string> replies, GenerateUserTexts(prompts));
   if (replies.size() != contexts.size()) {

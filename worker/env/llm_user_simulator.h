@@ -13,6 +13,7 @@
 // Thread-safety: NextTurns is as thread-safe as the subclass's GenerateUserTexts.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,9 @@ inline constexpr std::string_view kUserEndMarker = "[END]";
 
 struct UserModelPrompt {
   std::vector<Message> messages;
+  // For the user model's sampling: a function of the episode's seed and turn, so a batch of
+  // prompts is drawn the same way every time the run is repeated.
+  std::uint64_t seed = 0;
 };
 
 // The user model's prompt for the next user turn of `conversation` (system prompt, opening

@@ -9,6 +9,7 @@
 #include "common/strings.h"
 #include "worker/engine/model/safetensors.h"
 #include "worker/engine/model/safetensors_torch.h"
+#include "worker/runner/exporter.h"
 
 namespace gspo::runner {
 namespace {
@@ -72,15 +73,7 @@ std::optional<std::string> CheckpointManager::Latest() const {
 common::StatusOr<std::int64_t> CheckpointManager::Load(const std::string& dir,
                                                        engine::LoraAdapters* adapters,
                                                        engine::AdamW* optimizer) const {
-  GSPO_ASSIGN_OR_RETURN(auto adapter_file, engine::SafetensorsFile::Open(
-                                               common::JoinPath(dir, "adapter/adapter_model.safetensors")));
-  std::map<std::string, at::Tensor> adapter;
-  const std::string prefix = "base_model.model.";
-  for (const engine::TensorView& view : adapter_file->tensors()) {
-    if (!common::StartsWith(view.name, prefix)) continue;
-    adapter[view.name.substr(prefix.size())] = engine::ViewAsTensor(view).clone();
-  }
-  GSPO_RETURN_IF_ERROR(adapters->LoadNamedParameters(adapter, adapter_file->path()));
+  GSPO_RETURN_IF_ERROR(LoadPeftWeights(common::JoinPath(dir, "adapter"), adapters));
   GSPO_ASSIGN_OR_RETURN(auto state_file, engine::SafetensorsFile::Open(common::JoinPath(dir, "optimizer.safetensors")));
   std::map<std::string, at::Tensor> state;
   for (const engine::TensorView& view : state_file->tensors()) state[view.name] = engine::ViewAsTensor(view).clone();

@@ -7,18 +7,19 @@ namespace {
 
 class EnvSession : public EpisodeSession {
  public:
-  EnvSession(const env::ConversationEnvironment* environment, env::Episode episode, std::string id)
-      : environment_(environment), episode_(std::move(episode)), id_(std::move(id)) {}
-
-  common::StatusOr<std::optional<std::string>> UserReply(const std::string& assistant_text) override {
-    GSPO_ASSIGN_OR_RETURN(env::StepResult result, environment_->Step(&episode_, assistant_text));
-    if (result.done || !result.user_turn) return std::optional<std::string>();
-    return std::optional<std::string>(result.user_turn->content);
-  }
+  EnvSession(env::Episode episode, std::string id) : episode_(std::move(episode)), id_(std::move(id)) {}
 
   void SetTokenCounts(std::int64_t prompt_tokens, std::int64_t completion_tokens) override {
     prompt_tokens_ = prompt_tokens;
     completion_tokens_ = completion_tokens;
+  }
+
+  env::Episode* episode() { return &episode_; }
+
+  std::vector<std::pair<std::string, std::string>> Transcript() const override {
+    std::vector<std::pair<std::string, std::string>> turns;
+    for (const env::Message& m : episode_.messages()) turns.emplace_back(env::RoleName(m.role), m.content);
+    return turns;
   }
 
   reward::Trajectory ToTrajectory() const {
@@ -29,7 +30,6 @@ class EnvSession : public EpisodeSession {
   }
 
  private:
-  const env::ConversationEnvironment* environment_;
   env::Episode episode_;
   std::string id_;
   std::int64_t prompt_tokens_ = 0, completion_tokens_ = 0;
@@ -54,7 +54,21 @@ common::StatusOr<std::unique_ptr<EpisodeSession>> EnvEpisodeSource::StartSession
     std::int64_t step, std::int64_t index, std::int64_t branch) {
   const std::string id = std::to_string(step) + "/" + std::to_string(index) + "/" + std::to_string(branch);
   return std::unique_ptr<EpisodeSession>(
-      new EnvSession(environment_.get(), environment_->StartEpisode(step, index), id));
+      new EnvSession(environment_->StartEpisode(step, index), id));
+}
+
+common::StatusOr<std::vector<std::optional<std::string>>> EnvEpisodeSource::UserReplies(
+    const std::vector<EpisodeSession*>& sessions, const std::vector<std::string>& assistant_texts) {
+  std::vector<env::Episode*> episodes;
+  episodes.reserve(sessions.size());
+  for (EpisodeSession* session : sessions) episodes.push_back(static_cast<EnvSession*>(session)->episode());
+  GSPO_ASSIGN_OR_RETURN(std::vector<env::StepResult> results,
+                        environment_->StepBatch(episodes, assistant_texts));
+  std::vector<std::optional<std::string>> replies(results.size());
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    if (!results[i].done && results[i].user_turn) replies[i] = results[i].user_turn->content;
+  }
+  return replies;
 }
 
 common::StatusOr<std::vector<EpisodeScore>> EnvEpisodeSource::Score(

@@ -1,6 +1,7 @@
 // EpisodeSource over the conversation environment (worker/env) and the job's rewards
-// (worker/reward): scenarios drawn by (seed, step, index), rule-based simulated users, and the
-// task's multi-objective reward (plus a remote reward service when the job names one).
+// (worker/reward): scenarios drawn by (seed, step, index), the environment's simulated users
+// (rule-based, or a model), and the task's multi-objective reward (plus a remote reward service
+// when the job names one).
 // Owns the environment and the rewarder; not thread-safe.
 #pragma once
 
@@ -23,6 +24,9 @@ class EnvEpisodeSource : public EpisodeSource {
   common::StatusOr<std::unique_ptr<EpisodeSession>> StartSession(std::int64_t step,
                                                                   std::int64_t index,
                                                                   std::int64_t branch) override;
+  common::StatusOr<std::vector<std::optional<std::string>>> UserReplies(
+      const std::vector<EpisodeSession*>& sessions,
+      const std::vector<std::string>& assistant_texts) override;
   common::StatusOr<std::vector<EpisodeScore>> Score(
       std::int64_t step, const std::vector<EpisodeSession*>& sessions) override;
 

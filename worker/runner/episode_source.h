@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -33,8 +34,8 @@ struct EpisodeScore {
 class EpisodeSession {
  public:
   virtual ~EpisodeSession() = default;
-  // The user's answer to the assistant's last turn, or nullopt when the conversation ends.
-  virtual common::StatusOr<std::optional<std::string>> UserReply(const std::string& assistant_text) = 0;
+  // The conversation so far as text, for samples.jsonl: (role, content) in order.
+  virtual std::vector<std::pair<std::string, std::string>> Transcript() const = 0;
   // Token counts of the conversation, for rewards that look at lengths.
   virtual void SetTokenCounts(std::int64_t prompt_tokens, std::int64_t completion_tokens) = 0;
 };
@@ -47,6 +48,11 @@ class EpisodeSource {
   // A branch of that opening; `branch` distinguishes the G samples of a group.
   virtual common::StatusOr<std::unique_ptr<EpisodeSession>> StartSession(
       std::int64_t step, std::int64_t index, std::int64_t branch) = 0;
+  // Records each session's assistant turn and returns the user's answer to it, or nullopt
+  // where the conversation ends (resolved, max_turns, the user left). One batch, so a model
+  // playing the user answers every conversation at once; all or nothing on error.
+  virtual common::StatusOr<std::vector<std::optional<std::string>>> UserReplies(
+      const std::vector<EpisodeSession*>& sessions, const std::vector<std::string>& assistant_texts) = 0;
   // Scores a step's finished conversations, all or nothing (sessions from this source).
   virtual common::StatusOr<std::vector<EpisodeScore>> Score(
       std::int64_t step, const std::vector<EpisodeSession*>& sessions) = 0;

@@ -1,6 +1,9 @@
 #include "worker/runner/exporter.h"
 
 #include "common/files.h"
+#include "common/json.h"
+#include "common/strings.h"
+#include "worker/engine/model/safetensors.h"
 #include "worker/engine/model/safetensors_torch.h"
 
 namespace gspo::runner {
@@ -35,11 +38,67 @@ common::Status ExportMerged(const engine::DecoderModel& model, const engine::Lor
   return common::Status::Ok();
 }
 
-common::Status ExportAdapter(const std::string& checkpoint_dir, const std::string& out_dir) {
+common::StatusOr<std::string> FindAdapterDirectory(const std::string& dir) {
+  for (const std::string& candidate : {common::JoinPath(dir, "adapter"), dir}) {
+    if (common::PathExists(common::JoinPath(candidate, "adapter_config.json")) &&
+        common::PathExists(common::JoinPath(candidate, "adapter_model.safetensors"))) {
+      return candidate;
+    }
+  }
+  return common::NotFoundError(dir + ": not a checkpoint (no adapter/ with adapter_config.json and "
+                               "adapter_model.safetensors) nor a PEFT adapter directory");
+}
+
+common::StatusOr<engine::LoraConfig> ReadPeftConfig(const std::string& adapter_dir, std::string* base_model) {
+  const std::string path = common::JoinPath(adapter_dir, "adapter_config.json");
+  GSPO_ASSIGN_OR_RETURN(std::string text, common::ReadFileToString(path, 1 << 20));
+  GSPO_ASSIGN_OR_RETURN(common::Json json, common::ParseJson(text, path));
+  const auto field = [&](const char* name) -> const common::Json* { return json.Find(name); };
+  const common::Json* peft_type = field("peft_type");
+  if (peft_type == nullptr || !peft_type->is_string() || peft_type->AsString() != "LORA") {
+    return common::InvalidArgumentError(path + ": peft_type: expected \"LORA\"");
+  }
+  engine::LoraConfig config;
+  const common::Json* r = field("r");
+  const common::Json* alpha = field("lora_alpha");
+  const common::Json* modules = field("target_modules");
+  if (r == nullptr || !r->AsInt64() || *r->AsInt64() < 1) {
+    return common::InvalidArgumentError(path + ": r: expected an integer >= 1");
+  }
+  if (alpha == nullptr || !alpha->is_number()) return common::InvalidArgumentError(path + ": lora_alpha: expected a number");
+  if (modules == nullptr || modules->elements().empty()) {
+    return common::InvalidArgumentError(path + ": target_modules: expected a list of module names");
+  }
+  config.r = *r->AsInt64();
+  config.alpha = alpha->AsDouble();
+  config.target_modules.clear();
+  for (const common::Json& m : modules->elements()) {
+    if (!m.is_string()) return common::InvalidArgumentError(path + ": target_modules: expected strings");
+    config.target_modules.push_back(m.AsString());
+  }
+  const common::Json* rslora = field("use_rslora");
+  config.use_rslora = rslora != nullptr && rslora->is_bool() && rslora->AsBool();
+  const common::Json* base = field("base_model_name_or_path");
+  if (base_model != nullptr) *base_model = base != nullptr && base->is_string() ? base->AsString() : "";
+  return config;
+}
+
+common::Status LoadPeftWeights(const std::string& adapter_dir, engine::LoraAdapters* adapters) {
+  GSPO_ASSIGN_OR_RETURN(auto file, engine::SafetensorsFile::Open(
+                                       common::JoinPath(adapter_dir, "adapter_model.safetensors")));
+  std::map<std::string, at::Tensor> tensors;
+  const std::string prefix = "base_model.model.";
+  for (const engine::TensorView& view : file->tensors()) {
+    if (!common::StartsWith(view.name, prefix)) continue;
+    tensors[view.name.substr(prefix.size())] = engine::ViewAsTensor(view).clone();
+  }
+  return adapters->LoadNamedParameters(tensors, file->path());
+}
+
+common::Status ExportAdapter(const std::string& adapter_dir, const std::string& out_dir) {
   GSPO_RETURN_IF_ERROR(common::MakeDirectories(out_dir));
   for (const char* name : {"adapter_config.json", "adapter_model.safetensors"}) {
-    GSPO_RETURN_IF_ERROR(CopyFile(common::JoinPath(checkpoint_dir, std::string("adapter/") + name),
-                                  common::JoinPath(out_dir, name)));
+    GSPO_RETURN_IF_ERROR(CopyFile(common::JoinPath(adapter_dir, name), common::JoinPath(out_dir, name)));
   }
   return common::Status::Ok();
 }

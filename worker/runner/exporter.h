@@ -18,7 +18,18 @@ namespace gspo::runner {
 common::Status ExportMerged(const engine::DecoderModel& model, const engine::LoraAdapters& adapters,
                             const std::string& base_dir, const std::string& out_dir);
 
-// Copies a checkpoint's adapter directory to OUT/ (PEFT layout).
-common::Status ExportAdapter(const std::string& checkpoint_dir, const std::string& out_dir);
+// The adapter directory of `dir`: DIR/adapter for a checkpoint (checkpoints/step-N), DIR itself
+// for a PEFT adapter directory (final/adapter). kNotFound names what is missing.
+common::StatusOr<std::string> FindAdapterDirectory(const std::string& dir);
+
+// adapter_config.json of a PEFT adapter directory: r, lora_alpha, target_modules, use_rslora,
+// and base_model_name_or_path into `base_model`.
+common::StatusOr<engine::LoraConfig> ReadPeftConfig(const std::string& adapter_dir, std::string* base_model);
+
+// Loads adapter_model.safetensors ("base_model.model.<name>" keys) into `adapters`.
+common::Status LoadPeftWeights(const std::string& adapter_dir, engine::LoraAdapters* adapters);
+
+// Copies a PEFT adapter directory (adapter_config.json + adapter_model.safetensors) to OUT/.
+common::Status ExportAdapter(const std::string& adapter_dir, const std::string& out_dir);
 
 }  // namespace gspo::runner

@@ -15,6 +15,9 @@
 #include "worker/engine/train/policy_learner.h"
 #include "worker/runner/checkpoint_manager.h"
 #include "worker/runner/exporter.h"
+#include "worker/runner/out_of_memory.h"
+#include "worker/engine/device_memory.h"
+#include "worker/runner/sample_log.h"
 #include "worker/tokenizer/chat_episode.h"
 
 namespace gspo::runner {
@@ -65,6 +68,7 @@ engine::LearnerConfig LearnerConfigOf(const TrainOptions& o) {
   c.max_grad_norm = o.max_grad_norm;
   c.temperature = o.temperature;
   c.recompute_old_logprobs = o.recompute_old_logprobs;
+  c.gradient_checkpointing = o.gradient_checkpointing;
   return c;
 }
 
@@ -72,6 +76,7 @@ engine::LearnerConfig LearnerConfigOf(const TrainOptions& o) {
 
 struct GspoTrainer::Rollout {
   std::vector<Branch> branches;  // groups x G, group-major
+  std::string first_scenario;    // of group 0, for samples.jsonl
   std::vector<EpisodeScore> scores;
   std::int64_t tokens_generated = 0;
 };
@@ -91,6 +96,7 @@ common::StatusOr<GspoTrainer::Rollout> GspoTrainer::CollectEpisodes(std::int64_t
   for (std::int64_t i = 0; i < groups; ++i) {
     GSPO_ASSIGN_OR_RETURN(EpisodeOpening opening, episodes_->Open(step, i));
     max_turns[i] = std::max<std::int64_t>(1, opening.max_turns);
+    if (i == 0) rollout.first_scenario = opening.scenario_id;
     std::vector<std::int32_t> prompt;
     for (std::int64_t b = 0; b < g; ++b) {
       Branch branch;
@@ -115,11 +121,10 @@ common::StatusOr<GspoTrainer::Rollout> GspoTrainer::CollectEpisodes(std::int64_t
     GSPO_ASSIGN_OR_RETURN(std::vector<engine::Generation> generations, engine.Generate(request));
     seconds_rollout += Since(start);
     start = Clock::now();
-    std::vector<std::int64_t> next_rows;
-    std::vector<std::vector<std::int64_t>> next_prompts;
+    std::vector<EpisodeSession*> sessions;
+    std::vector<std::string> texts;
     for (std::size_t r = 0; r < generations.size(); ++r) {
-      const std::int64_t index = branch_of_row[r];
-      Branch& branch = rollout.branches[index];
+      Branch& branch = rollout.branches[branch_of_row[r]];
       const engine::Generation& gen = generations[r];
       std::vector<std::int32_t> sampled(gen.tokens.begin(), gen.tokens.end());
       rollout.tokens_generated += static_cast<std::int64_t>(sampled.size());
@@ -127,18 +132,25 @@ common::StatusOr<GspoTrainer::Rollout> GspoTrainer::CollectEpisodes(std::int64_t
       GSPO_ASSIGN_OR_RETURN(std::vector<std::int32_t> closing, branch.builder->AppendAssistant(sampled));
       branch.logp.insert(branch.logp.end(), closing.size(), 0.0f);
       ++branch.turns;
-      const std::string text = tokenizer_->Decode(sampled, /*skip_special_tokens=*/true);
-      std::optional<std::string> reply;
-      if (branch.turns < max_turns[index / g]) {
-        GSPO_ASSIGN_OR_RETURN(reply, branch.session->UserReply(text));
-      }
-      if (!reply) {
+      sessions.push_back(branch.session.get());
+      texts.push_back(tokenizer_->Decode(sampled, /*skip_special_tokens=*/true));
+    }
+    // The environment sees every assistant turn, the last included (rewards read them all),
+    // and decides which conversations go on.
+    GSPO_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> replies,
+                          episodes_->UserReplies(sessions, texts));
+    std::vector<std::int64_t> next_rows;
+    std::vector<std::vector<std::int64_t>> next_prompts;
+    for (std::size_t r = 0; r < replies.size(); ++r) {
+      const std::int64_t index = branch_of_row[r];
+      Branch& branch = rollout.branches[index];
+      if (!replies[r] || branch.turns >= max_turns[index / options_.group_size]) {
         GSPO_ASSIGN_OR_RETURN(std::vector<std::int32_t> tail, branch.builder->Finish());
         branch.logp.insert(branch.logp.end(), tail.size(), 0.0f);
         branch.active = false;
         continue;
       }
-      GSPO_ASSIGN_OR_RETURN(std::vector<std::int32_t> user, branch.builder->AppendUser(*reply));
+      GSPO_ASSIGN_OR_RETURN(std::vector<std::int32_t> user, branch.builder->AppendUser(*replies[r]));
       branch.logp.insert(branch.logp.end(), user.size(), 0.0f);
       next_rows.push_back(index);
       const auto& ids = branch.builder->ids();
@@ -149,6 +161,10 @@ common::StatusOr<GspoTrainer::Rollout> GspoTrainer::CollectEpisodes(std::int64_t
     branch_of_row = std::move(next_rows);
     request.prompts = std::move(next_prompts);
     request.samples_per_prompt = 1;
+    // Each branch keeps drawing from its own seed, whichever others are still running.
+    request.row_seeds.clear();
+    const std::uint64_t next_seed = MixSeed(options_.seed, step, 1000 + turn + 1);
+    for (std::int64_t index : branch_of_row) request.row_seeds.push_back(engine::RowSeed(next_seed, index, 0));
   }
   const auto start = Clock::now();
   std::vector<EpisodeSession*> sessions;
@@ -188,6 +204,7 @@ common::Status GspoTrainer::Run(bool progress) {
   }
   GSPO_ASSIGN_OR_RETURN(auto writer, MetricsWriter::Open(common::JoinPath(options_.output_dir, "metrics.jsonl"),
                                                          options_.steps, progress));
+  GSPO_ASSIGN_OR_RETURN(auto samples, SampleLog::Open(common::JoinPath(options_.output_dir, "samples.jsonl")));
   const engine::LearnerConfig learner_config = LearnerConfigOf(options_);
   engine::PolicyLearner learner(model_, adapters.get(), &optimizer, learner_config);
   const std::int64_t updates_per_step = learner_config.num_iterations * learner_config.minibatches;
@@ -195,7 +212,19 @@ common::Status GspoTrainer::Run(bool progress) {
   for (std::int64_t step = first_step; step < options_.steps; ++step) {
     const auto step_start = Clock::now();
     StepMetrics metrics;
-    GSPO_ASSIGN_OR_RETURN(Rollout rollout, CollectEpisodes(step, &metrics));
+    const auto out_of_memory = [&](const char* phase, const c10::OutOfMemoryError& e) {
+      const engine::DeviceMemory m = engine::QueryDeviceMemory(model_->device());
+      return common::ResourceExhaustedError(OutOfMemoryMessage(
+          phase, step + 1, {m.allocated, m.peak_allocated, m.reserved, m.total}, options_, e.what()));
+    };
+    common::StatusOr<Rollout> collected = common::InternalError("rollout did not run");
+    try {
+      collected = CollectEpisodes(step, &metrics);
+    } catch (const c10::OutOfMemoryError& e) {
+      return out_of_memory("rollout", e);
+    }
+    GSPO_RETURN_IF_ERROR(collected.status());
+    Rollout rollout = std::move(collected).value();
 
     // Right-padded batch of every branch.
     const std::int64_t n = static_cast<std::int64_t>(rollout.branches.size());
@@ -228,12 +257,19 @@ common::Status GspoTrainer::Run(bool progress) {
                                                     step, options_.warmup_steps, options_.steps);
     const auto learn_start = Clock::now();
     // The schedule counts GSPO steps; the updates of a step advance through it by fractions.
-    GSPO_ASSIGN_OR_RETURN(engine::LearnMetrics learned, learner.Learn(batch, [&](std::int64_t k) {
-      return engine::ScheduledLearningRate(options_.lr_schedule, options_.learning_rate,
-                                           step * updates_per_step + k,
-                                           options_.warmup_steps * updates_per_step,
-                                           options_.steps * updates_per_step);
-    }));
+    common::StatusOr<engine::LearnMetrics> learn_result = common::InternalError("learning did not run");
+    try {
+      learn_result = learner.Learn(batch, [&](std::int64_t k) {
+        return engine::ScheduledLearningRate(options_.lr_schedule, options_.learning_rate,
+                                             step * updates_per_step + k,
+                                             options_.warmup_steps * updates_per_step,
+                                             options_.steps * updates_per_step);
+      });
+    } catch (const c10::OutOfMemoryError& e) {
+      return out_of_memory("learning", e);
+    }
+    GSPO_RETURN_IF_ERROR(learn_result.status());
+    const engine::LearnMetrics learned = std::move(learn_result).value();
     const double seconds_learn = Since(learn_start);
     const double seconds_step = Since(step_start);
 
@@ -263,6 +299,12 @@ common::Status GspoTrainer::Run(bool progress) {
     row.emplace_back("tokens_per_second", (rollout.tokens_generated + learned.tokens_trained) / seconds_step);
     if ((step + 1) % options_.log_every == 0 || step + 1 == options_.steps) {
       GSPO_RETURN_IF_ERROR(writer->Write(step + 1, row));
+      std::vector<SampleTurn> turns;
+      for (auto& [role, content] : rollout.branches.front().session->Transcript()) {
+        turns.push_back({std::move(role), std::move(content)});
+      }
+      GSPO_RETURN_IF_ERROR(
+          samples->Write(step + 1, rollout.first_scenario, rollout.scores.front().total, turns));
     }
     writer->Progress(step + 1, row);
     if (options_.save_steps > 0 && (step + 1) % options_.save_steps == 0) {

@@ -3,7 +3,8 @@
 //   for step in [resume step, num_outer_iterations):
 //     openings ─▶ prompt ids (EpisodeBuilder)               one per group
 //     turn 1: RolloutEngine, G samples per prompt (one prefill per prompt)
-//     turns 2..: user reply (EpisodeSession) ─▶ ids appended ─▶ one more sample per branch
+//     turns 2..: user replies (EpisodeSource::UserReplies, one batch) ─▶ ids appended ─▶ one
+//                more sample per branch still running
 //     rewards (EpisodeSession::Score) ─▶ TrainBatch (ids, assistant mask, sampled log-probs)
 //     PolicyLearner::Learn ─▶ metrics.jsonl ─▶ checkpoint every save_steps
 //   final/adapter (PEFT) and final/merged

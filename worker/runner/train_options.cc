@@ -10,6 +10,8 @@ TrainOptions TrainOptionsFromSpec(const v1::JobSpec& spec, const std::string& mo
   o.model_dir = model_dir;
   o.model_name = spec.model().name_or_path();
   o.dtype = spec.model().torch_dtype();
+  o.use_4bit = spec.model().use_4bit();
+  o.gradient_checkpointing = spec.model().gradient_checkpointing();
   o.output_dir = spec.output().output_dir();
   o.steps = spec.training().num_outer_iterations();
   o.prompts_per_step = spec.training().prompts_per_step();
@@ -44,6 +46,11 @@ TrainOptions TrainOptionsFromSpec(const v1::JobSpec& spec, const std::string& mo
   o.exports = {spec.output().export_().begin(), spec.output().export_().end()};
   o.resume_from_checkpoint = spec.output().resume_from_checkpoint();
   o.log_every = spec.logging().log_every();
+  const v1::UserSimulatorSpec& user = spec.environment().user_simulator();
+  o.user_simulator = user.type();
+  o.user_model = user.model();
+  o.user_max_new_tokens = user.max_new_tokens();
+  o.user_temperature = user.temperature();
   return o;
 }
 

@@ -20,6 +20,8 @@ struct TrainOptions {
   std::string model_dir;    // resolved local directory
   std::string model_name;   // as the user wrote it (recorded in adapter_config.json)
   std::string dtype = "auto";
+  bool use_4bit = false;
+  bool gradient_checkpointing = false;
   std::string output_dir;
   std::int64_t steps = 1;             // num_outer_iterations
   std::int64_t prompts_per_step = 1;
@@ -56,6 +58,11 @@ struct TrainOptions {
   std::vector<std::string> exports;
   std::string resume_from_checkpoint;  // "", "latest" or a directory
   std::int64_t log_every = 1;
+  // The simulated user (environment.user_simulator)
+  std::string user_simulator = "rule_based";  // rule_based | llm
+  std::string user_model;                     // llm: "" is the policy's base model
+  std::int64_t user_max_new_tokens = 64;
+  double user_temperature = 0.7;
 };
 
 // From a resolved, validated spec; `model_dir` is where model.name_or_path was found.

@@ -2,13 +2,24 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include "common/files.h"
+#include "common/strings.h"
+#include "worker/engine/lora/lora_adapters.h"
 #include "worker/engine/model/decoder_model.h"
+#include "worker/engine/model/weight_names.h"
 #include "worker/engine/runtime.h"
+#include "worker/engine/sampler/decode_graph.h"
+#include "worker/engine/sampler/rollout_engine.h"
+#include "worker/engine/device_memory.h"
+#include "worker/engine/train/adamw.h"
+#include "worker/engine/train/policy_learner.h"
+#include "worker/engine/train/token_logprobs.h"
 #include "worker/tools/flags.h"
 #include "worker/tools/model_commands.h"
 
@@ -90,7 +101,212 @@ common::Status Bench(const std::vector<std::string>& args) {
   return common::Status::Ok();
 }
 
+// A model of config.json's shape with random weights made on the device (normal, std 0.02;
+// norms near their identity), so no checkpoint of billions of parameters is written or read.
+common::StatusOr<std::unique_ptr<engine::DecoderModel>> RandomModel(const std::string& config_path,
+                                                                    at::ScalarType dtype,
+                                                                    at::Device device) {
+  GSPO_ASSIGN_OR_RETURN(std::string text, common::ReadFileToString(config_path, 4 << 20));
+  GSPO_ASSIGN_OR_RETURN(engine::ModelConfig config, engine::ParseModelConfig(text, config_path));
+  at::manual_seed(0);
+  std::map<std::string, at::Tensor> tensors;
+  const auto opts = at::TensorOptions().device(device).dtype(dtype);
+  for (const engine::WeightSpec& spec : engine::ExpectedWeights(config)) {
+    const bool norm = spec.kind == engine::WeightKind::kNorm;
+    tensors[spec.name] = norm ? at::randn(spec.shape, opts) * 0.05 + (config.norm_adds_one ? 0.0 : 1.0)
+                              : at::randn(spec.shape, opts) * 0.02;
+  }
+  return engine::DecoderModel::FromTensors(config, tensors, dtype, device, config_path);
+}
+
+// gspo bench-rollout: the rollout engine on the GSPO baseline's setting (P prompts x G samples,
+// random prompt ids, exactly --new-tokens sampled tokens), with and without CUDA graphs, with and
+// without LoRA adapters; one JSON object per configuration on stdout.
+common::Status BenchRollout(const std::vector<std::string>& args) {
+  Flags flags({"--model", "--random-config", "--device", "--dtype", "--reps", "--prompts", "--samples",
+               "--prompt-len", "--new-tokens", "--temperature", "--top-p", "--lora-r", "--lora-targets"},
+              {});
+  GSPO_RETURN_IF_ERROR(flags.Parse(args));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t reps, flags.Int("--reps", 3));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t prompts, flags.Int("--prompts", 8));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t samples, flags.Int("--samples", 8));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t prompt_len, flags.Int("--prompt-len", 128));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t new_tokens, flags.Int("--new-tokens", 256));
+  GSPO_ASSIGN_OR_RETURN(double temperature, flags.Number("--temperature", 0.7));
+  GSPO_ASSIGN_OR_RETURN(double top_p, flags.Number("--top-p", 0.9));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t lora_r, flags.Int("--lora-r", 16));
+  if (reps < 1 || prompts < 1 || samples < 1 || prompt_len < 1 || new_tokens < 1 || lora_r < 1) {
+    return common::InvalidArgumentError("bench-rollout: every size must be >= 1");
+  }
+  engine::ConfigureRuntime();
+  std::unique_ptr<engine::DecoderModel> model;
+  at::Device device = at::kCPU;
+  if (flags.Has("--random-config")) {
+    device = at::Device(flags.Get("--device", "cpu"));
+    GSPO_ASSIGN_OR_RETURN(at::ScalarType dtype,
+                          ParseDtype(flags.Get("--dtype", device.is_cuda() ? "bfloat16" : "float32")));
+    GSPO_ASSIGN_OR_RETURN(model, RandomModel(flags.Get("--random-config", ""), dtype, device));
+  } else {
+    GSPO_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelFromFlags(flags));
+    model = std::move(loaded.model);
+    device = loaded.device;
+  }
+  c10::NoGradGuard no_grad;
+  at::manual_seed(1);
+  engine::RolloutRequest request;
+  at::Tensor ids = at::randint(3, model->config().vocab_size, {prompts, prompt_len}, at::kLong);
+  for (std::int64_t i = 0; i < prompts; ++i) {
+    request.prompts.emplace_back(ids[i].data_ptr<std::int64_t>(), ids[i].data_ptr<std::int64_t>() + prompt_len);
+  }
+  request.samples_per_prompt = samples;
+  request.max_new_tokens = new_tokens;
+  request.sampling.temperature = temperature;
+  request.sampling.top_p = top_p;
+  std::unique_ptr<engine::LoraAdapters> adapters;
+  engine::LoraConfig lora;
+  lora.r = lora_r;
+  lora.alpha = 2.0 * lora_r;
+  lora.target_modules = common::Split(flags.Get("--lora-targets", "q_proj,k_proj,v_proj,o_proj"), ',');
+  for (const bool with_lora : {false, true}) {
+    if (with_lora) {
+      GSPO_ASSIGN_OR_RETURN(adapters, engine::LoraAdapters::Attach(model.get(), lora));
+    }
+    request.use_adapters = with_lora;
+    for (const bool graphs : {true, false}) {
+      if (graphs && !device.is_cuda()) continue;
+      ::setenv("GSPO_CUDA_GRAPHS", graphs ? "1" : "0", 1);
+      std::vector<double> seconds, decode_ms;
+      engine::RolloutTimings last;
+      for (std::int64_t r = 0; r <= reps; ++r) {  // the first run warms up
+        request.seed = static_cast<std::uint64_t>(r);
+        engine::RolloutTimings timings;
+        const auto start = Clock::now();
+        GSPO_ASSIGN_OR_RETURN(std::vector<engine::Generation> out, engine::RolloutEngine(model.get()).Generate(request, &timings));
+        const double s = std::chrono::duration<double>(Clock::now() - start).count();
+        std::int64_t produced = 0;
+        for (const auto& gen : out) produced += static_cast<std::int64_t>(gen.tokens.size());
+        if (produced != prompts * samples * new_tokens) {
+          return common::InternalError("bench-rollout: " + std::to_string(produced) + " tokens, expected " +
+                                       std::to_string(prompts * samples * new_tokens));
+        }
+        if (r == 0) continue;
+        seconds.push_back(s);
+        decode_ms.push_back(1000.0 * timings.decode_seconds / std::max<std::int64_t>(1, timings.decode_steps));
+        last = timings;
+      }
+      const double median = Median(seconds);
+      std::cout << "{\"config\": \"" << (with_lora ? "lora_r" + std::to_string(lora_r) : std::string("base"))
+                << (graphs ? "_graphs" : "_eager") << "\", \"rows\": " << prompts * samples
+                << ", \"prompt_len\": " << prompt_len << ", \"new_tokens\": " << new_tokens
+                << ", \"seconds\": " << JsonList(seconds) << ", \"seconds_median\": " << median
+                << ", \"generated_tokens_per_s\": " << prompts * samples * new_tokens / median
+                << ", \"decode_step_ms\": " << JsonList(decode_ms) << ", \"decode_step_ms_median\": " << Median(decode_ms)
+                << ", \"prefill_s\": " << last.prefill_seconds << ", \"graph_captures\": " << last.graph_captures
+                << "}" << std::endl;
+    }
+  }
+  ::unsetenv("GSPO_CUDA_GRAPHS");
+  return common::Status::Ok();
+}
+
+// gspo bench-learner: one GSPO learning phase (forward with LoRA, chunked log-probs of the
+// completion tokens, GSPO loss, backward, AdamW) over N sequences of prompt + completion tokens
+// in micro-batches, as the peer baseline's learner does; tokens/s counts every token of every
+// sequence, and the peak is the allocator's during the timed phase. One JSON object.
+common::Status BenchLearner(const std::vector<std::string>& args) {
+  Flags flags({"--model", "--random-config", "--device", "--dtype", "--reps", "--sequences",
+               "--prompt-len", "--completion-len", "--micro-batch", "--lora-r", "--lora-targets"},
+              {"--gradient-checkpointing"});
+  GSPO_RETURN_IF_ERROR(flags.Parse(args));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t reps, flags.Int("--reps", 3));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t n, flags.Int("--sequences", 64));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t prompt_len, flags.Int("--prompt-len", 128));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t completion_len, flags.Int("--completion-len", 256));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t micro_batch, flags.Int("--micro-batch", 8));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t lora_r, flags.Int("--lora-r", 16));
+  if (reps < 1 || n < 2 || prompt_len < 1 || completion_len < 1 || micro_batch < 1 || lora_r < 1 ||
+      n % 2 != 0) {
+    return common::InvalidArgumentError("bench-learner: sizes must be >= 1 and --sequences even");
+  }
+  engine::ConfigureRuntime();
+  std::unique_ptr<engine::DecoderModel> model;
+  at::Device device = at::kCPU;
+  if (flags.Has("--random-config")) {
+    device = at::Device(flags.Get("--device", "cpu"));
+    GSPO_ASSIGN_OR_RETURN(at::ScalarType dtype,
+                          ParseDtype(flags.Get("--dtype", device.is_cuda() ? "bfloat16" : "float32")));
+    GSPO_ASSIGN_OR_RETURN(model, RandomModel(flags.Get("--random-config", ""), dtype, device));
+  } else {
+    GSPO_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelFromFlags(flags));
+    model = std::move(loaded.model);
+    device = loaded.device;
+  }
+  engine::LoraConfig lora;
+  lora.r = lora_r;
+  lora.alpha = 2.0 * lora_r;
+  lora.target_modules = common::Split(flags.Get("--lora-targets", "q_proj,k_proj,v_proj,o_proj"), ',');
+  GSPO_ASSIGN_OR_RETURN(auto adapters, engine::LoraAdapters::Attach(model.get(), lora));
+  engine::AdamW optimizer(adapters->Parameters(), engine::AdamWConfig{});
+  engine::LearnerConfig config;
+  config.micro_batch = micro_batch;
+  config.gradient_checkpointing = flags.Has("--gradient-checkpointing");
+  engine::PolicyLearner learner(model.get(), adapters.get(), &optimizer, config);
+
+  const std::int64_t t = prompt_len + completion_len;
+  at::manual_seed(2);
+  engine::TrainBatch batch;
+  batch.ids = at::randint(3, model->config().vocab_size, {n, t}, at::kLong);
+  batch.valid = at::ones({n, t}, at::kBool);
+  batch.assistant_mask = at::zeros({n, t}, at::kBool);
+  batch.assistant_mask.narrow(1, prompt_len, completion_len).fill_(true);
+  batch.rewards = at::randn({n});
+  batch.group_size = 2;
+  {
+    // pi_old = the current policy, as on the first update after a rollout (ratio 1).
+    c10::NoGradGuard no_grad;
+    std::vector<at::Tensor> parts;
+    for (std::int64_t start = 0; start < n; start += micro_batch) {
+      const std::int64_t len = std::min(micro_batch, n - start);
+      at::Tensor ids = batch.ids.narrow(0, start, len).to(device);
+      at::Tensor hidden = model->Hidden({ids, {}, {}});
+      parts.push_back(engine::ComputeTokenLogProbs(*model, hidden, ids,
+                                                   batch.assistant_mask.narrow(0, start, len).to(device), 1.0)
+                          .logp.to(at::kCPU));
+    }
+    batch.old_logp = at::cat(parts, 0);
+  }
+  std::vector<double> seconds;
+  std::int64_t peak = 0;
+  for (std::int64_t r = 0; r <= reps; ++r) {  // the first run warms up
+    engine::ResetPeakMemory(device);
+    Sync(batch.rewards.to(device));
+    const auto start = Clock::now();
+    GSPO_ASSIGN_OR_RETURN(engine::LearnMetrics m, learner.Learn(batch, [](std::int64_t) { return 1e-5; }));
+    Sync(adapters->Parameters().front());
+    const double s = std::chrono::duration<double>(Clock::now() - start).count();
+    if (r == 0) continue;
+    seconds.push_back(s);
+    peak = std::max(peak, engine::QueryDeviceMemory(device).peak_allocated);
+  }
+  const double median = Median(seconds);
+  std::cout << "{\"config\": \"lora_r" << lora_r << "_" << flags.Get("--lora-targets", "q_proj,k_proj,v_proj,o_proj")
+            << (config.gradient_checkpointing ? "_gc" : "") << "\", \"sequences\": " << n
+            << ", \"tokens_per_sequence\": " << t
+            << ", \"micro_batch\": " << micro_batch << ", \"seconds\": " << JsonList(seconds)
+            << ", \"seconds_median\": " << median << ", \"tokens_per_s\": " << n * t / median
+            << ", \"peak_GiB\": " << static_cast<double>(peak) / (1 << 30) << "}" << std::endl;
+  return common::Status::Ok();
+}
+
 }  // namespace
+
+int RunBenchLearner(const std::vector<std::string>& args) {
+  return GuardedCommand("bench-learner", [&] { return BenchLearner(args); });
+}
+
+int RunBenchRollout(const std::vector<std::string>& args) {
+  return GuardedCommand("bench-rollout", [&] { return BenchRollout(args); });
+}
 
 int RunBenchModel(const std::vector<std::string>& args) {
   return GuardedCommand("bench-model", [&] { return Bench(args); });

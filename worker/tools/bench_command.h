@@ -1,9 +1,18 @@
-// `gspo bench-model`: times the engine's prefill and decode on a model directory and prints one
-// JSON object. Benchmarks live in bench/ (scripts that compare against a peer in the same run);
-// this command is the engine's half of them.
+// `gspo bench-model` and `gspo bench-rollout`: the engine's half of the benchmarks in bench/
+// (scripts that compare against a peer in the same run); each prints JSON.
 //   bench-model --model DIR [--device cpu|cuda] [--dtype bfloat16|float32] [--reps N]
 //               [--prefill-batch B --prefill-len T] [--decode-batch B --decode-prompt T
 //               --decode-steps N]
+//     prefill and decode timings of the bare model, one JSON object
+//   bench-rollout (--model DIR | --random-config config.json) [--device D] [--dtype T]
+//               [--reps N] [--prompts P --samples G --prompt-len T --new-tokens N]
+//               [--temperature X --top-p X] [--lora-r R --lora-targets q_proj,...]
+//     RolloutEngine::Generate on random prompts, exactly N tokens per row; one JSON object per
+//     configuration (base / LoRA x CUDA graphs on / off)
+//   bench-learner (--model DIR | --random-config config.json) [--device D] [--dtype T] [--reps N]
+//               [--sequences N --prompt-len T --completion-len T --micro-batch M]
+//               [--lora-r R --lora-targets q_proj,...]
+//     one GSPO learning phase (PolicyLearner::Learn) on random sequences; tokens/s and peak memory
 #pragma once
 
 #include <string>
@@ -12,5 +21,7 @@
 namespace gspo::tools {
 
 int RunBenchModel(const std::vector<std::string>& args);
+int RunBenchRollout(const std::vector<std::string>& args);
+int RunBenchLearner(const std::vector<std::string>& args);
 
 }  // namespace gspo::tools

@@ -6,6 +6,7 @@
 #include "client/validate_command.h"
 #include "worker/engine/runtime.h"
 #include "worker/tools/bench_command.h"
+#include "worker/tools/export_command.h"
 #include "worker/tools/model_commands.h"
 #include "worker/tools/tokenizer_commands.h"
 #include "worker/tools/train_command.h"
@@ -17,11 +18,14 @@ void Usage(std::ostream& os) {
      << "commands:\n"
      << "  validate   resolve and check a job spec (same as gspoctl validate)\n"
      << "  train      run a GSPO job on this machine (gspo train job.yaml)\n"
+     << "  export     a checkpoint to a PEFT adapter or a merged checkpoint\n"
      << "  info       LibTorch version, threads and visible devices\n"
      << "  init-model random weights for a config.json, in Hugging Face layout\n"
      << "  logits     logits of a model for input ids (safetensors in and out)\n"
      << "  generate   greedy or sampled continuations of input ids\n"
      << "  bench-model prefill and decode timings of a model, as JSON\n"
+     << "  bench-rollout  rollout engine throughput (GSPO sampling setting), as JSON\n"
+     << "  bench-learner  learner throughput and peak memory (one GSPO phase), as JSON\n"
      << "  tokenize   ids of a text (Hugging Face tokenizer.json)\n"
      << "  detokenize text of ids\n"
      << "  chat       a conversation as the model's chat template renders it, or its ids\n"
@@ -64,6 +68,9 @@ int main(int argc, char** argv) {
   if (command == "logits") return gspo::tools::RunLogits(args);
   if (command == "generate") return gspo::tools::RunGenerate(args);
   if (command == "bench-model") return gspo::tools::RunBenchModel(args);
+  if (command == "bench-rollout") return gspo::tools::RunBenchRollout(args);
+  if (command == "bench-learner") return gspo::tools::RunBenchLearner(args);
+  if (command == "export") return gspo::tools::RunExport(args);
   if (command == "tokenize") return gspo::tools::RunTokenize(args);
   if (command == "detokenize") return gspo::tools::RunDetokenize(args);
   if (command == "chat") return gspo::tools::RunChat(args);

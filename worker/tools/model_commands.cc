@@ -13,13 +13,11 @@
 #include "worker/engine/model/safetensors_torch.h"
 #include "worker/engine/model/weight_names.h"
 #include "worker/engine/runtime.h"
+#include "worker/engine/sampler/rollout_engine.h"
 #include "worker/engine/sampler/sampling.h"
 #include "worker/tools/flags.h"
 
 namespace gspo::tools {
-namespace {
-
-using engine::DecoderModel;
 
 common::StatusOr<at::ScalarType> ParseDtype(const std::string& name) {
   if (name == "float32") return at::kFloat;
@@ -27,6 +25,10 @@ common::StatusOr<at::ScalarType> ParseDtype(const std::string& name) {
   if (name == "float16") return at::kHalf;
   return common::InvalidArgumentError("--dtype: expected float32, bfloat16 or float16, got '" + name + "'");
 }
+
+namespace {
+
+using engine::DecoderModel;
 
 common::StatusOr<at::Device> ParseDevice(const std::string& name) {
   if (name == "cpu") return at::Device(at::kCPU);
@@ -165,22 +167,25 @@ common::Status Generate(const std::vector<std::string>& args) {
   GSPO_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelFromFlags(flags));
   const DecoderModel& model = *loaded.model;
   GSPO_ASSIGN_OR_RETURN(at::Tensor ids, ReadInputIds(input, model.config().vocab_size));
-  c10::NoGradGuard no_grad;
-  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(seed));
-  const std::int64_t b = ids.size(0), t = ids.size(1);
-  engine::KvCache cache(model.config(), b, t + new_tokens, model.dtype(), loaded.device);
-  at::Tensor step_ids = ids.to(loaded.device);
-  std::vector<at::Tensor> tokens, logprobs;
-  for (std::int64_t i = 0; i < new_tokens; ++i) {
-    at::Tensor hidden = model.Hidden({step_ids, {}, {}}, &cache);
-    at::Tensor logits = model.Logits(hidden.select(1, hidden.size(1) - 1));
-    engine::SampledTokens next = engine::SampleNext(logits, params, generator);
-    tokens.push_back(next.tokens.to(at::kCPU));
-    logprobs.push_back(next.logprobs.to(at::kCPU));
-    step_ids = next.tokens.unsqueeze(1);
+  // Every row is its own prompt (no stop ids: each runs to --max-new-tokens).
+  engine::RolloutRequest request;
+  for (std::int64_t r = 0; r < ids.size(0); ++r) {
+    at::Tensor row = ids[r].contiguous();
+    request.prompts.emplace_back(row.data_ptr<std::int64_t>(), row.data_ptr<std::int64_t>() + row.numel());
   }
-  at::Tensor sequences = at::cat({ids, at::stack(tokens, 1)}, 1);
-  return engine::SaveTensors(output, {{"sequences", sequences}, {"logprobs", at::stack(logprobs, 1)}}, {});
+  request.max_new_tokens = new_tokens;
+  request.sampling = params;
+  request.seed = static_cast<std::uint64_t>(seed);
+  GSPO_ASSIGN_OR_RETURN(std::vector<engine::Generation> generations,
+                        engine::RolloutEngine(&model).Generate(request));
+  at::Tensor tokens = at::empty({ids.size(0), new_tokens}, at::kLong);
+  at::Tensor logprobs = at::empty({ids.size(0), new_tokens}, at::kFloat);
+  for (std::int64_t r = 0; r < ids.size(0); ++r) {
+    tokens[r].copy_(at::tensor(generations[r].tokens, at::kLong));
+    logprobs[r].copy_(at::tensor(generations[r].logprobs, at::kFloat));
+  }
+  at::Tensor sequences = at::cat({ids, tokens}, 1);
+  return engine::SaveTensors(output, {{"sequences", sequences}, {"logprobs", logprobs}}, {});
 }
 
 }  // namespace

@@ -27,6 +27,9 @@ struct LoadedModel {
   at::Device device = at::kCPU;
 };
 
+// "float32", "bfloat16", "float16" (the --dtype flag).
+common::StatusOr<at::ScalarType> ParseDtype(const std::string& name);
+
 // --model DIR, --device (default cpu), --dtype (default bfloat16 on CUDA, float32 on CPU).
 common::StatusOr<LoadedModel> LoadModelFromFlags(const Flags& flags);
 

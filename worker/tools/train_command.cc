@@ -1,10 +1,14 @@
 #include "worker/tools/train_command.h"
 
 #include <iostream>
+#include <optional>
 
 #include "common/files.h"
+#include "common/model_dir.h"
+#include "common/strings.h"
 #include "worker/engine/model/decoder_model.h"
 #include "worker/engine/runtime.h"
+#include "worker/runner/engine_user_simulator.h"
 #include "worker/runner/env_episode_source.h"
 #include "worker/runner/gspo_trainer.h"
 #include "worker/runner/train_setup.h"
@@ -12,6 +16,29 @@
 
 namespace gspo::tools {
 namespace {
+
+// The model playing the user (environment.user_simulator.type: llm) when it is not the policy's
+// base model. Outlives the episode source that borrows it.
+struct UserModel {
+  std::unique_ptr<engine::DecoderModel> model;
+  std::unique_ptr<tokenizer::Tokenizer> tokenizer;
+  std::optional<tokenizer::ChatFormat> format;
+};
+
+common::Status LoadUserModel(const std::string& name, at::ScalarType dtype, at::Device device,
+                             UserModel* out) {
+  auto dir = common::FindModelDirectory(name);
+  if (!dir) {
+    return common::NotFoundError("environment.user_simulator.model: '" + name +
+                                 "' is not a directory, and not in the local Hugging Face cache "
+                                 "(searched " + common::Join(common::HuggingFaceCacheRoots(), ", ") + ")");
+  }
+  GSPO_ASSIGN_OR_RETURN(out->model, engine::DecoderModel::Load(*dir, dtype, device));
+  GSPO_ASSIGN_OR_RETURN(out->tokenizer, tokenizer::Tokenizer::FromDirectory(*dir));
+  GSPO_ASSIGN_OR_RETURN(tokenizer::ChatFormat format, tokenizer::ChatFormat::FromDirectory(*dir));
+  out->format = std::move(format);
+  return common::Status::Ok();
+}
 
 common::Status Train(const std::vector<std::string>& args) {
   GSPO_ASSIGN_OR_RETURN(runner::TrainSetup setup, runner::PrepareTraining(args));
@@ -26,12 +53,28 @@ common::Status Train(const std::vector<std::string>& args) {
   GSPO_ASSIGN_OR_RETURN(auto model, engine::DecoderModel::Load(options.model_dir, dtype, device));
   GSPO_ASSIGN_OR_RETURN(auto tokenizer, tokenizer::Tokenizer::FromDirectory(options.model_dir));
   GSPO_ASSIGN_OR_RETURN(tokenizer::ChatFormat format, tokenizer::ChatFormat::FromDirectory(options.model_dir));
+  UserModel user_model;
+  if (options.user_simulator == "llm") {
+    runner::UserModelSampling sampling;
+    sampling.max_new_tokens = options.user_max_new_tokens;
+    sampling.temperature = options.user_temperature;
+    if (options.user_model.empty()) {
+      setup.environment->ReplaceUserSimulator(std::make_unique<runner::EngineUserSimulator>(
+          model.get(), tokenizer.get(), &format, sampling));
+    } else {
+      GSPO_RETURN_IF_ERROR(LoadUserModel(options.user_model, dtype, device, &user_model));
+      setup.environment->ReplaceUserSimulator(std::make_unique<runner::EngineUserSimulator>(
+          user_model.model.get(), user_model.tokenizer.get(), &*user_model.format, sampling));
+    }
+  }
   runner::EnvEpisodeSource episodes(std::move(setup.environment), std::move(setup.rewarder),
                                     options.job_name);
   std::cerr << "gspo train: " << options.job_name << " on " << (device.is_cuda() ? "cuda:0" : "cpu")
             << " (" << runtime.intra_op_threads << " threads), model " << options.model_dir << ", "
             << options.steps << " steps of " << options.prompts_per_step << " x "
-            << options.group_size << " episodes\n";
+            << options.group_size << " episodes, " << options.user_simulator << " user"
+            << (options.user_simulator == "llm" && !options.user_model.empty() ? " (" + options.user_model + ")" : "")
+            << "\n";
   runner::GspoTrainer trainer(options, model.get(), tokenizer.get(), &format, &episodes);
   GSPO_RETURN_IF_ERROR(trainer.Run(setup.progress));
   std::cerr << "gspo train: metrics in " << common::JoinPath(options.output_dir, "metrics.jsonl")

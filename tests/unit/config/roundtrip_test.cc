@@ -130,6 +130,11 @@ environment:
       reply_rules:
         - {when_agent_says: [tracking], reply: "It hasn't moved.", end: false}
   mixture: {customer_service: 0.4, technical_support: 0.3, sales: 0.3}
+  user_simulator:
+    type: llm
+    model: google/gemma-2-2b-it
+    max_new_tokens: 48
+    temperature: 0.9
 reward:
   preset: mixture
   components:
@@ -201,7 +206,8 @@ TEST(RoundTrip, SpecWithEveryFieldSet) {
                             v1::JobSpec::descriptor()->FindFieldByName(path) != nullptr &&
                             v1::JobSpec::descriptor()->FindFieldByName(path)->message_type();
     const bool is_container =
-        path == "reward.remote" || path == "environment.scenarios" || path == "reward.components";
+        path == "reward.remote" || path == "environment.scenarios" || path == "reward.components" ||
+        path == "environment.user_simulator";
     if (is_section || is_container) continue;
     if (!set_paths.count(path)) missing.push_back(path);
   }

@@ -81,6 +81,44 @@ TEST(Lora, GradientsReachOnlyTheAdaptersAndMergedEqualsAdapter) {
   EXPECT_GT((with_adapter - base).abs().max().item<double>(), 1e-3);
 }
 
+TEST(Lora, GradientCheckpointingGivesTheSameGradients) {
+  auto model = Load("gemma2");
+  LoraConfig config;
+  config.r = 4;
+  config.dropout = 0.2;  // the recomputation must draw the same dropout masks
+  config.target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+  auto adapters = LoraAdapters::Attach(model.get(), config);
+  ASSERT_TRUE(adapters.ok());
+  {
+    c10::NoGradGuard no_grad;
+    for (at::Tensor p : (*adapters)->Parameters()) p.normal_(0, 0.1);
+  }
+  at::Tensor ids = at::arange(3, 27).view({2, 12});
+  at::Tensor weights = at::randn({2, 12, model->config().vocab_size});
+  const auto gradients = [&](bool checkpoint, std::uint64_t seed) {
+    for (at::Tensor p : (*adapters)->Parameters()) {
+      if (p.grad().defined()) p.grad().zero_();
+    }
+    at::manual_seed(seed);
+    ForwardInput input{ids, {}, {}, /*use_adapters=*/true, /*training=*/true};
+    input.checkpoint_layers = checkpoint;
+    (model->Forward(input) * weights).sum().backward();
+    std::vector<at::Tensor> grads;
+    for (const at::Tensor& p : (*adapters)->Parameters()) grads.push_back(p.grad().clone());
+    return grads;
+  };
+  const std::vector<at::Tensor> plain = gradients(false, 9), checkpointed = gradients(true, 9),
+                                other_draws = gradients(false, 10);
+  ASSERT_EQ(plain.size(), checkpointed.size());
+  double largest = 0, dropout_effect = 0;
+  for (std::size_t i = 0; i < plain.size(); ++i) {
+    largest = std::max(largest, (plain[i] - checkpointed[i]).abs().max().item<double>());
+    dropout_effect = std::max(dropout_effect, (plain[i] - other_draws[i]).abs().max().item<double>());
+  }
+  EXPECT_LE(largest, 1e-6);
+  EXPECT_GT(dropout_effect, 1e-3);  // the dropout masks matter, so the equality above means something
+}
+
 TEST(Lora, SavesThePeftLayout) {
   auto model = Load("llama");
   LoraConfig config;

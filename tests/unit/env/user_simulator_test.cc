@@ -187,5 +187,23 @@ TEST(LlmUserSimulator, ParsesTheEndMarkerAndChecksTheCount) {
             "user model returned 0 replies for 1 prompts");
 }
 
+TEST(LlmUserSimulator, PromptSeedsFollowTheEpisodeSeedAndTurn) {
+  const Scenario s = LateOrder();
+  std::vector<Message> messages = {{Role::kUser, "Hi", 0}, {Role::kAssistant, "Order?", 0}};
+  UserState a, b, c, d;
+  CannedUserModel model;
+  model.replies = {"x", "y", "z", "w"};
+  ASSERT_TRUE(model.NextTurns({{&s, &messages, &a, 11, 1},
+                               {&s, &messages, &b, 11, 1},
+                               {&s, &messages, &c, 12, 1},
+                               {&s, &messages, &d, 11, 2}})
+                  .ok());
+  ASSERT_EQ(model.prompts.size(), 4u);
+  EXPECT_EQ(model.prompts[0].seed, model.prompts[1].seed);
+  EXPECT_NE(model.prompts[0].seed, model.prompts[2].seed);
+  EXPECT_NE(model.prompts[0].seed, model.prompts[3].seed);
+  EXPECT_NE(model.prompts[2].seed, model.prompts[3].seed);
+}
+
 }  // namespace
 }  // namespace gspo::env

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <algorithm>
 #include <map>
 
 #include <gmock/gmock.h>
@@ -12,6 +13,8 @@
 #include "common/files.h"
 #include "common/json.h"
 #include "common/strings.h"
+#include "worker/engine/model/safetensors.h"
+#include "worker/engine/model/safetensors_torch.h"
 #include "tests/fakes/run_command.h"
 #include "tests/fakes/temp_dir.h"
 
@@ -80,6 +83,50 @@ TEST(GspoTrain, WritesMetricsCheckpointsAndExports) {
   }
 }
 
+TEST(GspoExport, CheckpointToAdapterAndMerged) {
+  gspo::testing::ScopedTempDir dir;
+  const std::string out = dir.Join("run");
+  ASSERT_EQ(Train(out).exit_code, 0);
+  const std::string gspo = "'" + std::string(GSPO_BINARY_DIR) + "/bin/gspo' export ";
+  const auto run = [&](const std::string& args) {
+    return gspo::testing::RunShellCommand("cd '" + std::string(GSPO_SOURCE_DIR) + "' && " + gspo + args + " 2>&1");
+  };
+  // The last checkpoint holds the final adapters: exporting it gives the run's own exports.
+  auto adapter = run("--checkpoint " + out + "/checkpoints/step-4 --adapter " + dir.Join("adapter"));
+  ASSERT_EQ(adapter.exit_code, 0) << adapter.output;
+  auto merged = run("--checkpoint " + out + "/checkpoints/step-4 --merged " + dir.Join("merged"));
+  ASSERT_EQ(merged.exit_code, 0) << merged.output;
+  for (const auto& [mine, theirs] : std::vector<std::pair<std::string, std::string>>{
+           {dir.Join("adapter/adapter_model.safetensors"), out + "/final/adapter/adapter_model.safetensors"},
+           {dir.Join("merged/tokenizer.json"), out + "/final/merged/tokenizer.json"}}) {
+    auto a = common::ReadFileToString(mine, 1 << 26);
+    auto b = common::ReadFileToString(theirs, 1 << 26);
+    ASSERT_TRUE(a.ok() && b.ok()) << mine;
+    EXPECT_TRUE(*a == *b) << mine << " differs from " << theirs;
+  }
+  // The merged weights equal the run's own merge (which ran on the training device: on a GPU
+  // host the products W + s B A round differently from the CPU's, hence a tolerance).
+  auto exported = engine::SafetensorsFile::Open(dir.Join("merged/model.safetensors"));
+  auto trained = engine::SafetensorsFile::Open(out + "/final/merged/model.safetensors");
+  ASSERT_TRUE(exported.ok() && trained.ok());
+  ASSERT_EQ((*exported)->tensors().size(), (*trained)->tensors().size());
+  for (const engine::TensorView& view : (*exported)->tensors()) {
+    const engine::TensorView* other = (*trained)->Find(view.name);
+    ASSERT_NE(other, nullptr) << view.name;
+    EXPECT_TRUE(at::allclose(engine::ViewAsTensor(view), engine::ViewAsTensor(*other), 1e-5, 1e-6)) << view.name;
+  }
+  // A PEFT directory works as the source too.
+  EXPECT_EQ(run("--checkpoint " + out + "/final/adapter --adapter " + dir.Join("again")).exit_code, 0);
+
+  auto missing = run("--checkpoint " + dir.Join("nothing") + " --adapter " + dir.Join("x"));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.output, HasSubstr("not a checkpoint"));
+  auto both = run("--checkpoint " + out + "/checkpoints/step-4 --adapter a --merged b");
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_THAT(both.output, HasSubstr("exactly one of --adapter OUT and --merged OUT"));
+  EXPECT_FALSE(common::PathExists(dir.Join("x")));
+}
+
 TEST(GspoTrain, ResumedRunRepeatsTheUninterruptedRun) {
   gspo::testing::ScopedTempDir dir;
   const std::string whole = dir.Join("whole"), resumed = dir.Join("resumed");
@@ -107,6 +154,68 @@ TEST(GspoTrain, ResumedRunRepeatsTheUninterruptedRun) {
   auto final_b = common::ReadFileToString(resumed + "/final/adapter/adapter_model.safetensors", 1 << 26);
   ASSERT_TRUE(final_a.ok() && final_b.ok());
   EXPECT_TRUE(*final_a == *final_b);
+}
+
+std::vector<common::Json> Samples(const std::string& out) {
+  auto text = common::ReadFileToString(out + "/samples.jsonl", 1 << 24);
+  EXPECT_TRUE(text.ok()) << text.status();
+  std::vector<common::Json> rows;
+  for (const std::string& line : common::Split(text.ok() ? *text : "", '\n')) {
+    if (line.empty()) continue;
+    auto json = common::ParseJson(line, "samples.jsonl");
+    EXPECT_TRUE(json.ok()) << json.status();
+    if (json.ok()) rows.push_back(*json);
+  }
+  return rows;
+}
+
+// The user turns (after the opening message) of a samples.jsonl line.
+std::vector<std::string> UserTurns(const common::Json& sample) {
+  std::vector<std::string> turns;
+  const common::Json* messages = sample.Find("messages");
+  if (messages == nullptr) return turns;
+  bool opening = true;
+  for (const common::Json& m : messages->elements()) {
+    if (m.Find("role")->AsString() != "user") continue;
+    if (!opening) turns.push_back(m.Find("content")->AsString());
+    opening = false;
+  }
+  return turns;
+}
+
+TEST(GspoTrain, ModelPlaysTheUserReproducibly) {
+  gspo::testing::ScopedTempDir dir;
+  const std::string llm = "--set environment.user_simulator.type=llm --set environment.max_turns=3 "
+                          "--set environment.user_simulator.max_new_tokens=8";
+  const std::string a = dir.Join("a"), b = dir.Join("b"), scripted = dir.Join("scripted");
+  TrainRun run = Train(a, llm);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("llm user"));
+  ASSERT_EQ(Train(b, llm).exit_code, 0);
+  ASSERT_EQ(Train(scripted, "--set environment.max_turns=3").exit_code, 0);
+  std::vector<common::Json> sa = Samples(a), sb = Samples(b), ss = Samples(scripted);
+  ASSERT_EQ(sa.size(), 4u);
+  ASSERT_EQ(sb.size(), 4u);
+  ASSERT_EQ(ss.size(), 4u);
+  int model_turns = 0;
+  for (std::size_t i = 0; i < sa.size(); ++i) {
+    // Same seed, same conversations, user turns included.
+    EXPECT_EQ(common::WriteJson(sa[i]), common::WriteJson(sb[i])) << "step " << i + 1;
+    EXPECT_EQ(sa[i].Find("scenario")->AsString(), ss[i].Find("scenario")->AsString());
+    const std::vector<std::string> model_user = UserTurns(sa[i]), scripted_user = UserTurns(ss[i]);
+    model_turns += static_cast<int>(model_user.size());
+    // The random tiny model does not write the scenario's scripted replies.
+    for (const std::string& turn : model_user) {
+      EXPECT_EQ(std::find(scripted_user.begin(), scripted_user.end(), turn), scripted_user.end()) << turn;
+    }
+  }
+  EXPECT_GT(model_turns, 0);
+  std::vector<common::Json> ma = Metrics(a), mb = Metrics(b);
+  ASSERT_EQ(ma.size(), mb.size());
+  for (std::size_t i = 0; i < ma.size(); ++i) {
+    EXPECT_EQ(Value(ma[i], "reward_mean"), Value(mb[i], "reward_mean"));
+    EXPECT_EQ(Value(ma[i], "tokens_generated"), Value(mb[i], "tokens_generated"));
+  }
 }
 
 TEST(GspoTrain, BadJobExitsTwo) {

@@ -10,18 +10,20 @@ namespace {
 
 constexpr std::int64_t kQueryBlock = 256;
 
-// The reference ("eager") computation for one block of queries, with the query heads grouped
-// by their kv head so that k and v are broadcast rather than copied.
+// The reference ("eager") computation for one block of queries. The R = H / K query heads that
+// share a kv head are stacked along the query axis, so each kv head is one plain batched matmul
+// against its keys: k and v are never expanded or copied (decode reads the whole cache per step,
+// and a broadcast there would copy it R times per layer).
 at::Tensor EagerAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                           const at::Tensor& bias, double scale, std::optional<double> softcap) {
   const std::int64_t b = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3);
-  const std::int64_t kv = k.size(1);
-  at::Tensor q5 = q.reshape({b, kv, h / kv, t, d});
-  at::Tensor scores = at::matmul(q5, k.unsqueeze(2).transpose(-1, -2)) * scale;  // [B,K,R,T,S]
+  const std::int64_t kv = k.size(1), r = h / kv, s = k.size(2);
+  at::Tensor q_grouped = q.reshape({b, kv, r * t, d});
+  at::Tensor scores = at::matmul(q_grouped, k.transpose(-1, -2)) * scale;  // [B,K,R*T,S]
   if (softcap) scores = at::tanh(scores / *softcap) * *softcap;
-  scores = scores + bias.unsqueeze(2);
-  at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
-  return at::matmul(probs, v.unsqueeze(2)).reshape({b, h, t, d});
+  scores = scores.view({b, kv, r, t, s}) + bias.unsqueeze(2);  // bias [B,1,T,S] per head group
+  at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type()).view({b, kv, r * t, s});
+  return at::matmul(probs, v).view({b, h, t, d});
 }
 
 }  // namespace
@@ -45,7 +47,9 @@ at::Tensor AttentionBias(const at::Tensor& query_positions, const at::Tensor& ke
 
 at::Tensor MaskedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                            const at::Tensor& bias, double scale, std::optional<double> softcap) {
-  if (!softcap && q.is_cuda()) {
+  // One query per row (decode): the grouped matmuls above read each key once; the fused kernels
+  // would need k and v repeated per query head first.
+  if (!softcap && q.is_cuda() && q.size(2) > 1) {
     // Fused kernels take no soft-cap; without one they are exact and much faster.
     const std::int64_t groups = q.size(1) / k.size(1);
     at::Tensor k_full = groups == 1 ? k : k.repeat_interleave(groups, 1);

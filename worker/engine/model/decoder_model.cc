@@ -1,11 +1,17 @@
 #include "worker/engine/model/decoder_model.h"
 
+#include <c10/core/GradMode.h>
+
 #include <cmath>
+#include <tuple>
+#include <utility>
 
 #include "worker/engine/model/attention.h"
+#include "worker/engine/model/layer_checkpoint.h"
 #include "worker/engine/model/safetensors.h"
 #include "worker/engine/model/safetensors_torch.h"
 #include "worker/engine/model/weight_names.h"
+#include "worker/engine/torch_compat.h"
 
 namespace gspo::engine {
 namespace {
@@ -90,6 +96,13 @@ common::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::FromTensors(
     auto it = loaded.find(LayerWeightName(config, i, suffix));
     return it == loaded.end() ? at::Tensor() : it->second;
   };
+  if (config.norm_adds_one) {
+    for (const WeightSpec& spec : ExpectedWeights(config)) {
+      if (spec.kind != WeightKind::kNorm) continue;
+      const at::Tensor& w = loaded.at(spec.name);
+      model->gemma_norm_scales_[w.data_ptr()] = 1.0 + w.to(at::kFloat);
+    }
+  }
   for (std::int64_t i = 0; i < config.num_layers; ++i) {
     DecoderLayerWeights w;
     w.q_proj = {get(i, "self_attn.q_proj.weight"), get(i, "self_attn.q_proj.bias")};
@@ -110,14 +123,48 @@ common::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::FromTensors(
   return model;
 }
 
+// Computed once per forward pass and shared by the layers: the rotary tables of each distinct
+// RoPE, and the attention bias of each (key set, window) pair (all full-length layers see the
+// same keys' positions, so decode builds one mask for them instead of one per layer).
+struct DecoderModel::StepShared {
+  std::vector<std::pair<const RotaryEmbedding*, std::pair<at::Tensor, at::Tensor>>> rope;
+  // (the keys' positions tensor, held so its storage cannot be reused meanwhile; window; bias)
+  std::vector<std::tuple<at::Tensor, std::int64_t, at::Tensor>> bias;
+
+  const std::pair<at::Tensor, at::Tensor>& CosSin(const RotaryEmbedding& rope_of_layer,
+                                                  const at::Tensor& positions, at::ScalarType dtype) {
+    for (const auto& [key, tables] : rope) {
+      if (key == &rope_of_layer) return tables;
+    }
+    rope.emplace_back(&rope_of_layer, rope_of_layer.CosSin(positions, dtype));
+    return rope.back().second;
+  }
+
+  const at::Tensor& Bias(const at::Tensor& query_positions, const AttentionKeys& keys,
+                         std::int64_t window, at::ScalarType dtype) {
+    for (const auto& [positions, w, b] : bias) {
+      // The same view of the same storage (full-length layers narrow one shared buffer).
+      const bool same = positions.data_ptr() == keys.positions.data_ptr() &&
+                        positions.sizes() == keys.positions.sizes() &&
+                        positions.strides() == keys.positions.strides();
+      if (same && w == window) return b;
+    }
+    bias.emplace_back(keys.positions, window,
+                      AttentionBias(query_positions, keys.positions, keys.valid, window, dtype));
+    return std::get<2>(bias.back());
+  }
+};
+
 at::Tensor DecoderModel::RmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
   at::Tensor xf = x.to(at::kFloat);
-  at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, true) + config_.rms_norm_eps);
   if (config_.norm_adds_one) {
     // Gemma scales in float32 by (1 + w), then casts.
-    return (normed * (1.0 + weight.to(at::kFloat))).to(x.scalar_type());
+    auto it = gemma_norm_scales_.find(weight.data_ptr());
+    const at::Tensor scale = it != gemma_norm_scales_.end() ? it->second : 1.0 + weight.to(at::kFloat);
+    return compat::RmsNormFloat(xf, scale, config_.rms_norm_eps).to(x.scalar_type());
   }
   // Llama and Qwen cast first, then scale by w.
+  at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, true) + config_.rms_norm_eps);
   return weight * normed.to(x.scalar_type());
 }
 
@@ -141,7 +188,8 @@ at::Tensor DecoderModel::Mlp(const DecoderLayerWeights& w, const at::Tensor& x,
 
 at::Tensor DecoderModel::Attention(std::int64_t index, const at::Tensor& x,
                                    const at::Tensor& positions, const at::Tensor& valid,
-                                   const ForwardInput& mode, KvCache* cache) const {
+                                   const ForwardInput& mode, KvCache* cache,
+                                   StepShared* shared) const {
   const DecoderLayerWeights& w = layers_[index];
   const std::int64_t b = x.size(0), t = x.size(1), d = config_.head_dim;
   const bool lora = mode.use_adapters, train = mode.training;
@@ -152,24 +200,41 @@ at::Tensor DecoderModel::Attention(std::int64_t index, const at::Tensor& x,
     q = RmsNorm(q, w.q_norm);
     k = RmsNorm(k, w.k_norm);
   }
-  auto [cos, sin] = rope_[index]->CosSin(positions, dtype_);
+  const auto& [cos, sin] = shared->CosSin(*rope_[index], positions, dtype_);
   q = ApplyRotary(q, cos, sin);
   k = ApplyRotary(k, cos, sin);
 
-  AttentionKeys keys = cache != nullptr ? cache->Update(index, k, v, positions, valid)
-                                        : AttentionKeys{k, v, positions, valid};
+  AttentionKeys keys =
+      cache == nullptr               ? AttentionKeys{k, v, positions, valid}
+      : mode.cache_column.defined() ? cache->UpdateAtColumn(index, k, v, positions, mode.cache_column)
+                                     : cache->Update(index, k, v, positions, valid);
   const bool sliding = config_.layers[index].sliding;
-  at::Tensor bias = AttentionBias(positions, keys.positions, keys.valid,
-                                  sliding ? config_.sliding_window : 0, dtype_);
+  const at::Tensor& bias = shared->Bias(positions, keys, sliding ? config_.sliding_window : 0, dtype_);
   at::Tensor out =
       MaskedAttention(q, keys.k, keys.v, bias, config_.attention_scale, config_.attn_logit_softcap);
   return w.o_proj(out.transpose(1, 2).reshape({b, t, config_.num_heads * d}), lora, train);
+}
+
+at::Tensor DecoderModel::Layer(std::int64_t i, const at::Tensor& x_in, const at::Tensor& positions,
+                               const at::Tensor& valid, const ForwardInput& input, KvCache* cache,
+                               StepShared* shared) const {
+  const DecoderLayerWeights& w = layers_[i];
+  at::Tensor x = x_in;
+  at::Tensor h = Attention(i, RmsNorm(x, w.input_norm), positions, valid, input, cache, shared);
+  if (config_.sandwich_norms) {
+    x = x + RmsNorm(h, w.post_attention_norm);
+    return x + RmsNorm(Mlp(w, RmsNorm(x, w.pre_ffn_norm), input), w.post_ffn_norm);
+  }
+  x = x + h;
+  return x + Mlp(w, RmsNorm(x, w.post_attention_norm), input);
 }
 
 at::Tensor DecoderModel::Hidden(const ForwardInput& input, KvCache* cache) const {
   const at::Tensor& ids = input.input_ids;
   TORCH_CHECK(ids.dim() == 2, "input_ids must be [B,T], got ", ids.sizes());
   const std::int64_t b = ids.size(0), t = ids.size(1);
+  TORCH_CHECK(!input.cache_column.defined() || (cache != nullptr && t == 1 && input.positions.defined()),
+              "cache_column needs a cache, one token per row and positions");
   const std::int64_t start = cache != nullptr ? cache->length() : 0;
   at::Tensor positions =
       input.positions.defined()
@@ -187,18 +252,30 @@ at::Tensor DecoderModel::Hidden(const ForwardInput& input, KvCache* cache) const
     x = x * at::scalar_tensor(std::sqrt(static_cast<double>(config_.hidden_size)),
                               at::TensorOptions(device_).dtype(dtype_));
   }
+  StepShared shared;
+  const bool checkpoint = input.checkpoint_layers && cache == nullptr && c10::GradMode::is_enabled();
   for (std::int64_t i = 0; i < config_.num_layers; ++i) {
-    const DecoderLayerWeights& w = layers_[i];
-    at::Tensor h = Attention(i, RmsNorm(x, w.input_norm), positions, valid, input, cache);
-    if (config_.sandwich_norms) {
-      x = x + RmsNorm(h, w.post_attention_norm);
-      x = x + RmsNorm(Mlp(w, RmsNorm(x, w.pre_ffn_norm), input), w.post_ffn_norm);
-    } else {
-      x = x + h;
-      x = x + Mlp(w, RmsNorm(x, w.post_attention_norm), input);
+    if (!checkpoint) {
+      x = Layer(i, x, positions, valid, input, cache, &shared);
+      continue;
     }
+    std::vector<at::Tensor> params;
+    for (const Linear* linear : {&layers_[i].q_proj, &layers_[i].k_proj, &layers_[i].v_proj, &layers_[i].o_proj,
+                                 &layers_[i].gate_proj, &layers_[i].up_proj, &layers_[i].down_proj}) {
+      if (linear->lora && input.use_adapters && linear->lora->a.requires_grad()) {
+        params.push_back(linear->lora->a);
+        params.push_back(linear->lora->b);
+      }
+    }
+    // The recomputation builds its own rotary tables and mask: nothing of this pass is kept.
+    x = CheckpointedLayer(
+        [this, i, positions, valid, input](const at::Tensor& layer_input) {
+          StepShared local;
+          return Layer(i, layer_input, positions, valid, input, nullptr, &local);
+        },
+        x, params);
   }
-  if (cache != nullptr) cache->Advance(t);
+  if (cache != nullptr && !input.cache_column.defined()) cache->Advance(t);
   return RmsNorm(x, final_norm_);
 }
 

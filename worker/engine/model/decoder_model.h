@@ -60,6 +60,13 @@ struct ForwardInput {
   at::Tensor valid;      // [B,T] bool, false for padding; empty: all true
   bool use_adapters = true;  // false: the base model (the free reference policy of LoRA)
   bool training = false;     // enables LoRA dropout
+  // Static-shape decoding (KvCache::UpdateAtColumn): [1] int64 on the model's device, the
+  // cache column this step's single token per row is written to. Requires a cache, T = 1 and
+  // positions; the step then launches no host synchronisation, so it can be graph-captured.
+  at::Tensor cache_column;
+  // Gradient checkpointing (no cache): each layer keeps only its input and is run again in
+  // backward (layer_checkpoint.h).
+  bool checkpoint_layers = false;
 };
 
 class DecoderModel {
@@ -96,10 +103,16 @@ class DecoderModel {
  private:
   DecoderModel(ModelConfig config, at::ScalarType dtype, at::Device device);
 
+  struct StepShared;  // what the layers of one forward pass compute once (decoder_model.cc)
+
   at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight) const;
   at::Tensor Attention(std::int64_t layer, const at::Tensor& x_bte, const at::Tensor& positions_bt,
-                       const at::Tensor& valid_bt, const ForwardInput& mode, KvCache* cache) const;
+                       const at::Tensor& valid_bt, const ForwardInput& mode, KvCache* cache,
+                       StepShared* shared) const;
   at::Tensor Mlp(const DecoderLayerWeights& w, const at::Tensor& x, const ForwardInput& mode) const;
+  at::Tensor Layer(std::int64_t index, const at::Tensor& x, const at::Tensor& positions,
+                   const at::Tensor& valid, const ForwardInput& mode, KvCache* cache,
+                   StepShared* shared) const;
 
   ModelConfig config_;
   at::ScalarType dtype_;
@@ -109,6 +122,9 @@ class DecoderModel {
   at::Tensor lm_head_;       // [V,E], the embedding when tied
   std::vector<DecoderLayerWeights> layers_;
   std::vector<std::shared_ptr<RotaryEmbedding>> rope_;  // per layer, shared between equal specs
+  // Gemma: each norm weight's float32 scale (1 + w), computed once at load, keyed by the
+  // weight's storage. Immutable after FromTensors.
+  std::map<const void*, at::Tensor> gemma_norm_scales_;
 };
 
 }  // namespace gspo::engine

@@ -14,8 +14,18 @@ KvCache::KvCache(const ModelConfig& config, std::int64_t batch, std::int64_t max
     layer.capacity = layer.ring ? config.sliding_window : max_tokens;
     layer.k = at::zeros({batch, config.num_kv_heads, layer.capacity, config.head_dim}, opts);
     layer.v = at::zeros_like(layer.k);
-    layer.positions = at::zeros({batch, layer.capacity}, opts.dtype(at::kLong));
-    layer.valid = at::zeros({batch, layer.capacity}, opts.dtype(at::kBool));
+    layer.writes_positions = layer.ring || !shared_positions_.defined();
+    if (layer.ring) {
+      layer.positions = at::zeros({batch, layer.capacity}, opts.dtype(at::kLong));
+      layer.valid = at::zeros({batch, layer.capacity}, opts.dtype(at::kBool));
+    } else {
+      if (!shared_positions_.defined()) {
+        shared_positions_ = at::zeros({batch, layer.capacity}, opts.dtype(at::kLong));
+        shared_valid_ = at::zeros({batch, layer.capacity}, opts.dtype(at::kBool));
+      }
+      layer.positions = shared_positions_;
+      layer.valid = shared_valid_;
+    }
     layers_.push_back(std::move(layer));
   }
 }
@@ -31,8 +41,10 @@ AttentionKeys KvCache::Update(std::int64_t index, const at::Tensor& k, const at:
     }
     layer.k.narrow(2, length_, t).copy_(k);
     layer.v.narrow(2, length_, t).copy_(v);
-    layer.positions.narrow(1, length_, t).copy_(positions);
-    layer.valid.narrow(1, length_, t).copy_(valid);
+    if (layer.writes_positions) {
+      layer.positions.narrow(1, length_, t).copy_(positions);
+      layer.valid.narrow(1, length_, t).copy_(valid);
+    }
     const std::int64_t s = length_ + t;
     return {layer.k.narrow(2, 0, s), layer.v.narrow(2, 0, s), layer.positions.narrow(1, 0, s),
             layer.valid.narrow(1, 0, s)};
@@ -55,12 +67,34 @@ AttentionKeys KvCache::Update(std::int64_t index, const at::Tensor& k, const at:
   return keys;
 }
 
+AttentionKeys KvCache::UpdateAtColumn(std::int64_t index, const at::Tensor& k, const at::Tensor& v,
+                                      const at::Tensor& positions, const at::Tensor& column) {
+  Layer& layer = layers_.at(index);
+  const at::Tensor slot = layer.ring ? column.remainder(layer.capacity) : column;
+  layer.k.index_copy_(2, slot, k);
+  layer.v.index_copy_(2, slot, v);
+  if (layer.writes_positions) {
+    layer.positions.index_copy_(1, slot, positions);
+    layer.valid.index_fill_(1, slot, true);
+  }
+  return {layer.k, layer.v, layer.positions, layer.valid};
+}
+
 void KvCache::SelectRows(const at::Tensor& index) {
+  if (shared_positions_.defined()) {
+    shared_positions_ = shared_positions_.index_select(0, index);
+    shared_valid_ = shared_valid_.index_select(0, index);
+  }
   for (Layer& layer : layers_) {
     layer.k = layer.k.index_select(0, index);
     layer.v = layer.v.index_select(0, index);
-    layer.positions = layer.positions.index_select(0, index);
-    layer.valid = layer.valid.index_select(0, index);
+    if (layer.ring) {
+      layer.positions = layer.positions.index_select(0, index);
+      layer.valid = layer.valid.index_select(0, index);
+    } else {
+      layer.positions = shared_positions_;
+      layer.valid = shared_valid_;
+    }
   }
   batch_ = index.size(0);
 }

@@ -41,6 +41,14 @@ class KvCache {
                        const at::Tensor& positions_bt, const at::Tensor& valid_bt);
   void Advance(std::int64_t num_tokens) { length_ += num_tokens; }
 
+  // Decoding with static shapes (what a captured CUDA graph replays): stores one token per row
+  // ([B,K,1,D]) at `column` ([1] int64 on the cache's device; taken modulo the capacity on
+  // ring layers) and returns every slot of the layer; unwritten slots are invalid, so masks
+  // exclude them. Nothing is read back to the host, and length() does not move: the caller
+  // keeps the column.
+  AttentionKeys UpdateAtColumn(std::int64_t layer, const at::Tensor& k, const at::Tensor& v,
+                               const at::Tensor& positions_b1, const at::Tensor& column);
+
   // Keeps only rows `index` ([B'] int64), e.g. to drop finished sequences.
   void SelectRows(const at::Tensor& index);
 
@@ -49,9 +57,14 @@ class KvCache {
     at::Tensor k, v, positions, valid;
     std::int64_t capacity;
     bool ring;
+    // Full-length layers share one positions/valid pair (their slots always match), written by
+    // the first of them: fewer kernels per step, and equal key tensors let the model build one
+    // attention mask for all of them.
+    bool writes_positions;
   };
 
   std::vector<Layer> layers_;
+  at::Tensor shared_positions_, shared_valid_;
   std::int64_t batch_;
   std::int64_t max_tokens_;
   std::int64_t length_ = 0;

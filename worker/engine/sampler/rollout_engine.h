@@ -1,12 +1,16 @@
 // RolloutEngine: batched generation of G continuations per prompt with a KV cache.
 //
 //   prompts ─▶ left-padded batch prefill (one per prompt) ─▶ cache rows copied G times
-//           ─▶ decode loop: logits ─▶ sample ─▶ record log_softmax(logits / T)[token]
-//              rows that emit a stop id or reach max_new_tokens finish; finished rows are
-//              dropped from the batch (and the cache) so they stop costing compute
+//           ─▶ decode loop, static shapes: one step = the model on one token per row (a CUDA
+//              graph replay on GPU) ─▶ sample on the device ─▶ token and its log-prob written
+//              to device buffers; no host synchronisation per step
+//           ─▶ every few steps the host reads which rows have emitted a stop id: when all have,
+//              the loop ends; when a quarter of the batch has, those rows leave the batch and
+//              the cache (compaction) and the step graph is recorded again for the smaller batch
 //
 // The recorded log-probability is the full-vocabulary temperature-scaled one the learner uses as
-// pi_old (GSPO.md), whatever top-k / top-p truncation decided to draw from.
+// pi_old (GSPO.md), whatever top-k / top-p truncation decided to draw from. Each row draws with
+// its own seed (sampling.h), so a row's tokens do not depend on the rest of the batch.
 // Shape legend: P prompts, G samples per prompt, B = P x G rows.
 // Borrows the model; one Generate call at a time per engine (not thread-safe).
 #pragma once
@@ -29,7 +33,10 @@ struct RolloutRequest {
   std::int64_t max_new_tokens = 16;
   SamplingParams sampling;
   std::vector<std::int64_t> stop_ids;  // the sampled stop id is kept in the output
+  // Row r = (prompt r / G, sample r % G) draws with RowSeed(seed, prompt, sample), unless
+  // row_seeds (P x G entries) names each row's seed.
   std::uint64_t seed = 0;
+  std::vector<std::uint64_t> row_seeds;
   bool use_adapters = true;
 };
 
@@ -43,7 +50,9 @@ struct Generation {
 struct RolloutTimings {
   double prefill_seconds = 0;
   double decode_seconds = 0;
-  std::int64_t decode_steps = 0;
+  std::int64_t decode_steps = 0;   // model steps after the prefill
+  std::int64_t graph_captures = 0;  // CUDA graphs recorded (one per batch size)
+  std::int64_t row_steps = 0;      // sum over steps of the rows computed (compaction lowers it)
 };
 
 class RolloutEngine {

@@ -2,13 +2,19 @@
 // The log-probability recorded for a sampled token is log_softmax(logits / T) over the full
 // vocabulary (GSPO.md): truncation decides what can be drawn, not the probability used later.
 //
-// Shapes: logits [B,V]; tokens [B] int64; logprobs [B] float32.
-// Stateless apart from the generator passed in; not thread-safe for a shared generator.
+// Randomness is counter-based: each row has its own seed, and the uniform that draws its token
+// at step s is a pure function of (row seed, s). A row's samples therefore do not depend on the
+// batch it shares, on compaction, or on the device: the draw itself is one inverse-CDF lookup
+// per row, done where the logits are.
+//
+// Shapes: logits [B,V]; uniforms [B] float32; tokens [B] int64; logprobs [B] float32.
+// Stateless; safe from any thread.
 #pragma once
 
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace gspo::engine {
 
@@ -24,12 +30,17 @@ struct SampledTokens {
   at::Tensor logprobs;  // [B] float32
 };
 
-// Draws from the truncated distribution with `generator` (a CPU generator; draws happen on the
-// CPU so that a seed reproduces the same tokens on any device).
-SampledTokens SampleNext(const at::Tensor& logits_bv, const SamplingParams& params,
-                         at::Generator& generator);
+// The uniform in [0, 1) that draws step `step` of the row seeded `row_seed`.
+double RowUniform(std::uint64_t row_seed, std::int64_t step);
+// RowUniform for every row and steps 0..steps-1: [rows, steps] float32 on the CPU.
+at::Tensor RowUniforms(const std::vector<std::uint64_t>& row_seeds, std::int64_t steps);
+// The seed of sample `sample` of prompt `prompt` in a request seeded `seed`.
+std::uint64_t RowSeed(std::uint64_t seed, std::int64_t prompt, std::int64_t sample);
 
-// Sets logits outside the top-k / top-p set to -inf. [B,V] float32 in, same shape out.
-at::Tensor TruncateLogits(const at::Tensor& scaled_logits_bv, std::int64_t top_k, double top_p);
+// Draws one token per row from the truncated distribution: the first token whose cumulative
+// probability exceeds uniforms[b] (ignored when greedy). Runs on the logits' device without
+// synchronising with the host.
+SampledTokens SampleNext(const at::Tensor& logits_bv, const SamplingParams& params,
+                         const at::Tensor& uniforms_b);
 
 }  // namespace gspo::engine

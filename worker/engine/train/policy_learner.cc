@@ -35,6 +35,7 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
   const auto forward_logp = [&](std::int64_t start, std::int64_t len, bool grad) {
     c10::AutoGradMode mode(grad);
     ForwardInput input{ids.narrow(0, start, len), {}, valid.narrow(0, start, len), true, grad};
+    input.checkpoint_layers = grad && config_.gradient_checkpointing;
     at::Tensor hidden = model_->Hidden(input);
     return ComputeTokenLogProbs(*model_, hidden, input.input_ids, mask.narrow(0, start, len),
                                 config_.temperature);

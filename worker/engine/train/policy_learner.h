@@ -44,6 +44,7 @@ struct LearnerConfig {
   double max_grad_norm = 1.0;
   double temperature = 1.0;
   bool recompute_old_logprobs = false;
+  bool gradient_checkpointing = false;  // recompute each layer in backward (layer_checkpoint.h)
 };
 
 struct LearnMetrics {

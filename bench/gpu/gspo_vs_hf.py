@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""The engine against the HF + peft peer on one GPU, same shapes and settings, same run.
+
+Setting (the peer baseline's): gemma-2-2b shape with random bf16 weights.
+  rollout: 8 prompts x 8 samples, prompt 128 random tokens, exactly 256 new tokens, T 0.7,
+           top_p 0.9; ours `gspo bench-rollout` (base and LoRA r16 q/k/v/o; CUDA graphs on/off)
+  learner: 64 sequences of 128 + 256 tokens, micro-batch 8, LoRA r16 q/k/v/o, one GSPO
+           update; ours `gspo bench-learner`
+  peer:    bench/gpu/hf_gspo_baseline.py (HF_PARTS=rollout2b,learner2b,lora_rollout2b,compiled)
+Writes OUT/h200.json and OUT/h200.md: each figure, the peer's best comparable figure from the
+same run, their ratio, and the decode step against the memory-bandwidth floor (weights + mean KV
+read per step at the measured 4.2 TB/s device copy rate).
+
+usage: gspo_vs_hf.py --gspo build-gpu/bin/gspo --out DIR [--skip-peer]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+GEMMA2_2B = dict(model_type="gemma2", architectures=["Gemma2ForCausalLM"], vocab_size=256000,
+                 hidden_size=2304, intermediate_size=9216, num_hidden_layers=26,
+                 num_attention_heads=8, num_key_value_heads=4, head_dim=256,
+                 query_pre_attn_scalar=256, attn_logit_softcapping=50.0,
+                 final_logit_softcapping=30.0, sliding_window=4096, rope_theta=10000.0,
+                 max_position_embeddings=8192, rms_norm_eps=1e-6,
+                 hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True,
+                 bos_token_id=2, eos_token_id=1, pad_token_id=0, torch_dtype="bfloat16")
+GEMMA2_9B = dict(GEMMA2_2B, hidden_size=3584, intermediate_size=14336, num_hidden_layers=42,
+                 num_attention_heads=16, num_key_value_heads=8)
+ALL_MODULES = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj"
+ROWS, PROMPT, NEW = 64, 128, 256
+COPY_BYTES_PER_S = 4.2e12  # measured device-to-device copy rate on the H200 (GPU-HOST.md)
+
+
+def floor_ms(cfg):
+    h, i, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+    nh, kv, d, v = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"], cfg["vocab_size"]
+    params = L * (h * nh * d + 2 * h * kv * d + nh * d * h + 3 * h * i) + v * h
+    kv_bytes = 2 * L * kv * d * 2 * ROWS * (PROMPT + NEW / 2)  # keys + values, bf16, mean length
+    return 1000.0 * (2 * params + kv_bytes) / COPY_BYTES_PER_S, params
+
+
+def run_json_lines(cmd):
+    print("+", " ".join(cmd), flush=True)
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    sys.stderr.write(out.stderr)
+    if out.returncode != 0:
+        sys.exit(f"{cmd[1]} failed with exit code {out.returncode}")
+    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+
+
+def run_learner(gspo, config, lora_r=16, modules="q_proj,k_proj,v_proj,o_proj", gc=False):
+    cmd = [gspo, "bench-learner", "--random-config", config, "--device", "cuda", "--dtype", "bfloat16",
+           "--sequences", "64", "--prompt-len", str(PROMPT), "--completion-len", str(NEW),
+           "--micro-batch", "8", "--lora-r", str(lora_r), "--lora-targets", modules, "--reps", "3"]
+    if gc:
+        cmd.append("--gradient-checkpointing")
+    return run_json_lines(cmd)[0]
+
+
+def run_ours(gspo, config):
+    cmd = [gspo, "bench-rollout", "--random-config", config, "--device", "cuda", "--dtype", "bfloat16",
+           "--prompts", "8", "--samples", "8", "--prompt-len", str(PROMPT), "--new-tokens", str(NEW),
+           "--temperature", "0.7", "--top-p", "0.9", "--lora-r", "16", "--reps", "3"]
+    return {r["config"]: r for r in run_json_lines(cmd)}
+
+
+def run_peer(out_dir):
+    env = dict(os.environ, HF_BASELINE_OUT=out_dir, BUDGET_S="420",
+               HF_PARTS="rollout2b,learner2b,lora_rollout2b,compiled")
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hf_gspo_baseline.py")
+    print("+ python3", script, flush=True)
+    subprocess.run([sys.executable, script], check=False, env=env)
+    path = os.path.join(out_dir, "hf_results.json")
+    return json.load(open(path)) if os.path.exists(path) else {}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gspo", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--skip-peer", action="store_true")
+    ap.add_argument("--parts", default="rollout,learner", help="rollout, learner (comma-separated)")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    with tempfile.TemporaryDirectory() as work:
+        config = os.path.join(work, "config.json")
+        with open(config, "w") as f:
+            json.dump(GEMMA2_2B, f)
+        config9 = os.path.join(work, "config9b.json")
+        with open(config9, "w") as f:
+            json.dump(GEMMA2_9B, f)
+        parts = a.parts.split(",")
+        ours = run_ours(a.gspo, config) if "rollout" in parts else {}
+        learner = run_learner(a.gspo, config) if "learner" in parts else None
+        learner_gc = run_learner(a.gspo, config, gc=True) if "learner" in parts else None
+        learner_9b = run_learner(a.gspo, config9, 64, ALL_MODULES, gc=True) if "learner" in parts else None
+    peer = {} if a.skip_peer else run_peer(a.out)
+    floor, params = floor_ms(GEMMA2_2B)
+    hf = {k[len("rollout_"):]: v for k, v in peer.items() if k.startswith("rollout_") and isinstance(v, dict)}
+    hf_best = max((v["gen_tok_s"] for k, v in hf.items() if "lora" not in k), default=None)
+    hf_lora = max((v["gen_tok_s"] for k, v in hf.items() if "lora" in k), default=None)
+    result = {"setting": dict(shape="gemma-2-2b", params=params, rows=ROWS, prompt=PROMPT, new_tokens=NEW,
+                              temperature=0.7, top_p=0.9),
+              "ours": ours, "ours_learner": learner, "ours_learner_gc": learner_gc,
+              "ours_learner_9b_r64_all_gc": learner_9b, "peer": peer, "floor_decode_step_ms": floor,
+              "peer_best_base_tok_s": hf_best, "peer_best_lora_tok_s": hf_lora}
+    with open(os.path.join(a.out, "h200.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    lines = ["| configuration | generated tok/s (median of 3) | decode step ms | x floor | peer figure | ratio |",
+             "|---|---|---|---|---|---|"]
+    for name, r in ours.items():
+        ref = hf_lora if name.startswith("lora") else hf_best
+        ratio = f"{r['generated_tokens_per_s'] / ref:.2f}x" if ref else "n/a"
+        lines.append(f"| ours {name} | {r['generated_tokens_per_s']:.0f} | {r['decode_step_ms_median']:.2f} | "
+                     f"{r['decode_step_ms_median'] / floor:.2f} | {ref or 0:.0f} | {ratio} |")
+    for name, v in hf.items():
+        lines.append(f"| HF {name} | {v['gen_tok_s']:.0f} | {v['ms_per_step']:.2f} | {v['ms_per_step'] / floor:.2f} | | |")
+    lines.append(f"\nDecode floor: {floor:.2f} ms/step (2 x {params / 1e9:.2f} B weight bytes + mean KV, at 4.2 TB/s).")
+    hf_learn = {k[len("learner_"):]: v for k, v in peer.items() if k.startswith("learner_2b") and isinstance(v, dict)}
+    hf_learn_best = max(hf_learn.values(), key=lambda v: v["tok_s"], default=None)
+    lines += ["", "| learner (64 x 384 tokens, LoRA r16 q/k/v/o) | tokens/s | peak GiB | peer best tokens/s | peer peak GiB | ratio |",
+              "|---|---|---|---|---|---|"]
+    hf_gc_best = max((v for k, v in hf_learn.items() if k.endswith("_gc")), key=lambda v: v["tok_s"], default=None)
+    for label, mine, ref in (("ours, no gradient checkpointing", learner, hf_learn_best),
+                             ("ours, gradient checkpointing", learner_gc, hf_gc_best)):
+        if not mine:
+            continue
+        ratio = f"{mine['tokens_per_s'] / ref['tok_s']:.2f}x" if ref else "n/a"
+        lines.append(f"| {label} | {mine['tokens_per_s']:.0f} | {mine['peak_GiB']:.1f} | "
+                     f"{ref['tok_s'] if ref else 0:.0f} | {ref['peak_GiB'] if ref else 0:.1f} | {ratio} |")
+    if learner_9b:
+        lines.append(f"| ours 9b shape, LoRA r64 all 7 modules, gradient checkpointing | "
+                     f"{learner_9b['tokens_per_s']:.0f} | {learner_9b['peak_GiB']:.1f} | | | |")
+    for name, v in hf_learn.items():
+        lines.append(f"| HF {name} | {v['tok_s']:.0f} | {v['peak_GiB']:.1f} | | | |")
+    table = "\n".join(lines)
+    with open(os.path.join(a.out, "h200.md"), "w") as f:
+        f.write(table + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
