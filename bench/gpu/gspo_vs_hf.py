@@ -20,14 +20,10 @@ import subprocess
 import sys
 import tempfile
 
-GEMMA2_2B = dict(model_type="gemma2", architectures=["Gemma2ForCausalLM"], vocab_size=256000,
-                 hidden_size=2304, intermediate_size=9216, num_hidden_layers=26,
-                 num_attention_heads=8, num_key_value_heads=4, head_dim=256,
-                 query_pre_attn_scalar=256, attn_logit_softcapping=50.0,
-                 final_logit_softcapping=30.0, sliding_window=4096, rope_theta=10000.0,
-                 max_position_embeddings=8192, rms_norm_eps=1e-6,
-                 hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True,
-                 bos_token_id=2, eos_token_id=1, pad_token_id=0, torch_dtype="bfloat16")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import model_bench  # noqa: E402  (the shapes the engine bench already uses)
+
+GEMMA2_2B = dict(model_bench.GEMMA2_2B, torch_dtype="bfloat16")
 GEMMA2_9B = dict(GEMMA2_2B, hidden_size=3584, intermediate_size=14336, num_hidden_layers=42,
                  num_attention_heads=16, num_key_value_heads=8)
 ALL_MODULES = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj"

@@ -119,6 +119,17 @@ common::StatusOr<std::unique_ptr<engine::DecoderModel>> RandomModel(const std::s
   return engine::DecoderModel::FromTensors(config, tensors, dtype, device, config_path);
 }
 
+// --random-config config.json (random weights on --device) or --model DIR.
+common::StatusOr<LoadedModel> LoadBenchModel(const Flags& flags) {
+  if (!flags.Has("--random-config")) return LoadModelFromFlags(flags);
+  LoadedModel loaded;
+  loaded.device = at::Device(flags.Get("--device", "cpu"));
+  GSPO_ASSIGN_OR_RETURN(at::ScalarType dtype,
+                        ParseDtype(flags.Get("--dtype", loaded.device.is_cuda() ? "bfloat16" : "float32")));
+  GSPO_ASSIGN_OR_RETURN(loaded.model, RandomModel(flags.Get("--random-config", ""), dtype, loaded.device));
+  return loaded;
+}
+
 // gspo bench-rollout: the rollout engine on the GSPO baseline's setting (P prompts x G samples,
 // random prompt ids, exactly --new-tokens sampled tokens), with and without CUDA graphs, with and
 // without LoRA adapters; one JSON object per configuration on stdout.
@@ -139,18 +150,9 @@ common::Status BenchRollout(const std::vector<std::string>& args) {
     return common::InvalidArgumentError("bench-rollout: every size must be >= 1");
   }
   engine::ConfigureRuntime();
-  std::unique_ptr<engine::DecoderModel> model;
-  at::Device device = at::kCPU;
-  if (flags.Has("--random-config")) {
-    device = at::Device(flags.Get("--device", "cpu"));
-    GSPO_ASSIGN_OR_RETURN(at::ScalarType dtype,
-                          ParseDtype(flags.Get("--dtype", device.is_cuda() ? "bfloat16" : "float32")));
-    GSPO_ASSIGN_OR_RETURN(model, RandomModel(flags.Get("--random-config", ""), dtype, device));
-  } else {
-    GSPO_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelFromFlags(flags));
-    model = std::move(loaded.model);
-    device = loaded.device;
-  }
+  GSPO_ASSIGN_OR_RETURN(LoadedModel loaded, LoadBenchModel(flags));
+  std::unique_ptr<engine::DecoderModel> model = std::move(loaded.model);
+  const at::Device device = loaded.device;
   c10::NoGradGuard no_grad;
   at::manual_seed(1);
   engine::RolloutRequest request;
@@ -229,18 +231,9 @@ common::Status BenchLearner(const std::vector<std::string>& args) {
     return common::InvalidArgumentError("bench-learner: sizes must be >= 1 and --sequences even");
   }
   engine::ConfigureRuntime();
-  std::unique_ptr<engine::DecoderModel> model;
-  at::Device device = at::kCPU;
-  if (flags.Has("--random-config")) {
-    device = at::Device(flags.Get("--device", "cpu"));
-    GSPO_ASSIGN_OR_RETURN(at::ScalarType dtype,
-                          ParseDtype(flags.Get("--dtype", device.is_cuda() ? "bfloat16" : "float32")));
-    GSPO_ASSIGN_OR_RETURN(model, RandomModel(flags.Get("--random-config", ""), dtype, device));
-  } else {
-    GSPO_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelFromFlags(flags));
-    model = std::move(loaded.model);
-    device = loaded.device;
-  }
+  GSPO_ASSIGN_OR_RETURN(LoadedModel loaded, LoadBenchModel(flags));
+  std::unique_ptr<engine::DecoderModel> model = std::move(loaded.model);
+  const at::Device device = loaded.device;
   engine::LoraConfig lora;
   lora.r = lora_r;
   lora.alpha = 2.0 * lora_r;
