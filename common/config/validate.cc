@@ -397,6 +397,12 @@ void ValidateJobSpec(const v1::JobSpec& spec, const SourceMap& sources,
   CheckResources(spec.resources(), sources, c);
   CheckOutput(spec, c);
   c.MaxChars("logging.run_name", spec.logging().run_name(), 256);
+  const std::string& run_name = spec.logging().run_name();
+  if (run_name.find('/') != std::string::npos || run_name == "." || run_name == "..") {
+    // It names a folder under output_dir/tensorboard.
+    c.Fail("logging.run_name", "expected a name without '/' (not '.' or '..'), got " +
+                                   common::QuoteForMessage(run_name));
+  }
   c.IntRange("logging.log_every", spec.logging().log_every(), 1, INT32_MAX);
   c.OneOf("logging.level", spec.logging().level(), {"debug", "info", "warning", "error"});
 }

@@ -18,6 +18,7 @@
 #include "worker/runner/out_of_memory.h"
 #include "worker/engine/device_memory.h"
 #include "worker/runner/sample_log.h"
+#include "worker/runner/tensorboard_writer.h"
 #include "worker/tokenizer/chat_episode.h"
 
 namespace gspo::runner {
@@ -205,6 +206,12 @@ common::Status GspoTrainer::Run(bool progress) {
   GSPO_ASSIGN_OR_RETURN(auto writer, MetricsWriter::Open(common::JoinPath(options_.output_dir, "metrics.jsonl"),
                                                          options_.steps, progress));
   GSPO_ASSIGN_OR_RETURN(auto samples, SampleLog::Open(common::JoinPath(options_.output_dir, "samples.jsonl")));
+  std::unique_ptr<TensorBoardWriter> tensorboard;
+  if (options_.tensorboard) {
+    std::string dir = common::JoinPath(options_.output_dir, "tensorboard");
+    if (!options_.run_name.empty()) dir = common::JoinPath(dir, options_.run_name);
+    GSPO_ASSIGN_OR_RETURN(tensorboard, TensorBoardWriter::Open(dir));
+  }
   const engine::LearnerConfig learner_config = LearnerConfigOf(options_);
   engine::PolicyLearner learner(model_, adapters.get(), &optimizer, learner_config);
   const std::int64_t updates_per_step = learner_config.num_iterations * learner_config.minibatches;
@@ -299,6 +306,7 @@ common::Status GspoTrainer::Run(bool progress) {
     row.emplace_back("tokens_per_second", (rollout.tokens_generated + learned.tokens_trained) / seconds_step);
     if ((step + 1) % options_.log_every == 0 || step + 1 == options_.steps) {
       GSPO_RETURN_IF_ERROR(writer->Write(step + 1, row));
+      if (tensorboard) GSPO_RETURN_IF_ERROR(tensorboard->AddScalars(step + 1, row));
       std::vector<SampleTurn> turns;
       for (auto& [role, content] : rollout.branches.front().session->Transcript()) {
         turns.push_back({std::move(role), std::move(content)});

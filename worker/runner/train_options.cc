@@ -46,6 +46,8 @@ TrainOptions TrainOptionsFromSpec(const v1::JobSpec& spec, const std::string& mo
   o.exports = {spec.output().export_().begin(), spec.output().export_().end()};
   o.resume_from_checkpoint = spec.output().resume_from_checkpoint();
   o.log_every = spec.logging().log_every();
+  o.tensorboard = spec.logging().tensorboard();
+  o.run_name = spec.logging().run_name();
   const v1::UserSimulatorSpec& user = spec.environment().user_simulator();
   o.user_simulator = user.type();
   o.user_model = user.model();

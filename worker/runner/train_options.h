@@ -58,6 +58,8 @@ struct TrainOptions {
   std::vector<std::string> exports;
   std::string resume_from_checkpoint;  // "", "latest" or a directory
   std::int64_t log_every = 1;
+  bool tensorboard = false;  // event files under output_dir/tensorboard[/run_name]
+  std::string run_name;
   // The simulated user (environment.user_simulator)
   std::string user_simulator = "rule_based";  // rule_based | llm
   std::string user_model;                     // llm: "" is the policy's base model
