@@ -1,6 +1,8 @@
 #include "server/coordinator_metrics.h"
 
 #include <map>
+#include <string>
+#include <tuple>
 
 namespace gspo::server {
 namespace {
@@ -78,6 +80,42 @@ std::vector<ExtraFamily> CollectCoordinatorMetrics(JobManager& manager, int max_
   out.push_back(std::move(step));
   out.push_back(std::move(total_steps));
   for (ExtraFamily& g : gauges) out.push_back(std::move(g));
+
+  // Where a step's time goes and each phase's own throughput, from the same last step.
+  ExtraFamily phase_seconds{"gspo_job_phase_seconds", "Seconds of the last step, by phase",
+                            MetricType::kGauge, {}};
+  ExtraFamily phase_rate{"gspo_job_phase_tokens_per_second",
+                         "Tokens per second of the last step's rollout (generated) and learning "
+                         "(trained) phases",
+                         MetricType::kGauge, {}};
+  if (all.ok()) {
+    const std::size_t first =
+        all->size() > static_cast<std::size_t>(max_jobs) ? all->size() - max_jobs : 0;
+    for (std::size_t i = first; i < all->size(); ++i) {
+      const JobRecord& job = (*all)[i];
+      const auto value = [&](const char* key) -> const double* {
+        auto it = job.last_metrics.find(key);
+        return it == job.last_metrics.end() ? nullptr : &it->second;
+      };
+      for (const char* phase : {"rollout", "environment", "reward", "learn"}) {
+        if (const double* seconds = value((std::string("seconds_") + phase).c_str())) {
+          phase_seconds.samples.push_back({{{"job_id", job.id}, {"name", job.name}, {"phase", phase}}, *seconds});
+        }
+      }
+      for (const auto& [phase, tokens_key, seconds_key] :
+           {std::tuple<const char*, const char*, const char*>{"rollout", "tokens_generated", "seconds_rollout"},
+            {"learn", "tokens_trained", "seconds_learn"}}) {
+        const double* tokens = value(tokens_key);
+        const double* seconds = value(seconds_key);
+        if (tokens != nullptr && seconds != nullptr && *seconds > 0) {
+          phase_rate.samples.push_back(
+              {{{"job_id", job.id}, {"name", job.name}, {"phase", phase}}, *tokens / *seconds});
+        }
+      }
+    }
+  }
+  out.push_back(std::move(phase_seconds));
+  out.push_back(std::move(phase_rate));
   return out;
 }
 

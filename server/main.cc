@@ -15,6 +15,7 @@
 #include "client/validate_command.h"
 #include "common/logging.h"
 #include "server/coordinator.h"
+#include "server/server_config.h"
 
 namespace {
 
@@ -23,6 +24,7 @@ void Usage(std::ostream& os) {
      << "                   --worker-token-file FILE [--metrics-listen HOST:PORT]\n"
      << "                   [--tls-cert FILE --tls-key FILE] [--output-root DIR]\n"
      << "                   [--heartbeat-interval-ms N] [--heartbeat-timeout-ms N]\n"
+     << "       gspo-server --config server.yaml [flags]   (the flags' names as keys; flags win)\n"
      << "       gspo-server --check-job job.yaml [--set FIELD=VALUE]...\n";
 }
 
@@ -59,6 +61,20 @@ int main(int argc, char** argv) {
   if (!args.empty() && args[0] == "--check-job") {
     args.erase(args.begin());
     return gspo::client::RunValidateCommand("gspo-server", args, std::cout, std::cerr);
+  }
+
+  // --config FILE: its settings first, so that flags on the command line win.
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] != "--config") continue;
+    if (i + 1 >= args.size()) return UsageError("--config needs a value");
+    auto from_file = gspo::server::ServerConfigFlags(args[i + 1]);
+    if (!from_file.ok()) {
+      std::cerr << "gspo-server: " << from_file.status().message() << "\n";
+      return 2;
+    }
+    args.erase(args.begin() + i, args.begin() + i + 2);
+    args.insert(args.begin(), from_file->begin(), from_file->end());
+    break;
   }
 
   gspo::server::CoordinatorOptions options;
