@@ -23,6 +23,8 @@ constexpr StepGauge kStepGauges[] = {
     {"kl", "gspo_job_kl", "KL to the reference policy, last step"},
     {"tokens_per_second", "gspo_job_tokens_per_second",
      "Tokens generated and trained per second, last step"},
+    {"reward_call_errors", "gspo_job_reward_call_errors",
+     "Reward-service calls of the job that failed or were rejected (retries included), so far"},
 };
 
 }  // namespace

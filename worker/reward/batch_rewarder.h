@@ -32,6 +32,8 @@ class BatchRewarder {
 
   common::StatusOr<std::vector<RewardResult>> ScoreEpisodes(
       const std::vector<Trajectory>& trajectories, const ScoreContext& context) const;
+  // The remote reward's failed or rejected calls so far; 0 without one.
+  std::int64_t RemoteFailedCalls() const { return remote_ ? remote_->FailedCalls() : 0; }
 
  private:
   std::shared_ptr<const MultiObjectiveReward> local_;

@@ -61,6 +61,10 @@ class RemoteRewardClient : public RemoteScorer {
 
   const RemoteRewardOptions& options() const;
   RemoteRewardStats stats() const;
+  std::int64_t FailedCalls() const override {
+    const RemoteRewardStats s = stats();
+    return s.failed_calls + s.rejected_replies;
+  }
 
  private:
   struct Impl;

@@ -32,6 +32,8 @@ class RemoteScorer {
   // state their thread-safety.
   virtual common::StatusOr<std::vector<RemoteScore>> Score(const std::vector<Trajectory>& batch,
                                                            const ScoreContext& context) = 0;
+  // Calls that failed or whose replies were rejected so far (retried or not), for the metrics.
+  virtual std::int64_t FailedCalls() const { return 0; }
 };
 
 }  // namespace gspo::reward

@@ -29,6 +29,7 @@ class EnvEpisodeSource : public EpisodeSource {
       const std::vector<std::string>& assistant_texts) override;
   common::StatusOr<std::vector<EpisodeScore>> Score(
       std::int64_t step, const std::vector<EpisodeSession*>& sessions) override;
+  std::int64_t RewardCallErrors() const override { return rewarder_->RemoteFailedCalls(); }
 
  private:
   std::unique_ptr<env::ConversationEnvironment> environment_;

@@ -56,6 +56,8 @@ class EpisodeSource {
   // Scores a step's finished conversations, all or nothing (sessions from this source).
   virtual common::StatusOr<std::vector<EpisodeScore>> Score(
       std::int64_t step, const std::vector<EpisodeSession*>& sessions) = 0;
+  // Reward-service calls that failed (then retried) or were rejected since the start.
+  virtual std::int64_t RewardCallErrors() const { return 0; }
 };
 
 }  // namespace gspo::runner

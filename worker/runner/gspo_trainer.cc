@@ -298,7 +298,8 @@ common::Status GspoTrainer::Run(bool progress) {
         {"logprob_mismatch", learned.logprob_mismatch},
         {"tokens_generated", static_cast<double>(rollout.tokens_generated)},
         {"tokens_trained", static_cast<double>(learned.tokens_trained)},
-        {"turns_mean", turns / n}};
+        {"turns_mean", turns / n},
+        {"reward_call_errors", static_cast<double>(episodes_->RewardCallErrors())}};
     row.insert(row.end(), learned_row.begin(), learned_row.end());
     row.insert(row.end(), metrics.begin(), metrics.end());
     row.emplace_back("seconds_learn", seconds_learn);

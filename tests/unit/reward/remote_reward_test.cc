@@ -123,6 +123,7 @@ TEST(RemoteReward, FailedCallsAreRetriedUntilTheySucceed) {
   EXPECT_EQ(client->stats().calls, 3);
   EXPECT_EQ(client->stats().retries, 2);
   EXPECT_EQ(client->stats().failed_calls, 2);
+  EXPECT_EQ(client->FailedCalls(), 2);  // what a job's metrics report as reward_call_errors
 }
 
 TEST(RemoteReward, AfterTheRetryBudgetTheCauseIsReported) {

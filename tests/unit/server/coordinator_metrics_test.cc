@@ -33,7 +33,8 @@ TEST(CoordinatorMetrics, JobsWorkersSlotsAndLastStep) {
           .ReportProgress("w1", {"job-000001", 1, 0},
                           {{2, {{"reward_mean", 0.5}, {"loss", -0.25}, {"seconds_step", 1.5},
                                 {"tokens_generated", 300}, {"seconds_rollout", 1.2},
-                                {"tokens_trained", 500}, {"seconds_learn", 0.25}}}},
+                                {"tokens_trained", 500}, {"seconds_learn", 0.25},
+                                {"reward_call_errors", 3}}}},
                           {})
           .ok());
 
@@ -52,6 +53,7 @@ TEST(CoordinatorMetrics, JobsWorkersSlotsAndLastStep) {
   EXPECT_THAT(text, HasSubstr("gspo_jobs_submitted_total 2\n"));
   EXPECT_THAT(text, HasSubstr("gspo_step_duration_seconds_bucket{le=\"2.5\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("gspo_step_duration_seconds_count 1\n"));
+  EXPECT_THAT(text, HasSubstr("gspo_job_reward_call_errors{job_id=\"job-000001\",name=\"tiny-cpu\"} 3\n"));
   // 300 tokens in 1.2 s, 500 in 0.25 s.
   EXPECT_THAT(text, HasSubstr("gspo_job_phase_tokens_per_second{job_id=\"job-000001\",name=\"tiny-cpu\","
                               "phase=\"rollout\"} 250\n"));
