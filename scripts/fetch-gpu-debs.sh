@@ -14,6 +14,8 @@ packages=(
   libyaml-cpp-dev libyaml-cpp0.7 libgtest-dev libgmock-dev libpcre2-dev libpcre2-8-0
   libpcre2-16-0 libpcre2-32-0 libpcre2-posix3 libutf8proc-dev libutf8proc2 libsentencepiece-dev
   libsentencepiece0
+  # the coordinator: its job store and the /metrics HTTP server (Boost.Asio headers)
+  libsqlite3-dev libsqlite3-0 libboost1.74-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -53,6 +53,8 @@ torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
     ctest --test-dir build-gpu -j 8 --output-on-failure -LE gpu
     echo "== gpu tests"
     ctest --test-dir build-gpu --output-on-failure -L gpu --no-tests=error
+    echo "== gpu: our exports in peft and transformers"
+    PYTHONUNBUFFERED=1 python3 tests/gpu/peft_interop.py --gspo build-gpu/bin/gspo --out "$logs"
   fi
   echo "== tools"
   build-gpu/bin/gspo info
