@@ -35,6 +35,8 @@ for gz in .gpu-debs/tokenizers/*/tokenizer.json.gz; do
 done
 export PATH="/opt/torch/.venv/bin:$prefix/usr/bin:$PATH"
 [[ -x /opt/gcc/bin/g++ ]] && export CXX=${CXX:-/opt/gcc/bin/g++}
+# nvcc for the fused decode kernels (worker/engine/kernels/).
+[[ -x /usr/local/cuda/bin/nvcc ]] && export CUDACXX=${CUDACXX:-/usr/local/cuda/bin/nvcc}
 
 torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 

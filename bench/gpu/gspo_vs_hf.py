@@ -57,11 +57,18 @@ def run_learner(gspo, config, lora_r=16, modules="q_proj,k_proj,v_proj,o_proj", 
     return run_json_lines(cmd)[0]
 
 
-def run_ours(gspo, config):
+def run_ours(gspo, config, fused=True):
+    """Our rollout configurations; fused=False: the reference layers and sampler (GSPO_FUSED_DECODE=0)."""
     cmd = [gspo, "bench-rollout", "--random-config", config, "--device", "cuda", "--dtype", "bfloat16",
            "--prompts", "8", "--samples", "8", "--prompt-len", str(PROMPT), "--new-tokens", str(NEW),
            "--temperature", "0.7", "--top-p", "0.9", "--lora-r", "16", "--reps", "3"]
-    return {r["config"]: r for r in run_json_lines(cmd)}
+    if fused:
+        return {r["config"]: r for r in run_json_lines(cmd)}
+    os.environ["GSPO_FUSED_DECODE"] = "0"
+    try:
+        return {"unfused_" + r["config"]: r for r in run_json_lines(cmd) if r["config"].endswith("graphs")}
+    finally:
+        del os.environ["GSPO_FUSED_DECODE"]
 
 
 def run_peer(out_dir):
@@ -91,6 +98,8 @@ def main():
             json.dump(GEMMA2_9B, f)
         parts = a.parts.split(",")
         ours = run_ours(a.gspo, config) if "rollout" in parts else {}
+        if "rollout" in parts:
+            ours.update(run_ours(a.gspo, config, fused=False))
         learner = run_learner(a.gspo, config) if "learner" in parts else None
         learner_gc = run_learner(a.gspo, config, gc=True) if "learner" in parts else None
         learner_9b = run_learner(a.gspo, config9, 64, ALL_MODULES, gc=True) if "learner" in parts else None

@@ -96,21 +96,46 @@ common::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::FromTensors(
     auto it = loaded.find(LayerWeightName(config, i, suffix));
     return it == loaded.end() ? at::Tensor() : it->second;
   };
-  if (config.norm_adds_one) {
-    for (const WeightSpec& spec : ExpectedWeights(config)) {
-      if (spec.kind != WeightKind::kNorm) continue;
-      const at::Tensor& w = loaded.at(spec.name);
-      model->gemma_norm_scales_[w.data_ptr()] = 1.0 + w.to(at::kFloat);
-    }
+  for (const WeightSpec& spec : ExpectedWeights(config)) {
+    if (spec.kind != WeightKind::kNorm) continue;
+    const at::Tensor& w = loaded.at(spec.name);
+    model->norm_scales_[w.data_ptr()] = config.norm_adds_one ? 1.0 + w.to(at::kFloat) : w.to(at::kFloat);
   }
+  // Stacks `parts` into one buffer and points each part's weight at its rows; the separate
+  // tensors are dropped from `loaded` as soon as they are copied, so loading peaks at one
+  // layer's worth of extra memory.
+  const auto stack = [&](std::int64_t i, const std::vector<std::pair<std::string, at::Tensor*>>& parts) {
+    std::vector<at::Tensor> pieces;
+    for (const auto& [suffix, target] : parts) pieces.push_back(get(i, suffix));
+    at::Tensor stacked = at::cat(pieces, 0);
+    std::int64_t row = 0;
+    for (std::size_t p = 0; p < parts.size(); ++p) {
+      *parts[p].second = stacked.narrow(0, row, pieces[p].size(0));
+      row += pieces[p].size(0);
+      loaded.erase(LayerWeightName(config, i, parts[p].first));
+    }
+    return stacked;
+  };
+  bool stacked_biases = true;
   for (std::int64_t i = 0; i < config.num_layers; ++i) {
     DecoderLayerWeights w;
-    w.q_proj = {get(i, "self_attn.q_proj.weight"), get(i, "self_attn.q_proj.bias")};
-    w.k_proj = {get(i, "self_attn.k_proj.weight"), get(i, "self_attn.k_proj.bias")};
-    w.v_proj = {get(i, "self_attn.v_proj.weight"), get(i, "self_attn.v_proj.bias")};
+    w.qkv_weight = stack(i, {{"self_attn.q_proj.weight", &w.q_proj.weight},
+                             {"self_attn.k_proj.weight", &w.k_proj.weight},
+                             {"self_attn.v_proj.weight", &w.v_proj.weight}});
+    const int biases = get(i, "self_attn.q_proj.bias").defined() + get(i, "self_attn.k_proj.bias").defined() +
+                       get(i, "self_attn.v_proj.bias").defined();
+    if (biases == 3) {
+      w.qkv_bias = stack(i, {{"self_attn.q_proj.bias", &w.q_proj.bias},
+                             {"self_attn.k_proj.bias", &w.k_proj.bias},
+                             {"self_attn.v_proj.bias", &w.v_proj.bias}});
+    } else {
+      stacked_biases = stacked_biases && biases == 0;
+      w.q_proj.bias = get(i, "self_attn.q_proj.bias");
+      w.k_proj.bias = get(i, "self_attn.k_proj.bias");
+      w.v_proj.bias = get(i, "self_attn.v_proj.bias");
+    }
+    w.gate_up_weight = stack(i, {{"mlp.gate_proj.weight", &w.gate_proj.weight}, {"mlp.up_proj.weight", &w.up_proj.weight}});
     w.o_proj = {get(i, "self_attn.o_proj.weight"), get(i, "self_attn.o_proj.bias")};
-    w.gate_proj = {get(i, "mlp.gate_proj.weight"), {}};
-    w.up_proj = {get(i, "mlp.up_proj.weight"), {}};
     w.down_proj = {get(i, "mlp.down_proj.weight"), {}};
     w.input_norm = get(i, "input_layernorm.weight");
     w.post_attention_norm = get(i, "post_attention_layernorm.weight");
@@ -120,6 +145,7 @@ common::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::FromTensors(
     w.k_norm = get(i, "self_attn.k_norm.weight");
     model->layers_.push_back(std::move(w));
   }
+  model->fusable_shapes_ = stacked_biases && FusedShapesSupported(config);
   return model;
 }
 
@@ -155,13 +181,17 @@ struct DecoderModel::StepShared {
   }
 };
 
+const at::Tensor& DecoderModel::NormScale(const at::Tensor& weight) const {
+  auto it = norm_scales_.find(weight.data_ptr());
+  TORCH_CHECK(it != norm_scales_.end(), "no float32 scale for this norm weight");
+  return it->second;
+}
+
 at::Tensor DecoderModel::RmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
   at::Tensor xf = x.to(at::kFloat);
   if (config_.norm_adds_one) {
     // Gemma scales in float32 by (1 + w), then casts.
-    auto it = gemma_norm_scales_.find(weight.data_ptr());
-    const at::Tensor scale = it != gemma_norm_scales_.end() ? it->second : 1.0 + weight.to(at::kFloat);
-    return compat::RmsNormFloat(xf, scale, config_.rms_norm_eps).to(x.scalar_type());
+    return compat::RmsNormFloat(xf, NormScale(weight), config_.rms_norm_eps).to(x.scalar_type());
   }
   // Llama and Qwen cast first, then scale by w.
   at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, true) + config_.rms_norm_eps);
@@ -232,6 +262,7 @@ at::Tensor DecoderModel::Layer(std::int64_t i, const at::Tensor& x_in, const at:
 at::Tensor DecoderModel::Hidden(const ForwardInput& input, KvCache* cache) const {
   const at::Tensor& ids = input.input_ids;
   TORCH_CHECK(ids.dim() == 2, "input_ids must be [B,T], got ", ids.sizes());
+  if (CanFuseDecode(input, cache)) return FusedDecodeHidden(input, cache);
   const std::int64_t b = ids.size(0), t = ids.size(1);
   TORCH_CHECK(!input.cache_column.defined() || (cache != nullptr && t == 1 && input.positions.defined()),
               "cache_column needs a cache, one token per row and positions");

@@ -32,6 +32,9 @@ struct LoraAdapter {
   at::Tensor b;  // [out, r]
   double scale = 1.0;
   double dropout = 0.0;
+  // Copies for the fused decode step, in the model dtype, B pre-multiplied by `scale`; filled
+  // in place by DecoderModel::PrepareDecodeAdapters so that recorded decode graphs see updates.
+  at::Tensor a_decode, b_decode;
 };
 
 struct Linear {
@@ -50,6 +53,10 @@ struct Linear {
 
 struct DecoderLayerWeights {
   Linear q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj;
+  // q, k and v (and gate and up) stacked in one buffer: their weights above are row ranges of
+  // it, so a decode step runs one matrix product for them without a second copy.
+  at::Tensor qkv_weight, qkv_bias;  // [(H+2K)*D, E]; bias undefined when the model has none
+  at::Tensor gate_up_weight;        // [2F, E]
   at::Tensor input_norm, post_attention_norm, pre_ffn_norm, post_ffn_norm;  // [E]
   at::Tensor q_norm, k_norm;                                                // [D]
 };
@@ -92,6 +99,19 @@ class DecoderModel {
   at::Tensor Forward(const ForwardInput& input, KvCache* cache = nullptr) const {
     return Logits(Hidden(input, cache));
   }
+  // Logits before the final soft-cap (the fused sampler applies it): [B,V], or written into
+  // `out` [B,V] in the model dtype without allocating (a recorded decode step).
+  at::Tensor RawLogits(const at::Tensor& hidden_be) const { return at::linear(hidden_be, lm_head_); }
+  void RawLogitsInto(const at::Tensor& hidden_be, at::Tensor& out) const { at::mm_out(out, hidden_be, lm_head_.t()); }
+
+  // Whether one-token cache_column steps run through the fused CUDA kernels
+  // (worker/engine/kernels/): CUDA, float32 or bfloat16, supported head shapes, and
+  // GSPO_FUSED_DECODE not 0. Otherwise they run the reference layers.
+  bool FusedDecodeAvailable() const;
+  // Refreshes the adapters' decode copies from their trained values. Call before decoding
+  // with adapters on the fused path (the rollout engine does, once per Generate); not while a
+  // decode step runs on another thread.
+  void PrepareDecodeAdapters() const;
 
   // Every weight under its Hugging Face name.
   std::map<std::string, at::Tensor> NamedWeights() const;
@@ -114,6 +134,12 @@ class DecoderModel {
                    const at::Tensor& valid, const ForwardInput& mode, KvCache* cache,
                    StepShared* shared) const;
 
+  // The fused one-token step (decoder_fused_step.cc); requires FusedDecodeAvailable().
+  at::Tensor FusedDecodeHidden(const ForwardInput& input, KvCache* cache) const;
+  bool CanFuseDecode(const ForwardInput& input, const KvCache* cache) const;
+  static bool FusedShapesSupported(const ModelConfig& config);
+  const at::Tensor& NormScale(const at::Tensor& weight) const;
+
   ModelConfig config_;
   at::ScalarType dtype_;
   at::Device device_;
@@ -122,9 +148,10 @@ class DecoderModel {
   at::Tensor lm_head_;       // [V,E], the embedding when tied
   std::vector<DecoderLayerWeights> layers_;
   std::vector<std::shared_ptr<RotaryEmbedding>> rope_;  // per layer, shared between equal specs
-  // Gemma: each norm weight's float32 scale (1 + w), computed once at load, keyed by the
-  // weight's storage. Immutable after FromTensors.
-  std::map<const void*, at::Tensor> gemma_norm_scales_;
+  // Each norm weight's float32 scale (Gemma: 1 + w; others: w), computed once at load, keyed
+  // by the weight's storage. Immutable after FromTensors.
+  std::map<const void*, at::Tensor> norm_scales_;
+  bool fusable_shapes_ = false;  // the fused kernels have variants for this model's shapes
 };
 
 }  // namespace gspo::engine

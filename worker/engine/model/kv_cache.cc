@@ -9,7 +9,7 @@ KvCache::KvCache(const ModelConfig& config, std::int64_t batch, std::int64_t max
     : batch_(batch), max_tokens_(max_tokens) {
   const auto opts = at::TensorOptions().dtype(dtype).device(device);
   for (const LayerSpec& spec : config.layers) {
-    Layer layer;
+    LayerBuffers layer;
     layer.ring = spec.sliding && config.sliding_window < max_tokens;
     layer.capacity = layer.ring ? config.sliding_window : max_tokens;
     layer.k = at::zeros({batch, config.num_kv_heads, layer.capacity, config.head_dim}, opts);
@@ -32,7 +32,7 @@ KvCache::KvCache(const ModelConfig& config, std::int64_t batch, std::int64_t max
 
 AttentionKeys KvCache::Update(std::int64_t index, const at::Tensor& k, const at::Tensor& v,
                               const at::Tensor& positions, const at::Tensor& valid) {
-  Layer& layer = layers_.at(index);
+  LayerBuffers& layer = layers_.at(index);
   const std::int64_t t = k.size(2);
   if (!layer.ring) {
     if (length_ + t > layer.capacity) {
@@ -69,7 +69,7 @@ AttentionKeys KvCache::Update(std::int64_t index, const at::Tensor& k, const at:
 
 AttentionKeys KvCache::UpdateAtColumn(std::int64_t index, const at::Tensor& k, const at::Tensor& v,
                                       const at::Tensor& positions, const at::Tensor& column) {
-  Layer& layer = layers_.at(index);
+  LayerBuffers& layer = layers_.at(index);
   const at::Tensor slot = layer.ring ? column.remainder(layer.capacity) : column;
   layer.k.index_copy_(2, slot, k);
   layer.v.index_copy_(2, slot, v);
@@ -85,7 +85,7 @@ void KvCache::SelectRows(const at::Tensor& index) {
     shared_positions_ = shared_positions_.index_select(0, index);
     shared_valid_ = shared_valid_.index_select(0, index);
   }
-  for (Layer& layer : layers_) {
+  for (LayerBuffers& layer : layers_) {
     layer.k = layer.k.index_select(0, index);
     layer.v = layer.v.index_select(0, index);
     if (layer.ring) {

@@ -49,21 +49,25 @@ class KvCache {
   AttentionKeys UpdateAtColumn(std::int64_t layer, const at::Tensor& k, const at::Tensor& v,
                                const at::Tensor& positions_b1, const at::Tensor& column);
 
-  // Keeps only rows `index` ([B'] int64), e.g. to drop finished sequences.
-  void SelectRows(const at::Tensor& index);
-
- private:
-  struct Layer {
-    at::Tensor k, v, positions, valid;
-    std::int64_t capacity;
-    bool ring;
+  // One layer's buffers, for kernels that read and write the cache in place (fused decode).
+  struct LayerBuffers {
+    at::Tensor k, v;             // [B,K,C,D]
+    at::Tensor positions;        // [B,C] int64: each slot's absolute position
+    at::Tensor valid;            // [B,C] bool: the slot holds a real token
+    std::int64_t capacity;       // C
+    bool ring;                   // slot = column mod C (sliding-window layers)
     // Full-length layers share one positions/valid pair (their slots always match), written by
     // the first of them: fewer kernels per step, and equal key tensors let the model build one
     // attention mask for all of them.
     bool writes_positions;
   };
+  const LayerBuffers& layer(std::int64_t index) const { return layers_.at(index); }
 
-  std::vector<Layer> layers_;
+  // Keeps only rows `index` ([B'] int64), e.g. to drop finished sequences.
+  void SelectRows(const at::Tensor& index);
+
+ private:
+  std::vector<LayerBuffers> layers_;
   at::Tensor shared_positions_, shared_valid_;
   std::int64_t batch_;
   std::int64_t max_tokens_;

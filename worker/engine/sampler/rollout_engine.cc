@@ -6,6 +6,7 @@
 #include <chrono>
 #include <set>
 
+#include "worker/engine/kernels/fused_ops.h"
 #include "worker/engine/sampler/decode_graph.h"
 
 namespace gspo::engine {
@@ -77,9 +78,18 @@ common::StatusOr<std::vector<Generation>> RolloutEngine::Generate(const RolloutR
     positions[i].narrow(0, pad, len).copy_(at::arange(len, long_opts));
   }
   const auto start = std::chrono::steady_clock::now();
+  if (request.use_adapters) model_->PrepareDecodeAdapters();
+  // The fused sampler (one kernel per step, no vocabulary sort) takes raw logits and caps them
+  // itself; top-k keeps the reference sampler.
+  const std::int64_t vocab = model_->config().vocab_size;
+  const SamplingParams& sampling = request.sampling;
+  const bool fused_sampling = model_->FusedDecodeAvailable() &&
+                              (sampling.greedy || sampling.top_k <= 0 || sampling.top_k >= vocab);
+  const std::optional<double> softcap = model_->config().final_logit_softcap;
   KvCache cache(model_->config(), p, longest + n, model_->dtype(), device);
   ForwardInput prefill{ids.to(device), positions.to(device), valid.to(device), request.use_adapters};
-  at::Tensor prompt_logits = model_->Logits(model_->Hidden(prefill, &cache).select(1, longest - 1));
+  const at::Tensor prompt_hidden = model_->Hidden(prefill, &cache).select(1, longest - 1);
+  at::Tensor prompt_logits = fused_sampling ? model_->RawLogits(prompt_hidden) : model_->Logits(prompt_hidden);
 
   // One prefill per prompt, shared by its G samples: copy the cache rows.
   const std::int64_t total = p * g;
@@ -107,6 +117,11 @@ common::StatusOr<std::vector<Generation>> RolloutEngine::Generate(const RolloutR
 
   const auto decode_start = std::chrono::steady_clock::now();
   const auto sample = [&](std::int64_t step) {
+    if (fused_sampling) {
+      fused::Sample({batch.logits, softcap ? *softcap : 0.0, sampling.temperature, sampling.top_p, sampling.greedy,
+                     batch.uniforms, step, batch.rows, out_tokens, out_logprobs, batch.ids, stop, batch.finished});
+      return;
+    }
     SampledTokens next = SampleNext(batch.logits, request.sampling, batch.uniforms.select(1, step));
     out_tokens.select(1, step).index_copy_(0, batch.rows, next.tokens);
     out_logprobs.select(1, step).index_copy_(0, batch.rows, next.logprobs);
@@ -115,7 +130,12 @@ common::StatusOr<std::vector<Generation>> RolloutEngine::Generate(const RolloutR
   };
   const auto model_step = [&] {
     ForwardInput input{batch.ids, batch.positions, {}, request.use_adapters, false, batch.column};
-    batch.logits.copy_(model_->Logits(model_->Hidden(input, &cache).select(1, 0)));
+    const at::Tensor hidden = model_->Hidden(input, &cache).select(1, 0);
+    if (fused_sampling) {
+      model_->RawLogitsInto(hidden, batch.logits);
+    } else {
+      batch.logits.copy_(model_->Logits(hidden));
+    }
   };
   sample(0);
   std::unique_ptr<StepGraph> graph;

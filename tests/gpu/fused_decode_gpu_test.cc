@@ -1,0 +1,256 @@
+// The fused decode kernels against the reference LibTorch layers (the oracle: the same model
+// with GSPO_FUSED_DECODE=0, itself checked against transformers by the engine's golden tests),
+// on every test architecture in float32 and bfloat16, with and without adapters, across the
+// sliding window's wrap; and the fused sampler against an exact top-p computed on the CPU.
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "worker/engine/kernels/fused_ops.h"
+#include "worker/engine/lora/lora_adapters.h"
+#include "worker/engine/model/decoder_model.h"
+
+namespace gspo::engine {
+namespace {
+
+const std::string kModels = std::string(GSPO_SOURCE_DIR) + "/tests/data/models/";
+const at::Device kCuda("cuda:0");
+
+struct FusedSwitch {
+  explicit FusedSwitch(bool on) { ::setenv("GSPO_FUSED_DECODE", on ? "1" : "0", 1); }
+  ~FusedSwitch() { ::unsetenv("GSPO_FUSED_DECODE"); }
+};
+
+double MaxRelDiff(const at::Tensor& a, const at::Tensor& b) {
+  const at::Tensor fa = a.to(at::kDouble), fb = b.to(at::kDouble);
+  return ((fa - fb).abs().max() / fb.abs().max().clamp_min(1e-30)).item<double>();
+}
+
+struct DecodeRun {
+  at::Tensor hidden;             // [steps, B, E] float32: the final hidden state of every step
+  std::vector<at::Tensor> k, v;  // per layer, float32, after the last step
+  std::vector<at::Tensor> positions, valid;
+};
+
+// Prefills three left-padded prompts, then runs `steps` one-token cache_column steps (fused or
+// through the reference layers) on a fixed token sequence, so runs are comparable across
+// paths and dtypes. 12 steps after a 7-token prompt pass the 8-slot sliding window of the
+// Gemma test models.
+DecodeRun RunDecode(const DecoderModel& model, bool fused, bool adapters, std::int64_t steps) {
+  c10::NoGradGuard no_grad;
+  const auto longs = at::TensorOptions(kCuda).dtype(at::kLong);
+  const std::vector<std::vector<std::int64_t>> prompts = {{3, 17, 42, 9, 77}, {5, 6}, {11, 12, 13, 14, 15, 16, 200}};
+  const std::int64_t rows = prompts.size(), longest = 7;
+  at::Tensor ids = at::zeros({rows, longest}, longs), valid = at::zeros({rows, longest}, longs.dtype(at::kBool));
+  at::Tensor positions = at::zeros({rows, longest}, longs);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const std::int64_t len = prompts[r].size(), pad = longest - len;
+    ids[r].narrow(0, pad, len).copy_(at::tensor(prompts[r], at::kLong));
+    valid[r].narrow(0, pad, len).fill_(true);
+    positions[r].narrow(0, pad, len).copy_(at::arange(len, at::kLong));
+  }
+  KvCache cache(model.config(), rows, longest + steps, model.dtype(), kCuda);
+  FusedSwitch path(fused);
+  EXPECT_EQ(model.FusedDecodeAvailable(), fused);
+  model.Hidden({ids, positions, valid, adapters}, &cache);
+  at::Tensor pos = at::tensor(std::vector<std::int64_t>{5, 2, 7}, longs).unsqueeze(1);
+  at::Tensor column = at::full({1}, longest, longs);
+  std::vector<at::Tensor> hidden;
+  for (std::int64_t s = 0; s < steps; ++s) {
+    at::Tensor next = (at::arange(rows, longs) * 11 + s * 37 + 1).remainder(model.config().vocab_size).unsqueeze(1);
+    hidden.push_back(model.Hidden({next, pos, {}, adapters, false, column}, &cache).select(1, 0).to(at::kFloat));
+    pos.add_(1);
+    column.add_(1);
+  }
+  DecodeRun run{at::stack(hidden)};
+  for (std::int64_t layer = 0; layer < model.config().num_layers; ++layer) {
+    run.k.push_back(cache.layer(layer).k.to(at::kFloat));
+    run.v.push_back(cache.layer(layer).v.to(at::kFloat));
+    run.positions.push_back(cache.layer(layer).positions.clone());
+    run.valid.push_back(cache.layer(layer).valid.clone());
+  }
+  return run;
+}
+
+// The largest relative difference between two runs' hidden states and caches; positions and
+// validity must be identical.
+std::pair<double, double> Compare(const DecodeRun& got, const DecodeRun& want) {
+  double cache = 0;
+  for (std::size_t layer = 0; layer < want.k.size(); ++layer) {
+    cache = std::max({cache, MaxRelDiff(got.k[layer], want.k[layer]), MaxRelDiff(got.v[layer], want.v[layer])});
+    EXPECT_TRUE(at::equal(got.positions[layer], want.positions[layer])) << layer;
+    EXPECT_TRUE(at::equal(got.valid[layer], want.valid[layer])) << layer;
+  }
+  return {MaxRelDiff(got.hidden, want.hidden), cache};
+}
+
+std::unique_ptr<DecoderModel> Load(const std::string& arch, at::ScalarType dtype) {
+  auto model = DecoderModel::Load(kModels + arch, dtype, kCuda);
+  EXPECT_TRUE(model.ok()) << model.status();
+  return model.ok() ? std::move(*model) : nullptr;
+}
+
+class FusedDecode : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(FusedDecode, Float32StepsEqualTheReferenceLayers) {
+  auto model = Load(GetParam(), at::kFloat);
+  ASSERT_TRUE(model);
+  const auto [hidden, cache] = Compare(RunDecode(*model, true, false, 12), RunDecode(*model, false, false, 12));
+  EXPECT_LE(hidden, 2e-5) << GetParam();
+  EXPECT_LE(cache, 2e-5) << GetParam();
+}
+
+// In bf16 both paths round, in different places (the fused attention keeps scores and
+// probabilities in float32), so on these tiny random models their errors against the float32
+// computation differ by chance; the fused one must stay within twice the reference's.
+TEST_P(FusedDecode, Bf16StepsAreAsAccurateAsTheReferenceLayers) {
+  auto exact = Load(GetParam(), at::kFloat);
+  auto model = Load(GetParam(), at::kBFloat16);
+  ASSERT_TRUE(exact && model);
+  const DecodeRun truth = RunDecode(*exact, false, false, 12);
+  const auto [fused_hidden, fused_cache] = Compare(RunDecode(*model, true, false, 12), truth);
+  const auto [ref_hidden, ref_cache] = Compare(RunDecode(*model, false, false, 12), truth);
+  EXPECT_LE(fused_hidden, 2 * ref_hidden + 2e-3) << GetParam();
+  EXPECT_LE(fused_cache, 2 * ref_cache + 2e-3) << GetParam();
+  EXPECT_LE(fused_hidden, 6e-2) << GetParam();
+}
+
+TEST_P(FusedDecode, AdaptersAddTheSameDelta) {
+  auto model = Load(GetParam(), at::kFloat);
+  ASSERT_TRUE(model);
+  LoraConfig config;
+  config.r = 4;
+  config.target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+  auto adapters = LoraAdapters::Attach(model.get(), config);
+  ASSERT_TRUE(adapters.ok()) << adapters.status();
+  {
+    c10::NoGradGuard no_grad;
+    at::manual_seed(5);
+    for (at::Tensor& p : (*adapters)->Parameters()) p.normal_(0, 0.2);  // B != 0: a visible delta
+  }
+  model->PrepareDecodeAdapters();
+  const DecodeRun with = RunDecode(*model, true, true, 6);
+  const auto [hidden, cache] = Compare(with, RunDecode(*model, false, true, 6));
+  EXPECT_LE(hidden, 2e-5) << GetParam();
+  EXPECT_LE(cache, 2e-5) << GetParam();
+  // The adapters changed something, and switching them off gives the base model again.
+  EXPECT_GT(Compare(with, RunDecode(*model, false, false, 6)).first, 1e-2);
+  EXPECT_LE(Compare(RunDecode(*model, true, false, 6), RunDecode(*model, false, false, 6)).first, 2e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Architectures, FusedDecode, ::testing::Values("gemma2", "gemma3", "llama", "qwen2", "qwen3"));
+
+// The kept set of top-p as the reference sampler defines it, in float64 on the CPU.
+std::set<std::int64_t> KeptSet(const at::Tensor& z_row, double top_p) {
+  at::Tensor probs = at::softmax(z_row.to(at::kDouble), -1);
+  auto [sorted, order] = at::sort(probs, -1, true);
+  std::set<std::int64_t> kept;
+  double before = 0;
+  for (std::int64_t i = 0; i < sorted.size(0); ++i) {
+    if (i > 0 && before >= top_p) break;
+    kept.insert(order[i].item<std::int64_t>());
+    before += sorted[i].item<double>();
+  }
+  return kept;
+}
+
+TEST(FusedSampler, DrawsOnlyFromTheTopPSetWithItsProbabilities) {
+  const std::int64_t rows = 3, vocab = 5000, draws = 3000;
+  const double temperature = 0.7, top_p = 0.9;
+  at::manual_seed(11);
+  // A few strong tokens over a long tail, different per row.
+  at::Tensor logits = at::randn({rows, vocab}) * 0.5 - 2;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t j = 0; j < 6; ++j) logits[r][(r * 97 + j * 1013) % vocab] = 4.0 - 0.4 * j;
+  }
+  const at::Tensor logits_gpu = logits.to(kCuda);
+  const auto longs = at::TensorOptions(kCuda).dtype(at::kLong);
+  at::Tensor uniforms = at::rand({rows, draws}).to(kCuda);
+  at::Tensor out_tokens = at::zeros({rows, draws}, longs);
+  at::Tensor out_logprobs = at::zeros({rows, draws}, at::TensorOptions(kCuda).dtype(at::kFloat));
+  at::Tensor next = at::zeros({rows, 1}, longs), finished = at::zeros({rows}, longs.dtype(at::kBool));
+  at::Tensor row_index = at::arange(rows, longs);
+  ASSERT_TRUE(fused::Available(logits_gpu));
+  for (std::int64_t s = 0; s < draws; ++s) {
+    at::Tensor scratch = logits_gpu.clone();
+    fused::Sample({scratch, 0.0, temperature, top_p, false, uniforms, s, row_index, out_tokens, out_logprobs, next,
+                   {}, finished});
+  }
+  const at::Tensor tokens = out_tokens.cpu(), logprobs = out_logprobs.cpu();
+  const at::Tensor z = logits / temperature;
+  const at::Tensor log_softmax = at::log_softmax(z.to(at::kDouble), -1);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const std::set<std::int64_t> kept = KeptSet(z[r], top_p);
+    ASSERT_GE(kept.size(), 2u);
+    std::map<std::int64_t, std::int64_t> counts;
+    for (std::int64_t s = 0; s < draws; ++s) {
+      const std::int64_t t = tokens[r][s].item<std::int64_t>();
+      ASSERT_TRUE(kept.count(t)) << "row " << r << " drew " << t << " outside the top-p set";
+      EXPECT_NEAR(logprobs[r][s].item<float>(), log_softmax[r][t].item<double>(), 1e-4);
+      ++counts[t];
+    }
+    double kept_mass = 0;
+    for (std::int64_t t : kept) kept_mass += std::exp(log_softmax[r][t].item<double>());
+    for (std::int64_t t : kept) {
+      const double p = std::exp(log_softmax[r][t].item<double>()) / kept_mass;
+      const double freq = static_cast<double>(counts[t]) / draws;
+      EXPECT_NEAR(freq, p, 5 * std::sqrt(p * (1 - p) / draws) + 2e-3) << "row " << r << " token " << t;
+    }
+  }
+  // The same uniforms give the same tokens.
+  at::Tensor again = at::zeros_like(out_tokens);
+  for (std::int64_t s = 0; s < 50; ++s) {
+    fused::Sample({logits_gpu.clone(), 0.0, temperature, top_p, false, uniforms, s, row_index, again, out_logprobs,
+                   next, {}, finished});
+  }
+  EXPECT_TRUE(at::equal(again.narrow(1, 0, 50), out_tokens.narrow(1, 0, 50)));
+}
+
+TEST(FusedSampler, GreedyTakesTheFirstMaxAndStopIdsFinishRows) {
+  const auto longs = at::TensorOptions(kCuda).dtype(at::kLong);
+  at::Tensor logits = at::zeros({2, 300}, at::kFloat);
+  logits[0][40] = 3;
+  logits[0][7] = 3;  // a tie: the lower index wins
+  logits[1][299] = 1;
+  at::Tensor out_tokens = at::zeros({2, 1}, longs), out_logprobs = at::zeros({2, 1}, at::TensorOptions(kCuda));
+  at::Tensor next = at::zeros({2, 1}, longs), finished = at::zeros({2}, longs.dtype(at::kBool));
+  at::Tensor uniforms = at::zeros({2, 1}, at::TensorOptions(kCuda));
+  fused::Sample({logits.to(kCuda), 0.0, 1.0, 1.0, true, uniforms, 0, at::arange(2, longs), out_tokens, out_logprobs,
+                 next, at::tensor(std::vector<std::int64_t>{299}, longs), finished});
+  EXPECT_EQ(out_tokens.cpu()[0][0].item<std::int64_t>(), 7);
+  EXPECT_EQ(out_tokens.cpu()[1][0].item<std::int64_t>(), 299);
+  EXPECT_EQ(next.cpu()[1][0].item<std::int64_t>(), 299);
+  EXPECT_FALSE(finished.cpu()[0].item<bool>());
+  EXPECT_TRUE(finished.cpu()[1].item<bool>());
+  const double expected = 3 - std::log(2 * std::exp(3.0) + 298);
+  EXPECT_NEAR(out_logprobs.cpu()[0][0].item<float>(), expected, 1e-5);
+}
+
+TEST(FusedSampler, SoftCapsBf16LogitsAsTheReferenceOpsDo) {
+  at::manual_seed(3);
+  const at::Tensor raw = (at::randn({2, 4096}) * 40).to(at::kBFloat16).to(kCuda);
+  const double cap = 30;
+  const at::Tensor want = at::tanh(raw / cap) * cap;
+  at::Tensor logits = raw.clone();
+  const auto longs = at::TensorOptions(kCuda).dtype(at::kLong);
+  at::Tensor out_tokens = at::zeros({2, 1}, longs), out_logprobs = at::zeros({2, 1}, at::TensorOptions(kCuda));
+  at::Tensor next = at::zeros({2, 1}, longs), finished = at::zeros({2}, longs.dtype(at::kBool));
+  fused::Sample({logits, cap, 1.0, 0.95, false, at::full({2, 1}, 0.5, at::TensorOptions(kCuda)), 0,
+                 at::arange(2, longs), out_tokens, out_logprobs, next, {}, finished});
+  const double mismatch = (logits.to(at::kFloat) - want.to(at::kFloat)).abs().max().item<double>();
+  EXPECT_LE(mismatch, 0.25) << "bf16 spacing near 30 is 0.125";
+  const at::Tensor log_softmax = at::log_softmax(want.to(at::kDouble), -1).cpu();
+  for (int r = 0; r < 2; ++r) {
+    const std::int64_t t = out_tokens.cpu()[r][0].item<std::int64_t>();
+    EXPECT_NEAR(out_logprobs.cpu()[r][0].item<float>(), log_softmax[r][t].item<double>(), 1e-2);
+  }
+}
+
+}  // namespace
+}  // namespace gspo::engine

@@ -1,0 +1,230 @@
+// Decode attention: one query per row against that row's cache (decode_kernels.h).
+//
+// One block per (kv head, row) computes the R = H / K query heads that share the kv head, so
+// each key and value row is read once for all of them. The 8 warps take turns over rounds of U consecutive keys;
+// a key row of D elements is read by the warp's 32 lanes together (D / 32 contiguous elements
+// each for D = 64, 128, 256; any other D up to 256 takes a generic variant where lane l holds
+// elements l, l + 32, ...), the R dot products are reduced across the warp, and each warp keeps an online softmax
+// (running max, sum, weighted values) per query head. The warps' partial results are merged in
+// warp order, so the output does not depend on scheduling.
+#include <cmath>
+#include <type_traits>
+
+#include "worker/engine/kernels/kernel_common.cuh"
+
+namespace gspo::engine::kernels {
+namespace {
+
+constexpr int kWarps = 8;
+
+// EPL contiguous elements of T, loaded with the widest aligned accesses.
+template <typename T, int EPL>
+struct Fragment {
+  float v[EPL];
+
+  __device__ __forceinline__ void Load(const T* p) {
+    constexpr int kBytes = EPL * sizeof(T);
+    if constexpr (kBytes % 16 == 0) {
+      const uint4* src = reinterpret_cast<const uint4*>(p);
+#pragma unroll
+      for (int c = 0; c < kBytes / 16; ++c) {
+        const uint4 raw = src[c];
+        const T* e = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+        for (int j = 0; j < 16 / static_cast<int>(sizeof(T)); ++j) v[c * (16 / sizeof(T)) + j] = ToFloat(e[j]);
+      }
+    } else if constexpr (kBytes == 8) {
+      const uint2 raw = *reinterpret_cast<const uint2*>(p);
+      const T* e = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+      for (int j = 0; j < EPL; ++j) v[j] = ToFloat(e[j]);
+    } else {
+#pragma unroll
+      for (int j = 0; j < EPL; ++j) v[j] = ToFloat(p[j]);
+    }
+  }
+};
+
+// The generic layout: element j of lane l is l + 32 j, zero past the head dimension.
+template <typename T>
+struct StridedFragment {
+  static constexpr int kMaxElements = 8;
+  float v[kMaxElements];
+
+  __device__ __forceinline__ void Load(const T* row, int lane, int dim) {
+#pragma unroll
+    for (int j = 0; j < kMaxElements; ++j) {
+      const int e = lane + 32 * j;
+      v[j] = e < dim ? ToFloat(row[e]) : 0.f;
+    }
+  }
+};
+
+// D = 0: the generic variant (runtime head_dim up to 256).
+template <typename T, int D, int R>
+__global__ void __launch_bounds__(kWarps * 32) DecodeAttentionKernel(DecodeAttentionArgs a) {
+  constexpr bool kGeneric = D == 0;
+  constexpr int EPL = kGeneric ? StridedFragment<T>::kMaxElements : D / 32;
+  using Frag = typename std::conditional<kGeneric, StridedFragment<T>, Fragment<T, (kGeneric ? 1 : EPL)>>::type;
+  const int dim = kGeneric ? a.head_dim : D;
+  // Where lane `lane`'s element j lives in a row of the head.
+  const auto element = [](int lane, int j) { return kGeneric ? lane + 32 * j : lane * EPL + j; };
+  const int kv_head = blockIdx.x, row = blockIdx.y;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const std::int64_t column = *a.column;
+  const std::int64_t slots = a.ring ? (column + 1 < a.capacity ? column + 1 : a.capacity) : column + 1;
+  const std::int64_t query_position = a.query_positions[row];
+  const std::int64_t* key_positions = a.key_positions + static_cast<std::int64_t>(row) * a.capacity;
+  const bool* key_valid = a.key_valid + static_cast<std::int64_t>(row) * a.capacity;
+  const std::int64_t head_base = (static_cast<std::int64_t>(row) * a.kv_heads + kv_head) * a.capacity * dim;
+  const T* k_rows = static_cast<const T*>(a.k_cache) + head_base;
+  const T* v_rows = static_cast<const T*>(a.v_cache) + head_base;
+  const auto load = [&](Frag& f, const T* head_row) {
+    if constexpr (kGeneric) {
+      f.Load(head_row, lane, dim);
+    } else {
+      f.Load(head_row + lane * EPL);
+    }
+  };
+
+  Frag q[R];
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    load(q[r], static_cast<const T*>(a.q) + (static_cast<std::int64_t>(row) * a.heads + kv_head * R + r) * dim);
+  }
+  float running_max[R], running_sum[R], acc[R][EPL];
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    running_max[r] = -INFINITY;
+    running_sum[r] = 0.f;
+#pragma unroll
+    for (int j = 0; j < EPL; ++j) acc[r][j] = 0.f;
+  }
+
+  // Each warp takes U consecutive keys per round and issues all their loads before using any,
+  // so U key rows per warp are in flight (one at a time leaves the loop waiting on latency).
+  constexpr int U = R <= 2 ? 4 : (R <= 4 ? 2 : 1);
+  for (std::int64_t base = static_cast<std::int64_t>(warp) * U; base < slots; base += kWarps * U) {
+    bool allowed[U];
+    Frag k[U], v[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const std::int64_t s = base + u;
+      if (s >= slots) {
+        allowed[u] = false;
+        continue;
+      }
+      const std::int64_t key_position = key_positions[s];
+      allowed[u] = key_valid[s] && key_position <= query_position &&
+                   (a.window <= 0 || query_position - key_position < a.window);
+      load(k[u], k_rows + s * dim);
+      load(v[u], v_rows + s * dim);
+    }
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      if (!allowed[u]) continue;  // the same for the whole warp
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        float dot = 0.f;
+#pragma unroll
+        for (int j = 0; j < EPL; ++j) dot += q[r].v[j] * k[u].v[j];
+        float score = WarpSum(dot) * a.scale;
+        if (a.softcap > 0.f) score = a.softcap * tanhf(score / a.softcap);
+        const float new_max = fmaxf(running_max[r], score);
+        const float correction = __expf(running_max[r] - new_max);
+        const float weight = __expf(score - new_max);
+        running_sum[r] = running_sum[r] * correction + weight;
+#pragma unroll
+        for (int j = 0; j < EPL; ++j) acc[r][j] = acc[r][j] * correction + weight * v[u].v[j];
+        running_max[r] = new_max;
+      }
+    }
+  }
+
+  // Merge the warps: the block-wide max per head, then each warp's rescaled sums added in
+  // warp order.
+  __shared__ float warp_max[kWarps][R], warp_sum[kWarps][R];
+  __shared__ float merged[R][kGeneric ? 256 : D];
+  if (lane == 0) {
+#pragma unroll
+    for (int r = 0; r < R; ++r) warp_max[warp][r] = running_max[r];
+  }
+  for (int i = threadIdx.x; i < R * dim; i += blockDim.x) merged[i / dim][i % dim] = 0.f;
+  __syncthreads();
+  float scale_of_warp[R];
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    float block_max = -INFINITY;
+    for (int w = 0; w < kWarps; ++w) block_max = fmaxf(block_max, warp_max[w][r]);
+    scale_of_warp[r] = running_max[r] == -INFINITY ? 0.f : __expf(running_max[r] - block_max);
+  }
+  if (lane == 0) {
+#pragma unroll
+    for (int r = 0; r < R; ++r) warp_sum[warp][r] = running_sum[r] * scale_of_warp[r];
+  }
+  for (int w = 0; w < kWarps; ++w) {
+    if (warp == w) {
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+#pragma unroll
+        for (int j = 0; j < EPL; ++j) {
+          if (element(lane, j) < dim) merged[r][element(lane, j)] += acc[r][j] * scale_of_warp[r];
+        }
+      }
+    }
+    __syncthreads();
+  }
+  T* out = static_cast<T*>(a.out) + (static_cast<std::int64_t>(row) * a.heads + kv_head * R) * dim;
+  for (int i = threadIdx.x; i < R * dim; i += blockDim.x) {
+    const int r = i / dim;
+    float total = 0.f;
+    for (int w = 0; w < kWarps; ++w) total += warp_sum[w][r];
+    // No allowed key (never in decode: the step's own key is written first) gives zeros.
+    out[i] = FromFloat<T>(total > 0.f ? merged[r][i % dim] / total : 0.f);
+  }
+}
+
+template <typename T, int D>
+cudaError_t LaunchForHeads(int groups, const DecodeAttentionArgs& a, cudaStream_t stream) {
+  const dim3 grid(a.kv_heads, a.rows);
+  const int threads = kWarps * 32;
+  switch (groups) {
+    case 1: DecodeAttentionKernel<T, D, 1><<<grid, threads, 0, stream>>>(a); break;
+    case 2: DecodeAttentionKernel<T, D, 2><<<grid, threads, 0, stream>>>(a); break;
+    case 3: DecodeAttentionKernel<T, D, 3><<<grid, threads, 0, stream>>>(a); break;
+    case 4: DecodeAttentionKernel<T, D, 4><<<grid, threads, 0, stream>>>(a); break;
+    case 5: DecodeAttentionKernel<T, D, 5><<<grid, threads, 0, stream>>>(a); break;
+    case 6: DecodeAttentionKernel<T, D, 6><<<grid, threads, 0, stream>>>(a); break;
+    case 7: DecodeAttentionKernel<T, D, 7><<<grid, threads, 0, stream>>>(a); break;
+    case 8: DecodeAttentionKernel<T, D, 8><<<grid, threads, 0, stream>>>(a); break;
+    default: return cudaErrorNotSupported;
+  }
+  return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t LaunchForDim(const DecodeAttentionArgs& a, cudaStream_t stream) {
+  const int groups = a.heads / a.kv_heads;
+  switch (a.head_dim) {
+    case 64: return LaunchForHeads<T, 64>(groups, a, stream);
+    case 128: return LaunchForHeads<T, 128>(groups, a, stream);
+    case 256: return LaunchForHeads<T, 256>(groups, a, stream);
+    default: return a.head_dim <= 256 ? LaunchForHeads<T, 0>(groups, a, stream) : cudaErrorNotSupported;
+  }
+}
+
+}  // namespace
+
+bool DecodeAttentionSupports(int heads, int kv_heads, int head_dim) {
+  if (kv_heads <= 0 || heads % kv_heads != 0) return false;
+  const int groups = heads / kv_heads;
+  return groups >= 1 && groups <= 8 && head_dim >= 2 && head_dim <= 256 && head_dim % 2 == 0;
+}
+
+cudaError_t DecodeAttention(DType dtype, const DecodeAttentionArgs& args, cudaStream_t stream) {
+  if (!DecodeAttentionSupports(args.heads, args.kv_heads, args.head_dim)) return cudaErrorNotSupported;
+  if (args.rows == 0) return cudaSuccess;
+  return dtype == DType::kBFloat16 ? LaunchForDim<__nv_bfloat16>(args, stream) : LaunchForDim<float>(args, stream);
+}
+
+}  // namespace gspo::engine::kernels

@@ -1,0 +1,121 @@
+// Fused CUDA kernels of the one-token decode step, on raw device pointers (no LibTorch here:
+// worker/engine/model/fused_decode.cc checks the tensors and launches these on the current
+// stream). Each replaces a chain of small LibTorch kernels with one launch; each rounds to the
+// activation type T (bf16 or float) where the reference LibTorch ops would, so the fused step
+// computes what the unfused one does up to float32 summation order.
+//
+// Shapes: B rows, E hidden, H query heads, K kv heads, D head_dim, C cache slots, F
+// intermediate, V vocabulary. Rows are contiguous unless a stride is given. Every function
+// returns the launch's cudaError_t (cudaSuccess or the first error), never throws.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace gspo::engine::kernels {
+
+enum class DType { kFloat32, kBFloat16 };
+
+// How a norm applies its float32 scale: Gemma multiplies in float32 before rounding (its
+// scale is 1 + w); Llama and Qwen round the normalised value first, then multiply by w.
+enum class NormMode { kScaleThenRound, kRoundThenScale };
+
+struct NormArgs {
+  NormMode mode = NormMode::kScaleThenRound;
+  float eps = 1e-6f;
+};
+
+// For each row: if `h` is given, x += (norm1 ? norm(h) * norm1 : h) (rounded to T, in place);
+// then out = norm(x) * norm2. `h` null: out = norm(x) * norm2 only. x, h, out: [B,E].
+cudaError_t AddRmsNorm(DType dtype, void* x, const void* h, const float* norm1, const float* norm2,
+                       void* out, std::int64_t rows, std::int64_t hidden, NormArgs norm,
+                       cudaStream_t stream);
+
+// Rotary embedding and the cache write of one decode step. qkv: [B, (H+2K)*D] with row stride
+// `qkv_stride` (the fused projection's output: q heads, then k heads, then v heads). Writes the
+// rotated queries to q_out [B,H,D], the rotated keys and the values into slot
+// (*column mod capacity when ring, else *column) of k_cache / v_cache [B,K,C,D]; when
+// `key_positions` is not null also key_positions[b, slot] = positions[b] and key_valid = true.
+// q_norm / k_norm (float32 [D], may be null): per-head RMSNorm before the rotation (Qwen 3,
+// Gemma 3). inv_freq: float32 [D/2].
+struct RopeWriteArgs {
+  const void* qkv;
+  std::int64_t qkv_stride;
+  const std::int64_t* positions;  // [B]
+  const std::int64_t* column;     // [1]
+  const float* inv_freq;
+  const float* q_norm;
+  const float* k_norm;
+  NormArgs norm;
+  void* q_out;
+  void* k_cache;
+  void* v_cache;
+  std::int64_t* key_positions;  // [B,C] or null
+  bool* key_valid;              // [B,C] or null
+  std::int64_t capacity;
+  bool ring;
+  int rows, heads, kv_heads, head_dim;
+};
+cudaError_t RopeAndWriteCache(DType dtype, const RopeWriteArgs& args, cudaStream_t stream);
+
+// Attention of one query per row over its cache: softmax(cap(q.k * scale) + mask) v, masks
+// from positions (a key counts when valid, not after the query, and, with window > 0, less than
+// `window` positions before it). Reads only the slots written so far (up to *column). q:
+// [B,H,D]; out: [B,H*D]. softcap <= 0: none.
+struct DecodeAttentionArgs {
+  const void* q;
+  const void* k_cache;
+  const void* v_cache;
+  const std::int64_t* key_positions;  // [B,C]
+  const bool* key_valid;              // [B,C]
+  const std::int64_t* query_positions;  // [B]
+  const std::int64_t* column;           // [1]
+  std::int64_t capacity;
+  bool ring;
+  std::int64_t window;
+  float scale;
+  float softcap;
+  void* out;
+  int rows, heads, kv_heads, head_dim;
+};
+// cudaErrorNotSupported when head_dim or heads / kv_heads has no compiled variant.
+cudaError_t DecodeAttention(DType dtype, const DecodeAttentionArgs& args, cudaStream_t stream);
+bool DecodeAttentionSupports(int heads, int kv_heads, int head_dim);
+
+// out[B,F] = act(gate) * up with gate_up [B,2F] (gate first), rounded to T after the
+// activation and after the product, as the reference ops do.
+enum class Activation { kGeluTanh, kGelu, kSilu };
+cudaError_t GatedActivation(DType dtype, Activation act, const void* gate_up, void* out,
+                            std::int64_t rows, std::int64_t intermediate, cudaStream_t stream);
+
+// One sampling step over raw logits [B,V] (row stride `logits_stride`, overwritten with the
+// soft-capped values): z = cap(logits) / temperature; the kept set is the smallest set of
+// highest-z tokens holding top_p of the mass (ties at the boundary kept); the token is drawn by
+// inverse CDF with uniforms[b * uniforms_stride + step]. Greedy takes the first highest logit.
+// Records token and log_softmax(z)[token] at out_*[rows[b] * out_stride + step], feeds the
+// token to next_ids[b], and sets finished[b] when it is one of stop_ids.
+struct SampleArgs {
+  void* logits;
+  std::int64_t logits_stride;
+  std::int64_t vocab;
+  int rows;
+  float softcap;
+  float temperature;
+  float top_p;
+  bool greedy;
+  const float* uniforms;
+  std::int64_t uniforms_stride;
+  std::int64_t step;
+  const std::int64_t* row_index;  // [B]
+  std::int64_t* out_tokens;
+  float* out_logprobs;
+  std::int64_t out_stride;
+  std::int64_t* next_ids;  // [B]
+  const std::int64_t* stop_ids;
+  int num_stop_ids;
+  bool* finished;  // [B]
+};
+cudaError_t SampleTopP(DType dtype, const SampleArgs& args, cudaStream_t stream);
+
+}  // namespace gspo::engine::kernels

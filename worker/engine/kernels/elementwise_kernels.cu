@@ -1,0 +1,179 @@
+// The decode step's row-wise kernels: residual add + RMSNorm, rotary embedding + cache write,
+// gated activation (decode_kernels.h says what each computes).
+#include <cmath>
+
+#include "worker/engine/kernels/kernel_common.cuh"
+
+namespace gspo::engine::kernels {
+namespace {
+
+constexpr int kNormThreads = 256;
+
+// One block per row. Pass 1: the sum of squares of h; pass 2: x += scaled h, and the sum of
+// squares of the new x; pass 3: out. x is re-read from global memory (it is in L1/L2).
+template <typename T>
+__global__ void AddRmsNormKernel(T* x, const T* h, const float* norm1, const float* norm2, T* out,
+                                 int hidden, NormArgs norm) {
+  __shared__ float scratch[32];
+  const std::int64_t row = blockIdx.x;
+  T* xr = x + row * hidden;
+  T* outr = out + row * hidden;
+  if (h != nullptr) {
+    const T* hr = h + row * hidden;
+    float inv_h = 1.f;
+    if (norm1 != nullptr) {
+      float sum = 0.f;
+      for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
+        const float v = ToFloat(hr[i]);
+        sum += v * v;
+      }
+      inv_h = rsqrtf(BlockSum(sum, scratch) / hidden + norm.eps);
+    }
+    float sum = 0.f;
+    for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
+      const float added = norm1 != nullptr ? ScaleNormed<T>(ToFloat(hr[i]) * inv_h, norm1[i], norm.mode)
+                                           : ToFloat(hr[i]);
+      const float v = Round<T>(ToFloat(xr[i]) + added);
+      xr[i] = FromFloat<T>(v);
+      sum += v * v;
+    }
+    const float inv = rsqrtf(BlockSum(sum, scratch) / hidden + norm.eps);
+    for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
+      outr[i] = FromFloat<T>(ScaleNormed<T>(ToFloat(xr[i]) * inv, norm2[i], norm.mode));
+    }
+    return;
+  }
+  float sum = 0.f;
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
+    const float v = ToFloat(xr[i]);
+    sum += v * v;
+  }
+  const float inv = rsqrtf(BlockSum(sum, scratch) / hidden + norm.eps);
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
+    outr[i] = FromFloat<T>(ScaleNormed<T>(ToFloat(xr[i]) * inv, norm2[i], norm.mode));
+  }
+}
+
+// One block per (row, head) of the H query and K key heads, D/2 threads rounded up to whole
+// warps: thread i rotates the pair (i, i + D/2). Key blocks also copy the value head into the
+// cache.
+template <typename T>
+__global__ void RopeWriteKernel(RopeWriteArgs a) {
+  __shared__ float scratch[32];
+  const int row = blockIdx.x, head = blockIdx.y, half = a.head_dim / 2;
+  const bool active = static_cast<int>(threadIdx.x) < half;
+  const int i = active ? threadIdx.x : 0;  // idle threads read a valid pair and write nothing
+  const bool is_query = head < a.heads;
+  const int kv_head = head - a.heads;
+  const T* in = static_cast<const T*>(a.qkv) + row * a.qkv_stride + static_cast<std::int64_t>(head) * a.head_dim;
+  float x1 = active ? ToFloat(in[i]) : 0.f, x2 = active ? ToFloat(in[i + half]) : 0.f;
+  const float* qk_norm = is_query ? a.q_norm : a.k_norm;
+  if (qk_norm != nullptr) {
+    const float inv = rsqrtf(BlockSum(x1 * x1 + x2 * x2, scratch) / a.head_dim + a.norm.eps);
+    x1 = ScaleNormed<T>(x1 * inv, qk_norm[i], a.norm.mode);
+    x2 = ScaleNormed<T>(x2 * inv, qk_norm[i + half], a.norm.mode);
+  }
+  // The reference: angle in float32, cos/sin rounded to T, then x*cos + rotate_half(x)*sin
+  // with every product and the sum rounded to T.
+  const float angle = static_cast<float>(a.positions[row]) * a.inv_freq[i];
+  const float c = Round<T>(cosf(angle)), s = Round<T>(sinf(angle));
+  const T y1 = FromFloat<T>(Round<T>(x1 * c) + Round<T>(-x2 * s));
+  const T y2 = FromFloat<T>(Round<T>(x2 * c) + Round<T>(x1 * s));
+  if (!active) return;
+  if (is_query) {
+    T* q = static_cast<T*>(a.q_out) + (static_cast<std::int64_t>(row) * a.heads + head) * a.head_dim;
+    q[i] = y1;
+    q[i + half] = y2;
+    return;
+  }
+  const std::int64_t slot = a.ring ? *a.column % a.capacity : *a.column;
+  const std::int64_t at = ((static_cast<std::int64_t>(row) * a.kv_heads + kv_head) * a.capacity + slot) * a.head_dim;
+  T* k = static_cast<T*>(a.k_cache) + at;
+  k[i] = y1;
+  k[i + half] = y2;
+  const T* v_in = in + static_cast<std::int64_t>(a.kv_heads) * a.head_dim;
+  T* v = static_cast<T*>(a.v_cache) + at;
+  v[i] = v_in[i];
+  v[i + half] = v_in[i + half];
+  if (a.key_positions != nullptr && kv_head == 0 && i == 0) {
+    a.key_positions[row * a.capacity + slot] = a.positions[row];
+    a.key_valid[row * a.capacity + slot] = true;
+  }
+}
+
+__device__ __forceinline__ float Activate(Activation act, float x) {
+  switch (act) {
+    case Activation::kGeluTanh: {
+      const float inner = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+      return 0.5f * x * (1.f + tanhf(inner));
+    }
+    case Activation::kGelu:
+      return 0.5f * x * (1.f + erff(x * 0.7071067811865476f));
+    case Activation::kSilu:
+      return x / (1.f + expf(-x));
+  }
+  return x;
+}
+
+template <typename T>
+__global__ void GatedActivationKernel(Activation act, const T* gate_up, T* out, std::int64_t rows,
+                                      std::int64_t intermediate) {
+  const std::int64_t total = rows * intermediate;
+  for (std::int64_t idx = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; idx < total;
+       idx += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const std::int64_t row = idx / intermediate, col = idx % intermediate;
+    const T* in = gate_up + row * 2 * intermediate;
+    const float gate = Round<T>(Activate(act, ToFloat(in[col])));
+    out[idx] = FromFloat<T>(gate * ToFloat(in[intermediate + col]));
+  }
+}
+
+}  // namespace
+
+cudaError_t AddRmsNorm(DType dtype, void* x, const void* h, const float* norm1, const float* norm2,
+                       void* out, std::int64_t rows, std::int64_t hidden, NormArgs norm,
+                       cudaStream_t stream) {
+  if (rows == 0) return cudaSuccess;
+  if (dtype == DType::kBFloat16) {
+    using T = __nv_bfloat16;
+    AddRmsNormKernel<T><<<rows, kNormThreads, 0, stream>>>(static_cast<T*>(x), static_cast<const T*>(h), norm1,
+                                                         norm2, static_cast<T*>(out), hidden, norm);
+  } else {
+    AddRmsNormKernel<float><<<rows, kNormThreads, 0, stream>>>(static_cast<float*>(x), static_cast<const float*>(h),
+                                                             norm1, norm2, static_cast<float*>(out), hidden, norm);
+  }
+  return cudaGetLastError();
+}
+
+cudaError_t RopeAndWriteCache(DType dtype, const RopeWriteArgs& args, cudaStream_t stream) {
+  if (args.rows == 0) return cudaSuccess;
+  const int half = args.head_dim / 2;
+  if (args.head_dim % 2 != 0 || half > 1024) return cudaErrorNotSupported;
+  const dim3 grid(args.rows, args.heads + args.kv_heads);
+  const int threads = (half + 31) / 32 * 32;
+  if (dtype == DType::kBFloat16) {
+    RopeWriteKernel<__nv_bfloat16><<<grid, threads, 0, stream>>>(args);
+  } else {
+    RopeWriteKernel<float><<<grid, threads, 0, stream>>>(args);
+  }
+  return cudaGetLastError();
+}
+
+cudaError_t GatedActivation(DType dtype, Activation act, const void* gate_up, void* out,
+                            std::int64_t rows, std::int64_t intermediate, cudaStream_t stream) {
+  const std::int64_t total = rows * intermediate;
+  if (total == 0) return cudaSuccess;
+  const int threads = 256;
+  const int blocks = static_cast<int>(std::min<std::int64_t>((total + threads - 1) / threads, 65535));
+  if (dtype == DType::kBFloat16) {
+    using T = __nv_bfloat16;
+    GatedActivationKernel<T><<<blocks, threads, 0, stream>>>(act, static_cast<const T*>(gate_up),
+                                                           static_cast<T*>(out), rows, intermediate);
+  } else {
+    GatedActivationKernel<float><<<blocks, threads, 0, stream>>>(act, static_cast<const float*>(gate_up),
+                                                               static_cast<float*>(out), rows, intermediate);
+  }
+  return cudaGetLastError();
+}
+
+}  // namespace gspo::engine::kernels

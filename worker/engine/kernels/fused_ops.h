@@ -1,0 +1,67 @@
+// The fused decode kernels (decode_kernels.h) for LibTorch tensors: shape, dtype and device
+// checks, then a launch on the current CUDA stream. Built from fused_ops_cuda.cc when LibTorch
+// has CUDA; fused_ops_cpu.cc otherwise, where Available() is false and nothing else is called.
+//
+// Every function writes into tensors the caller allocated, never synchronises with the host
+// and never allocates on the host side, so a CUDA graph can record it. Misuse throws c10::Error.
+// Stateless; safe from any thread.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+
+#include "worker/engine/model/kv_cache.h"
+#include "worker/engine/model/model_config.h"
+
+namespace gspo::engine::fused {
+
+// True when the kernels are built, `like` is a CUDA tensor of float32 or bfloat16, and
+// GSPO_FUSED_DECODE=0 is not set (the switch that measures what the kernels bring).
+bool Available(const at::Tensor& like);
+
+// x [B,E] (updated in place when h is given): x += (scale1 defined ? norm(h) * scale1 : h);
+// then out [B,E] = norm(x) * scale2. scale_then_round: Gemma's order (multiply in float32,
+// then round); else Llama's (round, then multiply). Scales are float32 [E].
+void AddRmsNorm(const at::Tensor& x, const at::Tensor& h, const at::Tensor& scale1,
+                const at::Tensor& scale2, const at::Tensor& out, bool scale_then_round, double eps);
+
+// Rotary embedding of the step's queries and keys (after the per-head q/k norms when their
+// scales are defined) and the write of keys and values into `layer` at `column`.
+// qkv [B,(H+2K)*D] (row stride may exceed the width); positions [B] int64; q_out [B,H,D].
+struct HeadShape {
+  std::int64_t heads, kv_heads, head_dim;
+};
+void RopeAndWriteCache(const at::Tensor& qkv, const at::Tensor& positions, const at::Tensor& column,
+                       const at::Tensor& inv_freq, const at::Tensor& q_norm, const at::Tensor& k_norm,
+                       bool scale_then_round, double eps, const KvCache::LayerBuffers& layer,
+                       HeadShape shape, const at::Tensor& q_out);
+
+bool AttentionSupports(HeadShape shape);
+// out [B,H*D] = attention of q [B,H,D] over `layer`'s written slots (decode_kernels.h).
+void DecodeAttention(const at::Tensor& q, const KvCache::LayerBuffers& layer,
+                     const at::Tensor& query_positions, const at::Tensor& column, std::int64_t window,
+                     double scale, double softcap, HeadShape shape, const at::Tensor& out);
+
+// out [B,F] = act(gate_up[:, :F]) * gate_up[:, F:].
+void GatedActivation(const at::Tensor& gate_up, Activation act, const at::Tensor& out);
+
+// One sampling step over raw logits [B,V] (soft-capped in place); see decode_kernels.h.
+struct SampleStep {
+  at::Tensor logits;      // [B,V], model dtype, contiguous rows
+  double softcap = 0;     // <= 0: none
+  double temperature = 1;
+  double top_p = 1;
+  bool greedy = false;
+  at::Tensor uniforms;    // [B,N] float32
+  std::int64_t step = 0;  // column of uniforms and of the outputs
+  at::Tensor rows;        // [B] int64: the output row of each batch row
+  at::Tensor out_tokens;  // [R,N] int64
+  at::Tensor out_logprobs;  // [R,N] float32
+  at::Tensor next_ids;    // [B,1] int64: the token each row feeds next
+  at::Tensor stop_ids;    // [S] int64, may be undefined
+  at::Tensor finished;    // [B] bool
+};
+void Sample(const SampleStep& step);
+
+}  // namespace gspo::engine::fused

@@ -1,0 +1,24 @@
+// Builds without CUDA: the fused decode path is never available, so callers keep the
+// reference LibTorch layers and nothing below is reached.
+#include "worker/engine/kernels/fused_ops.h"
+
+namespace gspo::engine::fused {
+namespace {
+
+[[noreturn]] void Unavailable() { TORCH_CHECK(false, "fused decode kernels are not built (no CUDA)"); }
+
+}  // namespace
+
+bool Available(const at::Tensor&) { return false; }
+void AddRmsNorm(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                const at::Tensor&, bool, double) { Unavailable(); }
+void RopeAndWriteCache(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                       const at::Tensor&, const at::Tensor&, bool, double, const KvCache::LayerBuffers&,
+                       HeadShape, const at::Tensor&) { Unavailable(); }
+bool AttentionSupports(HeadShape) { return false; }
+void DecodeAttention(const at::Tensor&, const KvCache::LayerBuffers&, const at::Tensor&, const at::Tensor&,
+                     std::int64_t, double, double, HeadShape, const at::Tensor&) { Unavailable(); }
+void GatedActivation(const at::Tensor&, Activation, const at::Tensor&) { Unavailable(); }
+void Sample(const SampleStep&) { Unavailable(); }
+
+}  // namespace gspo::engine::fused

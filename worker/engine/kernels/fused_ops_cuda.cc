@@ -1,0 +1,203 @@
+// The fused decode kernels behind LibTorch tensors (fused_ops.h), on CUDA.
+#include <c10/cuda/CUDAStream.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "worker/engine/kernels/decode_kernels.h"
+#include "worker/engine/kernels/fused_ops.h"
+
+namespace gspo::engine::fused {
+namespace {
+
+namespace k = gspo::engine::kernels;
+
+k::DType KernelType(const at::Tensor& t) {
+  TORCH_CHECK(t.scalar_type() == at::kBFloat16 || t.scalar_type() == at::kFloat,
+              "fused decode: expected bfloat16 or float32, got ", t.scalar_type());
+  return t.scalar_type() == at::kBFloat16 ? k::DType::kBFloat16 : k::DType::kFloat32;
+}
+
+void Check(cudaError_t status, const char* what) {
+  TORCH_CHECK(status == cudaSuccess, "fused decode: ", what, " failed: ", cudaGetErrorString(status));
+}
+
+void CheckRows(const at::Tensor& t, const char* name) {
+  TORCH_CHECK(t.is_cuda() && t.dim() >= 1 && t.stride(-1) == 1, "fused decode: ", name,
+              " must be a CUDA tensor with contiguous rows, got sizes ", t.sizes(), " strides ", t.strides());
+}
+
+void CheckContiguous(const at::Tensor& t, const char* name) {
+  TORCH_CHECK(t.is_cuda() && t.is_contiguous(), "fused decode: ", name, " must be a contiguous CUDA tensor");
+}
+
+const float* FloatOrNull(const at::Tensor& t) {
+  if (!t.defined()) return nullptr;
+  TORCH_CHECK(t.scalar_type() == at::kFloat && t.is_contiguous(), "fused decode: norm scales must be float32");
+  return t.data_ptr<float>();
+}
+
+k::NormArgs Norm(bool scale_then_round, double eps) {
+  return {scale_then_round ? k::NormMode::kScaleThenRound : k::NormMode::kRoundThenScale, static_cast<float>(eps)};
+}
+
+cudaStream_t Stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
+
+}  // namespace
+
+bool Available(const at::Tensor& like) {
+  const char* value = std::getenv("GSPO_FUSED_DECODE");
+  const bool enabled = value == nullptr || std::strcmp(value, "0") != 0;
+  return enabled && like.is_cuda() && (like.scalar_type() == at::kBFloat16 || like.scalar_type() == at::kFloat);
+}
+
+void AddRmsNorm(const at::Tensor& x, const at::Tensor& h, const at::Tensor& scale1,
+                const at::Tensor& scale2, const at::Tensor& out, bool scale_then_round, double eps) {
+  CheckContiguous(x, "x");
+  CheckContiguous(out, "out");
+  TORCH_CHECK(out.sizes() == x.sizes() && out.scalar_type() == x.scalar_type(), "fused decode: norm out shape");
+  if (h.defined()) {
+    CheckContiguous(h, "h");
+    TORCH_CHECK(h.sizes() == x.sizes() && h.scalar_type() == x.scalar_type(), "fused decode: residual shape");
+  }
+  const std::int64_t hidden = x.size(-1);
+  TORCH_CHECK(scale2.numel() == hidden && (!scale1.defined() || scale1.numel() == hidden),
+              "fused decode: norm scale size");
+  Check(k::AddRmsNorm(KernelType(x), x.data_ptr(), h.defined() ? h.data_ptr() : nullptr, FloatOrNull(scale1),
+                      FloatOrNull(scale2), out.data_ptr(), x.numel() / hidden, hidden,
+                      Norm(scale_then_round, eps), Stream()),
+        "AddRmsNorm");
+}
+
+void RopeAndWriteCache(const at::Tensor& qkv, const at::Tensor& positions, const at::Tensor& column,
+                       const at::Tensor& inv_freq, const at::Tensor& q_norm, const at::Tensor& k_norm,
+                       bool scale_then_round, double eps, const KvCache::LayerBuffers& layer,
+                       HeadShape shape, const at::Tensor& q_out) {
+  CheckRows(qkv, "qkv");
+  CheckContiguous(positions, "positions");
+  CheckContiguous(q_out, "q_out");
+  CheckContiguous(layer.k, "k cache");
+  CheckContiguous(layer.v, "v cache");
+  const std::int64_t rows = qkv.size(0), width = (shape.heads + 2 * shape.kv_heads) * shape.head_dim;
+  TORCH_CHECK(qkv.dim() == 2 && qkv.size(1) == width, "fused decode: qkv must be [B,", width, "], got ", qkv.sizes());
+  TORCH_CHECK(positions.numel() == rows && positions.scalar_type() == at::kLong, "fused decode: positions");
+  TORCH_CHECK(layer.k.size(0) == rows && layer.k.size(1) == shape.kv_heads && layer.k.size(3) == shape.head_dim,
+              "fused decode: cache shape ", layer.k.sizes());
+  TORCH_CHECK(q_out.numel() == rows * shape.heads * shape.head_dim, "fused decode: q_out shape");
+  TORCH_CHECK(inv_freq.scalar_type() == at::kFloat && inv_freq.numel() == shape.head_dim / 2, "fused decode: inv_freq");
+  k::RopeWriteArgs args{};
+  args.qkv = qkv.data_ptr();
+  args.qkv_stride = qkv.stride(0);
+  args.positions = positions.data_ptr<std::int64_t>();
+  args.column = column.data_ptr<std::int64_t>();
+  args.inv_freq = inv_freq.data_ptr<float>();
+  args.q_norm = FloatOrNull(q_norm);
+  args.k_norm = FloatOrNull(k_norm);
+  args.norm = Norm(scale_then_round, eps);
+  args.q_out = q_out.data_ptr();
+  args.k_cache = layer.k.data_ptr();
+  args.v_cache = layer.v.data_ptr();
+  args.key_positions = layer.writes_positions ? layer.positions.data_ptr<std::int64_t>() : nullptr;
+  args.key_valid = layer.writes_positions ? layer.valid.data_ptr<bool>() : nullptr;
+  args.capacity = layer.capacity;
+  args.ring = layer.ring;
+  args.rows = static_cast<int>(rows);
+  args.heads = static_cast<int>(shape.heads);
+  args.kv_heads = static_cast<int>(shape.kv_heads);
+  args.head_dim = static_cast<int>(shape.head_dim);
+  Check(k::RopeAndWriteCache(KernelType(qkv), args, Stream()), "RopeAndWriteCache");
+}
+
+bool AttentionSupports(HeadShape shape) {
+  return k::DecodeAttentionSupports(static_cast<int>(shape.heads), static_cast<int>(shape.kv_heads),
+                                    static_cast<int>(shape.head_dim));
+}
+
+void DecodeAttention(const at::Tensor& q, const KvCache::LayerBuffers& layer,
+                     const at::Tensor& query_positions, const at::Tensor& column, std::int64_t window,
+                     double scale, double softcap, HeadShape shape, const at::Tensor& out) {
+  CheckContiguous(q, "q");
+  CheckContiguous(out, "attention out");
+  CheckContiguous(query_positions, "query positions");
+  CheckContiguous(layer.positions, "key positions");
+  CheckContiguous(layer.valid, "key valid");
+  const std::int64_t rows = layer.k.size(0);
+  TORCH_CHECK(q.numel() == rows * shape.heads * shape.head_dim && out.numel() == q.numel(),
+              "fused decode: attention shapes");
+  k::DecodeAttentionArgs args{};
+  args.q = q.data_ptr();
+  args.k_cache = layer.k.data_ptr();
+  args.v_cache = layer.v.data_ptr();
+  args.key_positions = layer.positions.data_ptr<std::int64_t>();
+  args.key_valid = layer.valid.data_ptr<bool>();
+  args.query_positions = query_positions.data_ptr<std::int64_t>();
+  args.column = column.data_ptr<std::int64_t>();
+  args.capacity = layer.capacity;
+  args.ring = layer.ring;
+  args.window = window;
+  args.scale = static_cast<float>(scale);
+  args.softcap = static_cast<float>(softcap);
+  args.out = out.data_ptr();
+  args.rows = static_cast<int>(rows);
+  args.heads = static_cast<int>(shape.heads);
+  args.kv_heads = static_cast<int>(shape.kv_heads);
+  args.head_dim = static_cast<int>(shape.head_dim);
+  Check(k::DecodeAttention(KernelType(q), args, Stream()), "DecodeAttention");
+}
+
+void GatedActivation(const at::Tensor& gate_up, Activation act, const at::Tensor& out) {
+  CheckContiguous(gate_up, "gate_up");
+  CheckContiguous(out, "activation out");
+  const std::int64_t intermediate = out.size(-1), rows = out.numel() / intermediate;
+  TORCH_CHECK(gate_up.numel() == 2 * out.numel(), "fused decode: gate_up must be twice the output");
+  const k::Activation kind = act == Activation::kGeluTanh ? k::Activation::kGeluTanh
+                             : act == Activation::kGelu   ? k::Activation::kGelu
+                                                          : k::Activation::kSilu;
+  Check(k::GatedActivation(KernelType(out), kind, gate_up.data_ptr(), out.data_ptr(), rows, intermediate, Stream()),
+        "GatedActivation");
+}
+
+void Sample(const SampleStep& s) {
+  CheckRows(s.logits, "logits");
+  CheckContiguous(s.uniforms, "uniforms");
+  CheckContiguous(s.rows, "rows");
+  CheckContiguous(s.out_tokens, "out tokens");
+  CheckContiguous(s.out_logprobs, "out log-probs");
+  CheckContiguous(s.next_ids, "next ids");
+  CheckContiguous(s.finished, "finished");
+  const std::int64_t rows = s.logits.size(0);
+  TORCH_CHECK(s.logits.dim() == 2 && s.uniforms.size(0) == rows && s.rows.numel() == rows &&
+                  s.next_ids.numel() == rows && s.finished.numel() == rows,
+              "fused decode: sampling shapes");
+  TORCH_CHECK(s.step >= 0 && s.step < s.uniforms.size(1) && s.step < s.out_tokens.size(1),
+              "fused decode: sampling step out of range");
+  TORCH_CHECK(s.out_tokens.scalar_type() == at::kLong && s.out_logprobs.scalar_type() == at::kFloat &&
+                  s.uniforms.scalar_type() == at::kFloat && s.finished.scalar_type() == at::kBool,
+              "fused decode: sampling dtypes");
+  k::SampleArgs args{};
+  args.logits = s.logits.data_ptr();
+  args.logits_stride = s.logits.stride(0);
+  args.vocab = s.logits.size(1);
+  args.rows = static_cast<int>(rows);
+  args.softcap = static_cast<float>(s.softcap);
+  args.temperature = static_cast<float>(s.temperature);
+  args.top_p = static_cast<float>(s.top_p);
+  args.greedy = s.greedy;
+  args.uniforms = s.uniforms.data_ptr<float>();
+  args.uniforms_stride = s.uniforms.stride(0);
+  args.step = s.step;
+  args.row_index = s.rows.data_ptr<std::int64_t>();
+  args.out_tokens = s.out_tokens.data_ptr<std::int64_t>();
+  args.out_logprobs = s.out_logprobs.data_ptr<float>();
+  args.out_stride = s.out_tokens.stride(0);
+  args.next_ids = s.next_ids.data_ptr<std::int64_t>();
+  if (s.stop_ids.defined() && s.stop_ids.numel() > 0) {
+    CheckContiguous(s.stop_ids, "stop ids");
+    args.stop_ids = s.stop_ids.data_ptr<std::int64_t>();
+    args.num_stop_ids = static_cast<int>(s.stop_ids.numel());
+  }
+  args.finished = s.finished.data_ptr<bool>();
+  Check(k::SampleTopP(KernelType(s.logits), args, Stream()), "SampleTopP");
+}
+
+}  // namespace gspo::engine::fused
