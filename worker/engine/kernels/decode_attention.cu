@@ -17,32 +17,34 @@ namespace {
 
 constexpr int kWarps = 8;
 
-// EPL contiguous elements of T, loaded with the widest aligned accesses.
+// EPL contiguous elements of T, loaded with the widest aligned accesses and kept as loaded
+// (converted on use), so many key rows fit in registers at once.
 template <typename T, int EPL>
 struct Fragment {
-  float v[EPL];
+  static constexpr int kBytes = EPL * sizeof(T);
+  static constexpr int kWords = (kBytes + 3) / 4;
+  unsigned int raw[kWords];
 
   __device__ __forceinline__ void Load(const T* p) {
-    constexpr int kBytes = EPL * sizeof(T);
     if constexpr (kBytes % 16 == 0) {
-      const uint4* src = reinterpret_cast<const uint4*>(p);
 #pragma unroll
       for (int c = 0; c < kBytes / 16; ++c) {
-        const uint4 raw = src[c];
-        const T* e = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-        for (int j = 0; j < 16 / static_cast<int>(sizeof(T)); ++j) v[c * (16 / sizeof(T)) + j] = ToFloat(e[j]);
+        const uint4 chunk = reinterpret_cast<const uint4*>(p)[c];
+        raw[4 * c] = chunk.x;
+        raw[4 * c + 1] = chunk.y;
+        raw[4 * c + 2] = chunk.z;
+        raw[4 * c + 3] = chunk.w;
       }
     } else if constexpr (kBytes == 8) {
-      const uint2 raw = *reinterpret_cast<const uint2*>(p);
-      const T* e = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-      for (int j = 0; j < EPL; ++j) v[j] = ToFloat(e[j]);
+      const uint2 chunk = *reinterpret_cast<const uint2*>(p);
+      raw[0] = chunk.x;
+      raw[1] = chunk.y;
     } else {
 #pragma unroll
-      for (int j = 0; j < EPL; ++j) v[j] = ToFloat(p[j]);
+      for (int j = 0; j < EPL; ++j) reinterpret_cast<T*>(raw)[j] = p[j];
     }
   }
+  __device__ __forceinline__ float Get(int j) const { return ToFloat(reinterpret_cast<const T*>(raw)[j]); }
 };
 
 // The generic layout: element j of lane l is l + 32 j, zero past the head dimension.
@@ -58,11 +60,12 @@ struct StridedFragment {
       v[j] = e < dim ? ToFloat(row[e]) : 0.f;
     }
   }
+  __device__ __forceinline__ float Get(int j) const { return v[j]; }
 };
 
 // D = 0: the generic variant (runtime head_dim up to 256).
 template <typename T, int D, int R>
-__global__ void __launch_bounds__(kWarps * 32) DecodeAttentionKernel(DecodeAttentionArgs a) {
+__global__ void __launch_bounds__(kWarps * 32, R <= 2 ? 2 : 1) DecodeAttentionKernel(DecodeAttentionArgs a) {
   constexpr bool kGeneric = D == 0;
   constexpr int EPL = kGeneric ? StridedFragment<T>::kMaxElements : D / 32;
   using Frag = typename std::conditional<kGeneric, StridedFragment<T>, Fragment<T, (kGeneric ? 1 : EPL)>>::type;
@@ -87,10 +90,13 @@ __global__ void __launch_bounds__(kWarps * 32) DecodeAttentionKernel(DecodeAtten
     }
   };
 
-  Frag q[R];
+  float q[R][EPL];
 #pragma unroll
   for (int r = 0; r < R; ++r) {
-    load(q[r], static_cast<const T*>(a.q) + (static_cast<std::int64_t>(row) * a.heads + kv_head * R + r) * dim);
+    Frag f;
+    load(f, static_cast<const T*>(a.q) + (static_cast<std::int64_t>(row) * a.heads + kv_head * R + r) * dim);
+#pragma unroll
+    for (int j = 0; j < EPL; ++j) q[r][j] = f.Get(j);
   }
   float running_max[R], running_sum[R], acc[R][EPL];
 #pragma unroll
@@ -103,7 +109,7 @@ __global__ void __launch_bounds__(kWarps * 32) DecodeAttentionKernel(DecodeAtten
 
   // Each warp takes U consecutive keys per round and issues all their loads before using any,
   // so U key rows per warp are in flight (one at a time leaves the loop waiting on latency).
-  constexpr int U = R <= 2 ? 4 : (R <= 4 ? 2 : 1);
+  constexpr int U = kGeneric ? 2 : (R <= 2 ? (sizeof(T) == 2 ? 8 : 4) : (R <= 4 ? 4 : 2));
   for (std::int64_t base = static_cast<std::int64_t>(warp) * U; base < slots; base += kWarps * U) {
     bool allowed[U];
     Frag k[U], v[U];
@@ -127,7 +133,7 @@ __global__ void __launch_bounds__(kWarps * 32) DecodeAttentionKernel(DecodeAtten
       for (int r = 0; r < R; ++r) {
         float dot = 0.f;
 #pragma unroll
-        for (int j = 0; j < EPL; ++j) dot += q[r].v[j] * k[u].v[j];
+        for (int j = 0; j < EPL; ++j) dot += q[r][j] * k[u].Get(j);
         float score = WarpSum(dot) * a.scale;
         if (a.softcap > 0.f) score = a.softcap * tanhf(score / a.softcap);
         const float new_max = fmaxf(running_max[r], score);
@@ -135,7 +141,7 @@ __global__ void __launch_bounds__(kWarps * 32) DecodeAttentionKernel(DecodeAtten
         const float weight = __expf(score - new_max);
         running_sum[r] = running_sum[r] * correction + weight;
 #pragma unroll
-        for (int j = 0; j < EPL; ++j) acc[r][j] = acc[r][j] * correction + weight * v[u].v[j];
+        for (int j = 0; j < EPL; ++j) acc[r][j] = acc[r][j] * correction + weight * v[u].Get(j);
         running_max[r] = new_max;
       }
     }

@@ -8,6 +8,7 @@
 // then stride) with a block-wide prefix sum. Every sum has a fixed order: the same inputs give
 // the same token.
 #include <climits>
+#include <cstdint>
 #include <cmath>
 
 #include "worker/engine/kernels/kernel_common.cuh"
@@ -68,6 +69,49 @@ __device__ float BlockExclusiveScan(float v, float* total, float* scratch) {
   return warp_offset + inclusive - v;
 }
 
+// Visits a row in the block's fixed order: thread t takes chunks t, t + blockDim, ... of
+// 16 bytes (one load each, several in flight), then the tail one element at a time. Every pass
+// uses this order, so per-thread sums and the final walk agree. `f(index, value)`.
+template <typename T, typename F>
+__device__ __forceinline__ void ForEach(const T* row, std::int64_t vocab, bool vectorized, F&& f) {
+  constexpr int kChunk = 16 / sizeof(T);
+  std::int64_t done = 0;
+  if (vectorized) {
+    const std::int64_t chunks = vocab / kChunk;
+    const uint4* src = reinterpret_cast<const uint4*>(row);
+#pragma unroll 4
+    for (std::int64_t c = threadIdx.x; c < chunks; c += blockDim.x) {
+      const uint4 raw = src[c];
+      const T* e = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+      for (int j = 0; j < kChunk; ++j) f(c * kChunk + j, e[j]);
+    }
+    done = chunks * kChunk;
+  }
+  for (std::int64_t i = done + threadIdx.x; i < vocab; i += blockDim.x) f(i, row[i]);
+}
+
+// Soft-caps a row in place (same order and chunking as ForEach).
+template <typename T>
+__device__ __forceinline__ void CapRow(T* row, std::int64_t vocab, bool vectorized, float softcap) {
+  constexpr int kChunk = 16 / sizeof(T);
+  std::int64_t done = 0;
+  if (vectorized) {
+    const std::int64_t chunks = vocab / kChunk;
+    uint4* data = reinterpret_cast<uint4*>(row);
+#pragma unroll 4
+    for (std::int64_t c = threadIdx.x; c < chunks; c += blockDim.x) {
+      uint4 raw = data[c];
+      T* e = reinterpret_cast<T*>(&raw);
+#pragma unroll
+      for (int j = 0; j < kChunk; ++j) e[j] = Capped(e[j], softcap);
+      data[c] = raw;
+    }
+    done = chunks * kChunk;
+  }
+  for (std::int64_t i = done + threadIdx.x; i < vocab; i += blockDim.x) row[i] = Capped(row[i], softcap);
+}
+
 template <typename T>
 __global__ void __launch_bounds__(kThreads) SampleKernel(SampleArgs a) {
   using K = Keys<T>;
@@ -81,22 +125,29 @@ __global__ void __launch_bounds__(kThreads) SampleKernel(SampleArgs a) {
   const float inv_t = a.greedy ? 1.f : 1.f / a.temperature;
   const std::int64_t vocab = a.vocab;
 
-  // Pass 1: cap in place; the max and its first index.
-  float best = -INFINITY;
+  const bool vectorized = reinterpret_cast<std::uintptr_t>(logits) % 16 == 0 &&
+                          (a.logits_stride * static_cast<std::int64_t>(sizeof(T))) % 16 == 0;
+
+  // Pass 1: cap in place (each thread rewrites only what it later reads); then one pass for the
+  // max, its first index, and the sum of exponentials relative to a running max.
+  if (a.softcap > 0.f) CapRow(logits, vocab, vectorized, a.softcap);
+  float best = -INFINITY, scaled_sum = 0.f;
   std::int64_t best_index = vocab;
-  for (std::int64_t i = threadIdx.x; i < vocab; i += blockDim.x) {
-    const T capped = Capped(logits[i], a.softcap);
-    logits[i] = capped;
-    const float z = ToFloat(capped) * inv_t;
+  ForEach(logits, vocab, vectorized, [&](std::int64_t i, T v) {
+    const float z = ToFloat(v) * inv_t;
+    if (z == -INFINITY) return;  // no mass, and exp(-inf - -inf) would poison the sum
     if (z > best) {
+      scaled_sum = scaled_sum * __expf(best - z);
       best = z;
       best_index = i;
+    } else if (z == best && i < best_index) {
+      best_index = i;
     }
-  }
+    scaled_sum += __expf(z - best);
+  });
   const float row_max = BlockMax(best, scratch);
-  float sum = 0.f;
-  for (std::int64_t i = threadIdx.x; i < vocab; i += blockDim.x) sum += __expf(ToFloat(logits[i]) * inv_t - row_max);
-  const float log_norm = row_max + logf(BlockSum(sum, scratch));
+  const float mine_sum = best == -INFINITY ? 0.f : scaled_sum * __expf(best - row_max);
+  const float log_norm = row_max + logf(BlockSum(mine_sum, scratch));
 
   if (threadIdx.x == 0) {
     chosen = INT_MIN;
@@ -122,14 +173,13 @@ __global__ void __launch_bounds__(kThreads) SampleKernel(SampleArgs a) {
           candidate[m] = lo + span * (m + 1) / (kCandidates + 1);
           mass[m] = 0.f;
         }
-        for (std::int64_t i = threadIdx.x; i < vocab; i += blockDim.x) {
-          const T v = logits[i];
+        ForEach(logits, vocab, vectorized, [&](std::int64_t, T v) {
           const typename K::U key = K::Of(v);
-          if (key < candidate[0]) continue;
+          if (key < candidate[0]) return;
           const float p = __expf(ToFloat(v) * inv_t - log_norm);
 #pragma unroll
           for (int m = 0; m < kCandidates; ++m) mass[m] += key >= candidate[m] ? p : 0.f;
-        }
+        });
         const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
         __syncthreads();  // the previous pass's partial sums have been read
 #pragma unroll
@@ -155,10 +205,9 @@ __global__ void __launch_bounds__(kThreads) SampleKernel(SampleArgs a) {
     // The kept tokens' mass per thread and its prefix sums partition [0, kept mass): the
     // thread whose range holds the target walks its tokens to it.
     float mine = 0.f;
-    for (std::int64_t i = threadIdx.x; i < vocab; i += blockDim.x) {
-      const T v = logits[i];
+    ForEach(logits, vocab, vectorized, [&](std::int64_t, T v) {
       if (K::Of(v) >= lo) mine += __expf(ToFloat(v) * inv_t - log_norm);
-    }
+    });
     float kept_mass;
     const float before = BlockExclusiveScan(mine, &kept_mass, scratch);
     starts[threadIdx.x] = before;
@@ -172,16 +221,12 @@ __global__ void __launch_bounds__(kThreads) SampleKernel(SampleArgs a) {
     if (in_range || fallback) {
       float acc = before;
       int pick = -1, last = -1;
-      for (std::int64_t i = threadIdx.x; i < vocab; i += blockDim.x) {
-        const T v = logits[i];
-        if (K::Of(v) < lo) continue;
+      ForEach(logits, vocab, vectorized, [&](std::int64_t i, T v) {
+        if (pick >= 0 || K::Of(v) < lo) return;
         last = static_cast<int>(i);
         acc += __expf(ToFloat(v) * inv_t - log_norm);
-        if (in_range && acc > target) {
-          pick = last;
-          break;
-        }
-      }
+        if (in_range && acc > target) pick = last;
+      });
       if (last >= 0) atomicMax(&chosen, -(pick >= 0 ? pick : last) - 1);
     }
   }
