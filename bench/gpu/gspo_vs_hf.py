@@ -118,7 +118,7 @@ def main():
     lines = ["| configuration | generated tok/s (median of 3) | decode step ms | x floor | peer figure | ratio |",
              "|---|---|---|---|---|---|"]
     for name, r in ours.items():
-        ref = hf_lora if name.startswith("lora") else hf_best
+        ref = hf_lora if "lora" in name else hf_best
         ratio = f"{r['generated_tokens_per_s'] / ref:.2f}x" if ref else "n/a"
         lines.append(f"| ours {name} | {r['generated_tokens_per_s']:.0f} | {r['decode_step_ms_median']:.2f} | "
                      f"{r['decode_step_ms_median'] / floor:.2f} | {ref or 0:.0f} | {ratio} |")

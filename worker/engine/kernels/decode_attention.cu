@@ -126,24 +126,35 @@ __global__ void __launch_bounds__(kWarps * 32, R <= 2 ? 2 : 1) DecodeAttentionKe
       load(k[u], k_rows + s * dim);
       load(v[u], v_rows + s * dim);
     }
+    // The round's U scores per head first (independent warp reductions), then one rescale of
+    // the running sums for the whole round: a short dependency chain per round, not per key.
 #pragma unroll
-    for (int u = 0; u < U; ++u) {
-      if (!allowed[u]) continue;  // the same for the whole warp
+    for (int r = 0; r < R; ++r) {
+      float score[U];
+      float round_max = running_max[r];
 #pragma unroll
-      for (int r = 0; r < R; ++r) {
+      for (int u = 0; u < U; ++u) {
         float dot = 0.f;
 #pragma unroll
         for (int j = 0; j < EPL; ++j) dot += q[r][j] * k[u].Get(j);
-        float score = WarpSum(dot) * a.scale;
-        if (a.softcap > 0.f) score = a.softcap * tanhf(score / a.softcap);
-        const float new_max = fmaxf(running_max[r], score);
-        const float correction = __expf(running_max[r] - new_max);
-        const float weight = __expf(score - new_max);
-        running_sum[r] = running_sum[r] * correction + weight;
-#pragma unroll
-        for (int j = 0; j < EPL; ++j) acc[r][j] = acc[r][j] * correction + weight * v[u].Get(j);
-        running_max[r] = new_max;
+        score[u] = WarpSum(dot) * a.scale;
+        if (a.softcap > 0.f) score[u] = a.softcap * tanhf(score[u] / a.softcap);
+        if (allowed[u]) round_max = fmaxf(round_max, score[u]);
       }
+      if (round_max == -INFINITY) continue;  // no allowed key yet: nothing to add
+      const float correction = __expf(running_max[r] - round_max);
+      running_sum[r] *= correction;
+#pragma unroll
+      for (int j = 0; j < EPL; ++j) acc[r][j] *= correction;
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        if (!allowed[u]) continue;  // the same for the whole warp
+        const float weight = __expf(score[u] - round_max);
+        running_sum[r] += weight;
+#pragma unroll
+        for (int j = 0; j < EPL; ++j) acc[r][j] += weight * v[u].Get(j);
+      }
+      running_max[r] = round_max;
     }
   }
 

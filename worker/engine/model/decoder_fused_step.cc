@@ -1,8 +1,8 @@
 // DecoderModel's fused one-token decode step: per layer four matrix products (q/k/v stacked,
 // o, gate/up stacked, down) and five fused kernels (rotary + cache write, attention, residual
 // add + two norms, gated activation, residual add + the next layer's norm), instead of about
-// fifty LibTorch kernels. Adapters add one low-rank product pair per adapted projection from
-// their decode copies. Computes what DecoderModel::Layer does, rounding where it rounds.
+// fifty LibTorch kernels. Adapters add one low-rank product pair per stacked projection (q/k/v,
+// gate/up) and per other adapted projection, from their decode copies. Computes what DecoderModel::Layer does, rounding where it rounds.
 #include <c10/core/GradMode.h>
 
 #include <cmath>
@@ -29,6 +29,12 @@ bool AdaptersPrepared(const Linear& linear) {
   return !linear.lora || (linear.lora->a_decode.defined() && linear.lora->b_decode.defined());
 }
 
+// y += B(A(x)) for a stacked adapter (nothing when none of its modules is adapted).
+template <typename Stacked>
+void AddStacked(const Stacked& adapter, const at::Tensor& x, at::Tensor& y) {
+  if (adapter.a.defined()) y.addmm_(at::mm(x, adapter.a.t()), adapter.b.t());
+}
+
 }  // namespace
 
 bool DecoderModel::FusedShapesSupported(const ModelConfig& c) {
@@ -44,6 +50,7 @@ bool DecoderModel::CanFuseDecode(const ForwardInput& input, const KvCache* cache
   }
   if (c10::GradMode::is_enabled() || !input.positions.is_cuda() || !input.positions.is_contiguous()) return false;
   if (input.use_adapters) {
+    if (decode_adapters_.size() != layers_.size()) return false;
     for (const DecoderLayerWeights& w : layers_) {
       for (const Linear* l : {&w.q_proj, &w.k_proj, &w.v_proj, &w.o_proj, &w.gate_proj, &w.up_proj, &w.down_proj}) {
         if (!AdaptersPrepared(*l)) return false;
@@ -55,21 +62,51 @@ bool DecoderModel::CanFuseDecode(const ForwardInput& input, const KvCache* cache
 
 void DecoderModel::PrepareDecodeAdapters() const {
   c10::NoGradGuard no_grad;
-  for (const DecoderLayerWeights& w : layers_) {
+  // Refreshes `copy` from `value` in place when the shapes still fit (recorded graphs keep
+  // their addresses), else replaces it.
+  const auto refresh = [&](at::Tensor& copy, const at::Tensor& value) {
+    if (copy.defined() && copy.sizes() == value.sizes() && copy.scalar_type() == dtype_) {
+      copy.copy_(value);
+    } else {
+      copy = value.to(device_, dtype_, /*non_blocking=*/false, /*copy=*/true);
+    }
+  };
+  // The stacked copy of the adapters on `parts` (rows of one stacked projection).
+  const auto stack = [&](const std::vector<const Linear*>& parts, StackedAdapter& out) {
+    std::vector<at::Tensor> a_parts;
+    std::int64_t rows = 0, rank = 0;
+    for (const Linear* l : parts) {
+      rows += l->weight.size(0);
+      if (l->lora) rank += l->lora->a.size(0);
+    }
+    if (rank == 0) {
+      out = {};
+      return;
+    }
+    at::Tensor b = at::zeros({rows, rank}, at::TensorOptions(device_).dtype(at::kFloat));
+    std::int64_t row = 0, col = 0;
+    for (const Linear* l : parts) {
+      if (l->lora) {
+        const LoraAdapter& lora = *l->lora;
+        a_parts.push_back(lora.a.detach());
+        b.narrow(0, row, lora.b.size(0)).narrow(1, col, lora.b.size(1)).copy_(lora.b.detach() * lora.scale);
+        col += lora.b.size(1);
+      }
+      row += l->weight.size(0);
+    }
+    refresh(out.a, at::cat(a_parts, 0));
+    refresh(out.b, b);
+  };
+  decode_adapters_.resize(layers_.size());
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const DecoderLayerWeights& w = layers_[i];
     for (const Linear* l : {&w.q_proj, &w.k_proj, &w.v_proj, &w.o_proj, &w.gate_proj, &w.up_proj, &w.down_proj}) {
       if (!l->lora) continue;
-      LoraAdapter& lora = *l->lora;
-      const at::Tensor b_scaled = lora.b.detach() * lora.scale;
-      const bool fits = lora.a_decode.defined() && lora.a_decode.sizes() == lora.a.sizes() &&
-                        lora.a_decode.scalar_type() == dtype_ && lora.b_decode.sizes() == lora.b.sizes();
-      if (fits) {
-        lora.a_decode.copy_(lora.a.detach());
-        lora.b_decode.copy_(b_scaled);
-      } else {
-        lora.a_decode = lora.a.detach().to(device_, dtype_, /*non_blocking=*/false, /*copy=*/true);
-        lora.b_decode = b_scaled.to(device_, dtype_, /*non_blocking=*/false, /*copy=*/true);
-      }
+      refresh(l->lora->a_decode, l->lora->a.detach());
+      refresh(l->lora->b_decode, l->lora->b.detach() * l->lora->scale);
     }
+    stack({&w.q_proj, &w.k_proj, &w.v_proj}, decode_adapters_[i].qkv);
+    stack({&w.gate_proj, &w.up_proj}, decode_adapters_[i].gate_up);
   }
 }
 
@@ -95,11 +132,7 @@ at::Tensor DecoderModel::FusedDecodeHidden(const ForwardInput& input, KvCache* c
   for (std::int64_t i = 0; i < c.num_layers; ++i) {
     const DecoderLayerWeights& w = layers_[i];
     at::Tensor qkv = at::linear(normed, w.qkv_weight, w.qkv_bias);
-    if (adapters) {
-      AddAdapter(w.q_proj, normed, qkv.narrow(1, 0, h * d));
-      AddAdapter(w.k_proj, normed, qkv.narrow(1, h * d, kv * d));
-      AddAdapter(w.v_proj, normed, qkv.narrow(1, (h + kv) * d, kv * d));
-    }
+    if (adapters) AddStacked(decode_adapters_[i].qkv, normed, qkv);
     const KvCache::LayerBuffers& buffers = cache->layer(i);
     fused::RopeAndWriteCache(qkv, positions, input.cache_column, rope_[i]->inv_freq(),
                              c.qk_norm ? NormScale(w.q_norm) : none, c.qk_norm ? NormScale(w.k_norm) : none,
@@ -113,10 +146,7 @@ at::Tensor DecoderModel::FusedDecodeHidden(const ForwardInput& input, KvCache* c
       fused::AddRmsNorm(x, attended, none, NormScale(w.post_attention_norm), mlp_in, gemma, eps);
     }
     at::Tensor gate_up = at::linear(mlp_in, w.gate_up_weight);
-    if (adapters) {
-      AddAdapter(w.gate_proj, mlp_in, gate_up.narrow(1, 0, f));
-      AddAdapter(w.up_proj, mlp_in, gate_up.narrow(1, f, f));
-    }
+    if (adapters) AddStacked(decode_adapters_[i].gate_up, mlp_in, gate_up);
     fused::GatedActivation(gate_up, c.activation, activated);
     const at::Tensor mlp_out = Project(w.down_proj, activated, adapters);
     const at::Tensor& next_norm = NormScale(i + 1 < c.num_layers ? layers_[i + 1].input_norm : final_norm_);

@@ -148,6 +148,19 @@ class DecoderModel {
   at::Tensor lm_head_;       // [V,E], the embedding when tied
   std::vector<DecoderLayerWeights> layers_;
   std::vector<std::shared_ptr<RotaryEmbedding>> rope_;  // per layer, shared between equal specs
+  // Decode copies of one layer's adapters on the stacked projections: the A of every adapted
+  // module among q/k/v (gate/up) stacked, B block-diagonal at those modules' output rows
+  // (zeros elsewhere) with the scale folded in, so a stack costs one product pair, not one per
+  // module. Undefined when no module of the stack is adapted. Written by PrepareDecodeAdapters.
+  struct StackedAdapter {
+    at::Tensor a;  // [sum of r, E]
+    at::Tensor b;  // [stacked rows, sum of r]
+  };
+  struct DecodeAdapters {
+    StackedAdapter qkv, gate_up;
+  };
+  mutable std::vector<DecodeAdapters> decode_adapters_;  // per layer, once prepared
+
   // Each norm weight's float32 scale (Gemma: 1 + w; others: w), computed once at load, keyed
   // by the weight's storage. Immutable after FromTensors.
   std::map<const void*, at::Tensor> norm_scales_;
