@@ -1,5 +1,9 @@
 #include "worker/runner/exporter.h"
 
+#include <cstdio>
+#include <map>
+#include <vector>
+
 #include "common/files.h"
 #include "common/json.h"
 #include "common/strings.h"
@@ -18,17 +22,69 @@ common::Status CopyFile(const std::string& from, const std::string& to) {
   return common::WriteFileAtomically(to, bytes);
 }
 
+// Groups tensors (in name order) into shards of at most `max_bytes`.
+std::vector<std::vector<std::string>> PlanShards(const std::map<std::string, at::Tensor>& weights,
+                                                 std::int64_t max_bytes) {
+  std::vector<std::vector<std::string>> shards(1);
+  std::int64_t filled = 0;
+  for (const auto& [name, tensor] : weights) {
+    const std::int64_t bytes = tensor.numel() * static_cast<std::int64_t>(tensor.element_size());
+    if (!shards.back().empty() && filled + bytes > max_bytes) {
+      shards.emplace_back();
+      filled = 0;
+    }
+    shards.back().push_back(name);
+    filled += bytes;
+  }
+  return shards;
+}
+
+std::string ShardName(std::size_t index, std::size_t count) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "model-%05zu-of-%05zu.safetensors", index + 1, count);
+  return name;
+}
+
+// Weight files a previous export may have left (another shard count).
+bool IsWeightFile(const std::string& name) {
+  return name == "model.safetensors" || name == "model.safetensors.index.json" ||
+         (common::StartsWith(name, "model-") && common::EndsWith(name, ".safetensors"));
+}
+
 }  // namespace
 
 common::Status ExportMerged(const engine::DecoderModel& model, const engine::LoraAdapters& adapters,
-                            const std::string& base_dir, const std::string& out_dir) {
+                            const std::string& base_dir, const std::string& out_dir,
+                            std::int64_t max_shard_bytes) {
+  if (max_shard_bytes < 1) return common::InvalidArgumentError("max shard size must be at least 1 byte");
   GSPO_RETURN_IF_ERROR(common::MakeDirectories(out_dir));
   std::map<std::string, at::Tensor> weights = model.NamedWeights();
   for (auto& [name, merged] : adapters.MergedWeights()) weights[name] = merged;
-  std::vector<std::pair<std::string, at::Tensor>> tensors;
-  for (auto& [name, tensor] : weights) tensors.emplace_back(name, tensor.detach().to(at::kCPU));
-  GSPO_RETURN_IF_ERROR(engine::SaveTensors(common::JoinPath(out_dir, "model.safetensors"), tensors,
-                                           {{"format", "pt"}}));
+  GSPO_ASSIGN_OR_RETURN(std::vector<std::string> existing, common::ListDirectory(out_dir));
+  for (const std::string& name : existing) {
+    if (IsWeightFile(name)) GSPO_RETURN_IF_ERROR(common::RemoveTree(common::JoinPath(out_dir, name)));
+  }
+  const std::vector<std::vector<std::string>> shards = PlanShards(weights, max_shard_bytes);
+  std::vector<common::Json::Member> weight_map;
+  std::int64_t total_bytes = 0;
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    const std::string file = shards.size() == 1 ? "model.safetensors" : ShardName(i, shards.size());
+    std::vector<std::pair<std::string, at::Tensor>> tensors;
+    for (const std::string& name : shards[i]) {
+      const at::Tensor& tensor = weights.at(name);
+      tensors.emplace_back(name, tensor.detach().to(at::kCPU));
+      total_bytes += tensor.numel() * static_cast<std::int64_t>(tensor.element_size());
+      weight_map.emplace_back(name, common::Json::String(file));
+    }
+    GSPO_RETURN_IF_ERROR(engine::SaveTensors(common::JoinPath(out_dir, file), tensors, {{"format", "pt"}}));
+  }
+  if (shards.size() > 1) {
+    const common::Json index = common::Json::Object(
+        {{"metadata", common::Json::Object({{"total_size", common::Json::Integer(total_bytes)}})},
+         {"weight_map", common::Json::Object(std::move(weight_map))}});
+    GSPO_RETURN_IF_ERROR(common::WriteFileAtomically(common::JoinPath(out_dir, "model.safetensors.index.json"),
+                                                     common::WriteJson(index) + "\n"));
+  }
   for (const char* name : kSideFiles) {
     const std::string from = common::JoinPath(base_dir, name);
     if (common::PathExists(from)) {

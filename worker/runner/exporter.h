@@ -1,10 +1,12 @@
 // Export of a trained adapter: the PEFT layout (adapter_config.json + adapter_model.safetensors)
-// and a merged full Hugging Face checkpoint (config.json, model.safetensors with the adapters
-// folded into the base weights, and the base model's tokenizer and generation files), loadable
-// by transformers' AutoModelForCausalLM and vLLM.
+// and a merged full Hugging Face checkpoint (config.json, the weights with the adapters folded
+// in, and the base model's tokenizer and generation files), loadable by transformers'
+// AutoModelForCausalLM and vLLM. Weights larger than one shard are written as Hugging Face
+// does: model-00001-of-0000N.safetensors ... plus model.safetensors.index.json.
 // Stateless functions; not thread-safe with respect to the model they read.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "common/status.h"
@@ -13,10 +15,16 @@
 
 namespace gspo::runner {
 
+// transformers' default max_shard_size ("5GB").
+inline constexpr std::int64_t kDefaultMaxShardBytes = 5'000'000'000;
+
 // Writes OUT/ as a full checkpoint of `model` with `adapters` merged; files other than weights
-// (config.json, tokenizer files, generation_config.json) are copied from `base_dir`.
+// (config.json, tokenizer files, generation_config.json) are copied from `base_dir`. Tensors go
+// to shards of at most `max_shard_bytes` (a larger tensor gets a shard of its own), one shard
+// in host memory at a time; weight files of an earlier export in OUT/ are replaced.
 common::Status ExportMerged(const engine::DecoderModel& model, const engine::LoraAdapters& adapters,
-                            const std::string& base_dir, const std::string& out_dir);
+                            const std::string& base_dir, const std::string& out_dir,
+                            std::int64_t max_shard_bytes = kDefaultMaxShardBytes);
 
 // The adapter directory of `dir`: DIR/adapter for a checkpoint (checkpoints/step-N), DIR itself
 // for a PEFT adapter directory (final/adapter). kNotFound names what is missing.

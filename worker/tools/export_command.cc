@@ -16,7 +16,7 @@ namespace gspo::tools {
 namespace {
 
 common::Status Export(const std::vector<std::string>& args) {
-  Flags flags({"--checkpoint", "--adapter", "--merged", "--model", "--dtype"}, {});
+  Flags flags({"--checkpoint", "--adapter", "--merged", "--model", "--dtype", "--max-shard-bytes"}, {});
   GSPO_RETURN_IF_ERROR(flags.Parse(args));
   GSPO_ASSIGN_OR_RETURN(std::string checkpoint, flags.Required("--checkpoint"));
   if (flags.Has("--adapter") == flags.Has("--merged")) {
@@ -43,11 +43,16 @@ common::Status Export(const std::vector<std::string>& args) {
                                  "Hugging Face cache; pass --model BASE");
   }
   GSPO_ASSIGN_OR_RETURN(at::ScalarType dtype, ParseDtype(flags.Get("--dtype", "float32")));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t max_shard_bytes, flags.Int("--max-shard-bytes", runner::kDefaultMaxShardBytes));
+  if (max_shard_bytes < 1) {
+    return common::InvalidArgumentError("--max-shard-bytes: expected a positive number of bytes, got " +
+                                        std::to_string(max_shard_bytes));
+  }
   engine::ConfigureRuntime();
   GSPO_ASSIGN_OR_RETURN(auto model, engine::DecoderModel::Load(*base_dir, dtype, at::kCPU));
   GSPO_ASSIGN_OR_RETURN(auto adapters, engine::LoraAdapters::Attach(model.get(), lora));
   GSPO_RETURN_IF_ERROR(runner::LoadPeftWeights(adapter_dir, adapters.get()));
-  GSPO_RETURN_IF_ERROR(runner::ExportMerged(*model, *adapters, *base_dir, out));
+  GSPO_RETURN_IF_ERROR(runner::ExportMerged(*model, *adapters, *base_dir, out, max_shard_bytes));
   std::cout << out << ": merged checkpoint of " << *base_dir << " with " << adapter_dir << "\n";
   return common::Status::Ok();
 }
