@@ -3,21 +3,15 @@
 #include <limits>
 #include <tuple>
 
+#include "common/seed_mix.h"
+
 namespace gspo::engine {
-namespace {
 
-std::uint64_t Mix(std::uint64_t x) {  // SplitMix64's finalizer
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
+using common::SplitMix64;
 
 double RowUniform(std::uint64_t row_seed, std::int64_t step) {
-  const std::uint64_t bits = Mix(Mix(row_seed) ^ static_cast<std::uint64_t>(step));
-  return static_cast<double>(bits >> 11) * (1.0 / 9007199254740992.0);  // top 53 bits
+  const std::uint64_t bits = SplitMix64(SplitMix64(row_seed) ^ static_cast<std::uint64_t>(step));
+  return common::UnitInterval(bits);
 }
 
 at::Tensor RowUniforms(const std::vector<std::uint64_t>& row_seeds, std::int64_t steps) {
@@ -32,7 +26,7 @@ at::Tensor RowUniforms(const std::vector<std::uint64_t>& row_seeds, std::int64_t
 }
 
 std::uint64_t RowSeed(std::uint64_t seed, std::int64_t prompt, std::int64_t sample) {
-  return Mix(Mix(Mix(seed) ^ static_cast<std::uint64_t>(prompt)) ^ static_cast<std::uint64_t>(sample));
+  return SplitMix64(SplitMix64(SplitMix64(seed) ^ static_cast<std::uint64_t>(prompt)) ^ static_cast<std::uint64_t>(sample));
 }
 
 SampledTokens SampleNext(const at::Tensor& logits_bv, const SamplingParams& params,
