@@ -3,19 +3,6 @@
 #include "worker/engine/sampler/rollout_engine.h"
 
 namespace gspo::runner {
-namespace {
-
-// One seed for the batch, order-sensitive, from the prompts' own seeds (which follow the
-// episodes' seeds and turns), so a repeated run draws the same user turns.
-std::uint64_t BatchSeed(const std::vector<env::UserModelPrompt>& prompts) {
-  std::uint64_t h = 0xCBF29CE484222325ULL;
-  for (const env::UserModelPrompt& p : prompts) {
-    h ^= p.seed + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
-  }
-  return h;
-}
-
-}  // namespace
 
 common::StatusOr<std::vector<std::string>> EngineUserSimulator::GenerateUserTexts(
     const std::vector<env::UserModelPrompt>& prompts) {
@@ -24,7 +11,9 @@ common::StatusOr<std::vector<std::string>> EngineUserSimulator::GenerateUserText
   request.max_new_tokens = sampling_.max_new_tokens;
   request.sampling.temperature = sampling_.temperature;
   request.sampling.top_p = sampling_.top_p;
-  request.seed = BatchSeed(prompts);
+  // Each user turn draws from its own prompt's seed (which follows its episode's seed and
+  // turn), so a conversation's user turns do not depend on which others share the batch.
+  for (const env::UserModelPrompt& prompt : prompts) request.row_seeds.push_back(prompt.seed);
   // The policy's base model plays the user without the policy's adapters; a separate user
   // model has none.
   request.use_adapters = false;
