@@ -11,6 +11,8 @@ TrainOptions TrainOptionsFromSpec(const v1::JobSpec& spec, const std::string& mo
   o.model_name = spec.model().name_or_path();
   o.dtype = spec.model().torch_dtype();
   o.use_4bit = spec.model().use_4bit();
+  o.use_8bit = spec.model().use_8bit();
+  o.use_double_quant = spec.model().use_double_quant();
   o.gradient_checkpointing = spec.model().gradient_checkpointing();
   o.output_dir = spec.output().output_dir();
   o.steps = spec.training().num_outer_iterations();

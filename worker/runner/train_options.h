@@ -20,7 +20,9 @@ struct TrainOptions {
   std::string model_dir;    // resolved local directory
   std::string model_name;   // as the user wrote it (recorded in adapter_config.json)
   std::string dtype = "auto";
-  bool use_4bit = false;
+  bool use_4bit = false;          // NF4 base weights (QLoRA)
+  bool use_8bit = false;          // int8 base weights
+  bool use_double_quant = false;  // NF4 block scales in 8 bits too
   bool gradient_checkpointing = false;
   std::string output_dir;
   std::int64_t steps = 1;             // num_outer_iterations

@@ -51,6 +51,14 @@ common::Status Train(const std::vector<std::string>& args) {
   if (options.dtype == "bfloat16") dtype = at::kBFloat16;
   if (options.dtype == "float16") dtype = at::kHalf;
   GSPO_ASSIGN_OR_RETURN(auto model, engine::DecoderModel::Load(options.model_dir, dtype, device));
+  if (options.use_4bit || options.use_8bit) {
+    model->QuantizeBaseWeights({options.use_4bit ? engine::QuantKind::kNf4 : engine::QuantKind::kInt8,
+                                options.use_double_quant});
+    std::cerr << "base weights in " << (options.use_4bit ? "NF4" : "int8")
+              << (options.use_double_quant ? " (double-quantized scales)" : "") << ": "
+              << model->WeightBytes() / (1024.0 * 1024.0) << " MiB on " << device << "
+";
+  }
   GSPO_ASSIGN_OR_RETURN(auto tokenizer, tokenizer::Tokenizer::FromDirectory(options.model_dir));
   GSPO_ASSIGN_OR_RETURN(tokenizer::ChatFormat format, tokenizer::ChatFormat::FromDirectory(options.model_dir));
   UserModel user_model;

@@ -34,7 +34,7 @@ common::StatusOr<std::unique_ptr<LoraAdapters>> LoraAdapters::Attach(DecoderMode
       if (linear == nullptr) {
         return common::InvalidArgumentError("unknown LoRA target module '" + module + "'");
       }
-      const std::int64_t out = linear->weight.size(0), in = linear->weight.size(1);
+      const std::int64_t out = linear->out_features(), in = linear->in_features();
       auto adapter = std::make_shared<LoraAdapter>();
       const double bound = 1.0 / std::sqrt(static_cast<double>(in));
       adapter->a = at::empty({config.r, in}, at::kFloat).uniform_(-bound, bound, generator).to(opts);
@@ -92,7 +92,7 @@ std::map<std::string, at::Tensor> LoraAdapters::MergedWeights() const {
   c10::NoGradGuard no_grad;
   std::map<std::string, at::Tensor> merged;
   for (const Entry& e : entries_) {
-    const at::Tensor& w = e.linear->weight;
+    const at::Tensor w = e.linear->DenseWeight();
     at::Tensor delta = at::matmul(e.adapter->b, e.adapter->a) * e.adapter->scale;
     merged[e.name + ".weight"] = (w.to(at::kFloat) + delta).to(w.scalar_type());
   }

@@ -76,7 +76,7 @@ void DecoderModel::PrepareDecodeAdapters() const {
     std::vector<at::Tensor> a_parts;
     std::int64_t rows = 0, rank = 0;
     for (const Linear* l : parts) {
-      rows += l->weight.size(0);
+      rows += l->out_features();
       if (l->lora) rank += l->lora->a.size(0);
     }
     if (rank == 0) {
@@ -92,7 +92,7 @@ void DecoderModel::PrepareDecodeAdapters() const {
         b.narrow(0, row, lora.b.size(0)).narrow(1, col, lora.b.size(1)).copy_(lora.b.detach() * lora.scale);
         col += lora.b.size(1);
       }
-      row += l->weight.size(0);
+      row += l->out_features();
     }
     refresh(out.a, at::cat(a_parts, 0));
     refresh(out.b, b);

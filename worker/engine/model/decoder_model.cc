@@ -319,6 +319,44 @@ at::Tensor DecoderModel::Logits(const at::Tensor& hidden) const {
   return logits;
 }
 
+void DecoderModel::QuantizeBaseWeights(const QuantizeOptions& options) {
+  for (DecoderLayerWeights& w : layers_) {
+    for (Linear* l : {&w.q_proj, &w.k_proj, &w.v_proj, &w.o_proj, &w.gate_proj, &w.up_proj, &w.down_proj}) {
+      if (l->quantized) continue;
+      l->quantized = std::make_shared<const QuantizedWeight>(QuantizedWeight::Quantize(l->weight, options));
+      l->weight = at::Tensor();
+    }
+    // The stacked buffers held the dense weights: dropping them frees that memory.
+    w.qkv_weight = at::Tensor();
+    w.gate_up_weight = at::Tensor();
+  }
+  fusable_shapes_ = false;
+}
+
+std::int64_t DecoderModel::WeightBytes() const {
+  std::int64_t bytes = 0;
+  const auto add = [&](const at::Tensor& t) {
+    if (t.defined()) bytes += t.numel() * static_cast<std::int64_t>(t.element_size());
+  };
+  add(embed_tokens_);
+  add(final_norm_);
+  if (!config_.tie_word_embeddings) add(lm_head_);
+  for (const DecoderLayerWeights& w : layers_) {
+    for (const Linear* l : {&w.q_proj, &w.k_proj, &w.v_proj, &w.o_proj, &w.gate_proj, &w.up_proj, &w.down_proj}) {
+      if (l->quantized) {
+        bytes += l->quantized->StorageBytes();
+      } else {
+        add(l->weight);
+      }
+      add(l->bias);
+    }
+    for (const at::Tensor* t : {&w.input_norm, &w.post_attention_norm, &w.pre_ffn_norm, &w.post_ffn_norm, &w.q_norm, &w.k_norm}) {
+      add(*t);
+    }
+  }
+  return bytes;
+}
+
 Linear* DecoderModel::MutableProjection(std::int64_t layer, const std::string& module) {
   DecoderLayerWeights& w = layers_.at(layer);
   if (module == "q_proj") return &w.q_proj;
@@ -342,19 +380,19 @@ std::map<std::string, at::Tensor> DecoderModel::NamedWeights() const {
     const auto put = [&](const std::string& suffix, const at::Tensor& t) {
       if (t.defined()) named[LayerWeightName(config_, i, suffix)] = t;
     };
-    put("self_attn.q_proj.weight", w.q_proj.weight);
+    put("self_attn.q_proj.weight", w.q_proj.DenseWeight());
     put("self_attn.q_proj.bias", w.q_proj.bias);
-    put("self_attn.k_proj.weight", w.k_proj.weight);
+    put("self_attn.k_proj.weight", w.k_proj.DenseWeight());
     put("self_attn.k_proj.bias", w.k_proj.bias);
-    put("self_attn.v_proj.weight", w.v_proj.weight);
+    put("self_attn.v_proj.weight", w.v_proj.DenseWeight());
     put("self_attn.v_proj.bias", w.v_proj.bias);
-    put("self_attn.o_proj.weight", w.o_proj.weight);
+    put("self_attn.o_proj.weight", w.o_proj.DenseWeight());
     put("self_attn.o_proj.bias", w.o_proj.bias);
     put("self_attn.q_norm.weight", w.q_norm);
     put("self_attn.k_norm.weight", w.k_norm);
-    put("mlp.gate_proj.weight", w.gate_proj.weight);
-    put("mlp.up_proj.weight", w.up_proj.weight);
-    put("mlp.down_proj.weight", w.down_proj.weight);
+    put("mlp.gate_proj.weight", w.gate_proj.DenseWeight());
+    put("mlp.up_proj.weight", w.up_proj.DenseWeight());
+    put("mlp.down_proj.weight", w.down_proj.DenseWeight());
     put("input_layernorm.weight", w.input_norm);
     put("post_attention_layernorm.weight", w.post_attention_norm);
     put("pre_feedforward_layernorm.weight", w.pre_ffn_norm);

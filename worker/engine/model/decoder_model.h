@@ -22,6 +22,7 @@
 #include "worker/engine/model/kv_cache.h"
 #include "worker/engine/model/model_config.h"
 #include "worker/engine/model/rope.h"
+#include "worker/engine/quant/quantized_weight.h"
 
 namespace gspo::engine {
 
@@ -38,12 +39,18 @@ struct LoraAdapter {
 };
 
 struct Linear {
-  at::Tensor weight;  // [out, in], frozen
+  at::Tensor weight;  // [out, in], frozen; undefined when `quantized` holds it
   at::Tensor bias;    // [out] or undefined
   std::shared_ptr<LoraAdapter> lora;  // null: no adapter on this layer
+  std::shared_ptr<const QuantizedWeight> quantized;  // the weight in 4 or 8 bits (QLoRA)
+
+  std::int64_t out_features() const { return quantized ? quantized->out_features() : weight.size(0); }
+  std::int64_t in_features() const { return quantized ? quantized->in_features() : weight.size(1); }
+  // The weight as a dense tensor in its original dtype (dequantized when quantized).
+  at::Tensor DenseWeight() const { return quantized ? quantized->Dequantize(quantized->original_dtype()) : weight; }
 
   at::Tensor operator()(const at::Tensor& x, bool use_lora = true, bool training = false) const {
-    at::Tensor y = at::linear(x, weight, bias);
+    at::Tensor y = quantized ? QuantizedLinear(x, *quantized, bias) : at::linear(x, weight, bias);
     if (!lora || !use_lora) return y;
     const at::Tensor in = lora->dropout > 0 && training ? at::dropout(x, lora->dropout, true) : x;
     return y + at::linear(at::linear(in, lora->a.to(x.scalar_type())), lora->b.to(x.scalar_type())) *
@@ -113,8 +120,15 @@ class DecoderModel {
   // decode step runs on another thread.
   void PrepareDecodeAdapters() const;
 
-  // Every weight under its Hugging Face name.
+  // Every weight under its Hugging Face name (quantized projections dequantized).
   std::map<std::string, at::Tensor> NamedWeights() const;
+
+  // Replaces the frozen projection weights (q/k/v/o/gate/up/down) by their 4- or 8-bit form
+  // (quantized_weight.h), freeing the dense ones; embeddings, norms and the LM head stay. Call
+  // before attaching adapters. Decoding then takes the reference layers, not the fused step.
+  void QuantizeBaseWeights(const QuantizeOptions& options);
+  // Bytes of the weights on the device (quantized ones at their stored size).
+  std::int64_t WeightBytes() const;
 
   // The projection `module` (q_proj ... down_proj) of `layer`, e.g. to attach an adapter;
   // nullptr for an unknown module name.
