@@ -150,7 +150,7 @@ TEST(QuantizedModel, ComputesWhatTheDequantizedWeightsComputeForwardAndBackward)
               1e-4 * (1 + dp[i].grad().abs().max().item<double>())) << i;
   }
 
-  // Against the unquantized model: close, not equal (documented tolerance: 5 % of the largest
+  // Against the unquantized model: close, not equal (documented tolerance: 25 % of the largest
   // logit on this tiny random model; NF4 moves a Gaussian weight by about 10 % of its block scale).
   c10::NoGradGuard no_grad;
   const at::Tensor base_q = (*model)->Forward({ids, {}, {}, /*use_adapters=*/false});
