@@ -78,7 +78,7 @@ common::StatusOr<std::vector<Generation>> RolloutEngine::Generate(const RolloutR
     positions[i].narrow(0, pad, len).copy_(at::arange(len, long_opts));
   }
   const auto start = std::chrono::steady_clock::now();
-  if (request.use_adapters) model_->PrepareDecodeAdapters();
+  if (request.use_adapters && model_->FusedDecodeAvailable()) model_->PrepareDecodeAdapters();
   // The fused sampler (one kernel per step, no vocabulary sort) takes raw logits and caps them
   // itself; top-k keeps the reference sampler.
   const std::int64_t vocab = model_->config().vocab_size;
