@@ -48,12 +48,14 @@ def run_json_lines(cmd):
     return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
 
 
-def run_learner(gspo, config, lora_r=16, modules="q_proj,k_proj,v_proj,o_proj", gc=False):
+def run_learner(gspo, config, lora_r=16, modules="q_proj,k_proj,v_proj,o_proj", gc=False, quantize="none"):
     cmd = [gspo, "bench-learner", "--random-config", config, "--device", "cuda", "--dtype", "bfloat16",
            "--sequences", "64", "--prompt-len", str(PROMPT), "--completion-len", str(NEW),
            "--micro-batch", "8", "--lora-r", str(lora_r), "--lora-targets", modules, "--reps", "3"]
     if gc:
         cmd.append("--gradient-checkpointing")
+    if quantize != "none":
+        cmd += ["--quantize", quantize]
     return run_json_lines(cmd)[0]
 
 
@@ -86,7 +88,7 @@ def main():
     ap.add_argument("--gspo", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--skip-peer", action="store_true")
-    ap.add_argument("--parts", default="rollout,learner", help="rollout, learner (comma-separated)")
+    ap.add_argument("--parts", default="rollout,learner", help="rollout, learner, qlora (comma-separated)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
@@ -103,6 +105,9 @@ def main():
         learner = run_learner(a.gspo, config) if "learner" in parts else None
         learner_gc = run_learner(a.gspo, config, gc=True) if "learner" in parts else None
         learner_9b = run_learner(a.gspo, config9, 64, ALL_MODULES, gc=True) if "learner" in parts else None
+        # QLoRA: the 9b shape with NF4 base weights (issue: <= 10 GiB learner peak).
+        qlora_9b = {q: run_learner(a.gspo, config9, 64, ALL_MODULES, gc=True, quantize=q)
+                    for q in ("nf4", "nf4-dq", "int8")} if "qlora" in parts else None
     peer = {} if a.skip_peer else run_peer(a.out)
     floor, params = floor_ms(GEMMA2_2B)
     hf = {k[len("rollout_"):]: v for k, v in peer.items() if k.startswith("rollout_") and isinstance(v, dict)}
@@ -111,7 +116,7 @@ def main():
     result = {"setting": dict(shape="gemma-2-2b", params=params, rows=ROWS, prompt=PROMPT, new_tokens=NEW,
                               temperature=0.7, top_p=0.9),
               "ours": ours, "ours_learner": learner, "ours_learner_gc": learner_gc,
-              "ours_learner_9b_r64_all_gc": learner_9b, "peer": peer, "floor_decode_step_ms": floor,
+              "ours_learner_9b_r64_all_gc": learner_9b, "ours_qlora_9b_r64_all_gc": qlora_9b, "peer": peer, "floor_decode_step_ms": floor,
               "peer_best_base_tok_s": hf_best, "peer_best_lora_tok_s": hf_lora}
     with open(os.path.join(a.out, "h200.json"), "w") as f:
         json.dump(result, f, indent=1)

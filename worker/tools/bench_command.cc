@@ -217,7 +217,7 @@ common::Status BenchRollout(const std::vector<std::string>& args) {
 // sequence, and the peak is the allocator's during the timed phase. One JSON object.
 common::Status BenchLearner(const std::vector<std::string>& args) {
   Flags flags({"--model", "--random-config", "--device", "--dtype", "--reps", "--sequences",
-               "--prompt-len", "--completion-len", "--micro-batch", "--lora-r", "--lora-targets"},
+               "--prompt-len", "--completion-len", "--micro-batch", "--lora-r", "--lora-targets", "--quantize"},
               {"--gradient-checkpointing"});
   GSPO_RETURN_IF_ERROR(flags.Parse(args));
   GSPO_ASSIGN_OR_RETURN(std::int64_t reps, flags.Int("--reps", 3));
@@ -231,9 +231,18 @@ common::Status BenchLearner(const std::vector<std::string>& args) {
     return common::InvalidArgumentError("bench-learner: sizes must be >= 1 and --sequences even");
   }
   engine::ConfigureRuntime();
+  const std::string quantize = flags.Get("--quantize", "none");
+  if (quantize != "none" && quantize != "nf4" && quantize != "nf4-dq" && quantize != "int8") {
+    return common::InvalidArgumentError("bench-learner: --quantize: expected none, nf4, nf4-dq or int8, got '" +
+                                        quantize + "'");
+  }
   GSPO_ASSIGN_OR_RETURN(LoadedModel loaded, LoadBenchModel(flags));
   std::unique_ptr<engine::DecoderModel> model = std::move(loaded.model);
   const at::Device device = loaded.device;
+  if (quantize != "none") {
+    model->QuantizeBaseWeights({quantize == "int8" ? engine::QuantKind::kInt8 : engine::QuantKind::kNf4,
+                                quantize == "nf4-dq"});
+  }
   engine::LoraConfig lora;
   lora.r = lora_r;
   lora.alpha = 2.0 * lora_r;
@@ -283,7 +292,9 @@ common::Status BenchLearner(const std::vector<std::string>& args) {
   }
   const double median = Median(seconds);
   std::cout << "{\"config\": \"lora_r" << lora_r << "_" << flags.Get("--lora-targets", "q_proj,k_proj,v_proj,o_proj")
-            << (config.gradient_checkpointing ? "_gc" : "") << "\", \"sequences\": " << n
+            << (config.gradient_checkpointing ? "_gc" : "") << (quantize != "none" ? "_" + quantize : "")
+            << "\", \"weights_GiB\": " << static_cast<double>(model->WeightBytes()) / (1 << 30)
+            << ", \"sequences\": " << n
             << ", \"tokens_per_sequence\": " << t
             << ", \"micro_batch\": " << micro_batch << ", \"seconds\": " << JsonList(seconds)
             << ", \"seconds_median\": " << median << ", \"tokens_per_s\": " << n * t / median
