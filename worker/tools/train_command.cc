@@ -56,8 +56,7 @@ common::Status Train(const std::vector<std::string>& args) {
                                 options.use_double_quant});
     std::cerr << "base weights in " << (options.use_4bit ? "NF4" : "int8")
               << (options.use_double_quant ? " (double-quantized scales)" : "") << ": "
-              << model->WeightBytes() / (1024.0 * 1024.0) << " MiB on " << device << "
-";
+              << model->WeightBytes() / (1024.0 * 1024.0) << " MiB on " << device << "\n";
   }
   GSPO_ASSIGN_OR_RETURN(auto tokenizer, tokenizer::Tokenizer::FromDirectory(options.model_dir));
   GSPO_ASSIGN_OR_RETURN(tokenizer::ChatFormat format, tokenizer::ChatFormat::FromDirectory(options.model_dir));
