@@ -17,19 +17,20 @@ at::Tensor Boundaries(at::Device device) {
   return (book.narrow(0, 0, 15) + book.narrow(0, 1, 15)) / 2;
 }
 
-// x @ W^T + b with W rebuilt from its quantized form in forward and again in backward.
+// x @ W^T with W rebuilt from its quantized form in forward and again in backward. The weight
+// travels as its address: it is owned by the model's Linear, which outlives the graph.
 struct DequantizingLinear : public torch::autograd::Function<DequantizingLinear> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
-                            const QuantizedWeight* weight, const at::Tensor& bias) {
+                            const QuantizedWeight* weight) {
     ctx->saved_data["weight"] = reinterpret_cast<std::int64_t>(weight);
-    return at::linear(x, weight->Dequantize(x.scalar_type()), bias);
+    return at::linear(x, weight->Dequantize(x.scalar_type()));
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     const auto* weight = reinterpret_cast<const QuantizedWeight*>(ctx->saved_data["weight"].toInt());
     const at::Tensor& grad = grads[0];
-    return {at::matmul(grad, weight->Dequantize(grad.scalar_type())), at::Tensor(), at::Tensor()};
+    return {at::matmul(grad, weight->Dequantize(grad.scalar_type())), at::Tensor()};
   }
 };
 
@@ -114,7 +115,9 @@ at::Tensor QuantizedLinear(const at::Tensor& x, const QuantizedWeight& weight, c
   if (!x.requires_grad() || !c10::GradMode::is_enabled()) {
     return at::linear(x, weight.Dequantize(x.scalar_type()), bias);
   }
-  return DequantizingLinear::apply(x, &weight, bias);
+  // The (frozen) bias is added outside: an undefined tensor cannot be a custom function's input.
+  const at::Tensor y = DequantizingLinear::apply(x, &weight);
+  return bias.defined() ? y + bias : y;
 }
 
 }  // namespace gspo::engine
