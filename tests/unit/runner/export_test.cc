@@ -40,7 +40,10 @@ Adapted LoadWithAdapters() {
 
 std::set<std::string> WeightFiles(const std::string& dir) {
   std::set<std::string> files;
-  for (const std::string& name : *common::ListDirectory(dir)) {
+  const auto names = common::ListDirectory(dir);
+  EXPECT_TRUE(names.ok()) << names.status();
+  if (!names.ok()) return files;
+  for (const std::string& name : *names) {
     if (name.rfind("model", 0) == 0) files.insert(name);
   }
   return files;

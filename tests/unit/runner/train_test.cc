@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <algorithm>
 #include <map>
@@ -215,6 +216,26 @@ TEST(GspoTrain, ModelPlaysTheUserReproducibly) {
   for (std::size_t i = 0; i < ma.size(); ++i) {
     EXPECT_EQ(Value(ma[i], "reward_mean"), Value(mb[i], "reward_mean"));
     EXPECT_EQ(Value(ma[i], "tokens_generated"), Value(mb[i], "tokens_generated"));
+  }
+}
+
+// QLoRA: the base weights are quantized (NF4 with double-quantized scales, and int8), the run
+// trains and reports, and the merged export is dequantized into a loadable checkpoint.
+TEST(GspoTrain, TrainsOnQuantizedBaseWeights) {
+  for (const std::string& quant : {std::string("--set model.use_4bit=true --set model.use_double_quant=true"),
+                                   std::string("--set model.use_8bit=true")}) {
+    gspo::testing::ScopedTempDir dir;
+    const std::string out = dir.Join("run");
+    TrainRun run = Train(out, quant);
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_THAT(run.output, HasSubstr(quant.find("4bit") != std::string::npos ? "base weights in NF4 (double-quantized"
+                                                                             : "base weights in int8"));
+    const std::vector<common::Json> rows = Metrics(out);
+    ASSERT_EQ(rows.size(), 4u);
+    for (const common::Json& row : rows) EXPECT_TRUE(std::isfinite(Value(row, "loss"))) << quant;
+    auto merged = engine::SafetensorsFile::Open(out + "/final/merged/model.safetensors");
+    ASSERT_TRUE(merged.ok()) << merged.status();
+    EXPECT_NE((*merged)->Find("model.layers.0.self_attn.q_proj.weight"), nullptr);
   }
 }
 
