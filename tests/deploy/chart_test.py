@@ -7,6 +7,7 @@ references, ports and labels that make the pieces fit together.
 """
 import base64
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -185,6 +186,26 @@ class Chart(unittest.TestCase):
         self.assertIn("--devices=cpu", container(sts)["args"])
         self.assertNotIn("nvidia.com/gpu", container(sts)["resources"]["requests"])
         self.assertNotIn("nvidia.com/gpu", container(sts)["resources"]["limits"])
+
+    def test_every_value_is_used(self):
+        # A value no template reads would be a knob that silently does nothing. A value counts as
+        # used when a template names it, or names a map above it as a whole (toYaml, range).
+        text = "".join(read(os.path.join(CHART, "templates", f)) for f in os.listdir(os.path.join(CHART, "templates")))
+
+        def leaves(node, path):
+            if isinstance(node, dict) and node:
+                for k, v in node.items():
+                    yield from leaves(v, path + [k])
+            else:
+                yield path
+
+        values = yaml.safe_load(read(os.path.join(CHART, "values.yaml")))
+        unused = []
+        for path in leaves(values, []):
+            prefixes = [".".join(path[:n]) for n in range(1, len(path) + 1)]
+            if not any(re.search(r"\.Values\." + re.escape(p) + r"(?![\w.])", text) for p in prefixes):
+                unused.append(".".join(path))
+        self.assertEqual(unused, [])
 
     def test_bad_token_values_are_refused(self):
         for name, text, message in [
