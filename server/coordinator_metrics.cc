@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 namespace gspo::server {
@@ -62,6 +63,15 @@ std::vector<ExtraFamily> CollectCoordinatorMetrics(JobManager& manager, int max_
 
   ExtraFamily step{"gspo_job_step", "Last step a job reported", MetricType::kGauge, {}};
   ExtraFamily total_steps{"gspo_job_total_steps", "Steps of the job", MetricType::kGauge, {}};
+  // One series per job with value 1, labelled with its state, so that rules can join a job's
+  // gauges with its state (the alert on a RUNNING job that stopped stepping needs it).
+  ExtraFamily job_state{
+      "gspo_job_state", "1 for each job, labelled with its current state", MetricType::kGauge, {}};
+  // metrics.jsonl's "reward/<component>" keys: the mean of each reward component, last step.
+  ExtraFamily components{"gspo_job_reward_component",
+                         "Mean of each reward component (unweighted) of the job's last step",
+                         MetricType::kGauge,
+                         {}};
   std::vector<ExtraFamily> gauges;
   for (const StepGauge& g : kStepGauges)
     gauges.push_back(ExtraFamily{g.name, g.help, MetricType::kGauge, {}});
@@ -73,6 +83,18 @@ std::vector<ExtraFamily> CollectCoordinatorMetrics(JobManager& manager, int max_
       const common::MetricLabels labels = {{"job_id", job.id}, {"name", job.name}};
       step.samples.push_back({labels, static_cast<double>(job.step)});
       total_steps.samples.push_back({labels, static_cast<double>(job.total_steps)});
+      job_state.samples.push_back(
+          {{{"job_id", job.id}, {"name", job.name}, {"state", JobStateName(job.state)}}, 1});
+      constexpr std::string_view kComponentPrefix = "reward/";
+      for (const auto& [key, value] : job.last_metrics) {
+        if (key.size() <= kComponentPrefix.size() ||
+            key.compare(0, kComponentPrefix.size(), kComponentPrefix) != 0)
+          continue;
+        components.samples.push_back({{{"job_id", job.id},
+                                       {"name", job.name},
+                                       {"component", key.substr(kComponentPrefix.size())}},
+                                      value});
+      }
       for (std::size_t g = 0; g < gauges.size(); ++g) {
         auto it = job.last_metrics.find(kStepGauges[g].key);
         if (it != job.last_metrics.end()) gauges[g].samples.push_back({labels, it->second});
@@ -81,6 +103,8 @@ std::vector<ExtraFamily> CollectCoordinatorMetrics(JobManager& manager, int max_
   }
   out.push_back(std::move(step));
   out.push_back(std::move(total_steps));
+  out.push_back(std::move(job_state));
+  out.push_back(std::move(components));
   for (ExtraFamily& g : gauges) out.push_back(std::move(g));
 
   // Where a step's time goes and each phase's own throughput, from the same last step.

@@ -13,6 +13,7 @@ namespace gspo::server {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(CoordinatorMetrics, JobsWorkersSlotsAndLastStep) {
   MemoryJobStore store;
@@ -28,15 +29,21 @@ TEST(CoordinatorMetrics, JobsWorkersSlotsAndLastStep) {
   s.set = {"output.output_dir=/tmp/m", "resources.gpus=2"};
   ASSERT_TRUE(manager.Submit(s, nullptr).ok());
   ASSERT_TRUE(manager.Submit(s, nullptr).ok());  // waits: both slots are taken
-  ASSERT_TRUE(
-      manager
-          .ReportProgress("w1", {"job-000001", 1, 0},
-                          {{2, {{"reward_mean", 0.5}, {"loss", -0.25}, {"seconds_step", 1.5},
-                                {"tokens_generated", 300}, {"seconds_rollout", 1.2},
-                                {"tokens_trained", 500}, {"seconds_learn", 0.25},
-                                {"reward_call_errors", 3}}}},
-                          {})
-          .ok());
+  ASSERT_TRUE(manager
+                  .ReportProgress("w1", {"job-000001", 1, 0},
+                                  {{2,
+                                    {{"reward_mean", 0.5},
+                                     {"loss", -0.25},
+                                     {"seconds_step", 1.5},
+                                     {"tokens_generated", 300},
+                                     {"seconds_rollout", 1.2},
+                                     {"tokens_trained", 500},
+                                     {"seconds_learn", 0.25},
+                                     {"reward_call_errors", 3},
+                                     {"reward/empathy", 0.75},
+                                     {"reward/task_resolution", 0.25}}}},
+                                  {})
+                  .ok());
 
   const std::string text = registry.Render(CollectCoordinatorMetrics(manager));
   EXPECT_THAT(text, HasSubstr("gspo_jobs{state=\"QUEUED\"} 1\n"));
@@ -54,6 +61,16 @@ TEST(CoordinatorMetrics, JobsWorkersSlotsAndLastStep) {
   EXPECT_THAT(text, HasSubstr("gspo_step_duration_seconds_bucket{le=\"2.5\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("gspo_step_duration_seconds_count 1\n"));
   EXPECT_THAT(text, HasSubstr("gspo_job_reward_call_errors{job_id=\"job-000001\",name=\"tiny-cpu\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("gspo_job_reward_component{job_id=\"job-000001\",name=\"tiny-cpu\","
+                              "component=\"empathy\"} 0.75\n"));
+  EXPECT_THAT(text, HasSubstr("gspo_job_reward_component{job_id=\"job-000001\",name=\"tiny-cpu\","
+                              "component=\"task_resolution\"} 0.25\n"));
+  // The queued job reported no step, so it has no component series.
+  EXPECT_THAT(text, Not(HasSubstr("gspo_job_reward_component{job_id=\"job-000002\"")));
+  EXPECT_THAT(text, HasSubstr("gspo_job_state{job_id=\"job-000001\",name=\"tiny-cpu\","
+                              "state=\"RUNNING\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("gspo_job_state{job_id=\"job-000002\",name=\"tiny-cpu\","
+                              "state=\"QUEUED\"} 1\n"));
   // 300 tokens in 1.2 s, 500 in 0.25 s.
   EXPECT_THAT(text, HasSubstr("gspo_job_phase_tokens_per_second{job_id=\"job-000001\",name=\"tiny-cpu\","
                               "phase=\"rollout\"} 250\n"));
