@@ -27,8 +27,8 @@ prefix=${GSPO_GPU_PREFIX:-/tmp/gspo-prefix}  # where gpu-build.sh unpacked the c
 export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
 export PATH="/opt/torch/.venv/bin:$PATH"
 export NCCL_NVLS_ENABLE=0
-if [[ ,$parts, == *,rollout,* && -x build-gpu/bin/gspo_decode_step_bench ]]; then
+if [[ ,$parts, == *,rollout,* ]]; then
   echo "== the fused decode step's pieces" | tee "$out/decode-step.log"
-  build-gpu/bin/gspo_decode_step_bench | tee -a "$out/decode-step.log"
+  build-gpu/bin/gspo bench-decode-step | tee -a "$out/decode-step.log"
 fi
 PYTHONUNBUFFERED=1 python3 bench/gpu/gspo_vs_hf.py --gspo build-gpu/bin/gspo --out "$out" --parts "$parts" $peer_flag 2>&1 | tee "$out/gspo-vs-hf.log"

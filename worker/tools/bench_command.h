@@ -23,5 +23,7 @@ namespace gspo::tools {
 int RunBenchModel(const std::vector<std::string>& args);
 int RunBenchRollout(const std::vector<std::string>& args);
 int RunBenchLearner(const std::vector<std::string>& args);
+// bench_decode_step_command.cc: each piece of the fused decode step, timed on the GPU.
+int RunBenchDecodeStep(const std::vector<std::string>& args);
 
 }  // namespace gspo::tools
