@@ -18,13 +18,9 @@ common::Status CopyFile(const std::string& from, const std::string& to) {
   return common::WriteFileAtomically(to, bytes);
 }
 
-}  // namespace
-
-common::Status ExportMerged(const engine::DecoderModel& model, const engine::LoraAdapters& adapters,
-                            const std::string& base_dir, const std::string& out_dir) {
+common::Status WriteCheckpoint(const std::map<std::string, at::Tensor>& weights,
+                               const std::string& base_dir, const std::string& out_dir) {
   GSPO_RETURN_IF_ERROR(common::MakeDirectories(out_dir));
-  std::map<std::string, at::Tensor> weights = model.NamedWeights();
-  for (auto& [name, merged] : adapters.MergedWeights()) weights[name] = merged;
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   for (auto& [name, tensor] : weights) tensors.emplace_back(name, tensor.detach().to(at::kCPU));
   GSPO_RETURN_IF_ERROR(engine::SaveTensors(common::JoinPath(out_dir, "model.safetensors"), tensors,
@@ -36,6 +32,20 @@ common::Status ExportMerged(const engine::DecoderModel& model, const engine::Lor
     }
   }
   return common::Status::Ok();
+}
+
+}  // namespace
+
+common::Status ExportMerged(const engine::DecoderModel& model, const engine::LoraAdapters& adapters,
+                            const std::string& base_dir, const std::string& out_dir) {
+  std::map<std::string, at::Tensor> weights = model.NamedWeights();
+  for (auto& [name, merged] : adapters.MergedWeights()) weights[name] = merged;
+  return WriteCheckpoint(weights, base_dir, out_dir);
+}
+
+common::Status ExportModel(const engine::DecoderModel& model, const std::string& base_dir,
+                           const std::string& out_dir) {
+  return WriteCheckpoint(model.NamedWeights(), base_dir, out_dir);
 }
 
 common::StatusOr<std::string> FindAdapterDirectory(const std::string& dir) {

@@ -18,6 +18,11 @@ namespace gspo::runner {
 common::Status ExportMerged(const engine::DecoderModel& model, const engine::LoraAdapters& adapters,
                             const std::string& base_dir, const std::string& out_dir);
 
+// Writes OUT/ as a full checkpoint of `model` as it is (fully fine-tuned weights), with the
+// other files copied from `base_dir` like ExportMerged.
+common::Status ExportModel(const engine::DecoderModel& model, const std::string& base_dir,
+                           const std::string& out_dir);
+
 // The adapter directory of `dir`: DIR/adapter for a checkpoint (checkpoints/step-N), DIR itself
 // for a PEFT adapter directory (final/adapter). kNotFound names what is missing.
 common::StatusOr<std::string> FindAdapterDirectory(const std::string& dir);
