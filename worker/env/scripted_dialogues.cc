@@ -9,14 +9,19 @@ namespace gspo::env {
 namespace {
 
 // Acknowledgements that may open an agent turn ("" leaves the turn as it is).
-constexpr const char* kOpeners[] = {"", "", "I'm sorry to hear that.", "Thank you for reaching out.",
-                                    "I understand how frustrating this is.", "Thanks for letting me know."};
+constexpr const char* kOpeners[] = {"",
+                                    "",
+                                    "I'm sorry to hear that.",
+                                    "Thank you for reaching out.",
+                                    "I understand how frustrating this is.",
+                                    "Thanks for letting me know."};
 // Courtesy lines that may close the final answer.
 constexpr const char* kClosings[] = {"", "", "Is there anything else I can help you with?",
                                      "Thank you for your patience.", "Have a great day."};
 // Ways to ask for a fact; "%s" is the fact's name in words ("order number").
-constexpr const char* kQuestions[] = {"Could you please tell me your %s?", "Can you share the %s, please?",
-                                      "May I have your %s?", "Please confirm the %s so I can check."};
+constexpr const char* kQuestions[] = {"Could you please tell me your %s?",
+                                      "Can you share the %s, please?", "May I have your %s?",
+                                      "Please confirm the %s so I can check."};
 
 template <std::size_t N>
 std::string Pick(const char* const (&list)[N], std::uint64_t bits) {
@@ -55,12 +60,15 @@ common::StatusOr<std::vector<std::vector<Message>>> ScriptedDialogues(
       Episode episode = environment.StartEpisode(scenario, seed);
       const bool ask = k % 2 == 1 && !scenario.facts.empty() && episode.max_turns() >= 2;
       const std::string opener = Pick(kOpeners, MixSeed({seed, 1}));
-      const std::string answer = JoinSentences(scenario.reference, Pick(kClosings, MixSeed({seed, 2})));
+      const std::string answer =
+          JoinSentences(scenario.reference, Pick(kClosings, MixSeed({seed, 2})));
       if (ask) {
         auto fact = scenario.facts.begin();
         std::advance(fact, MixSeed({seed, 3}) % scenario.facts.size());
-        GSPO_ASSIGN_OR_RETURN(StepResult first,
-                              environment.Step(&episode, JoinSentences(opener, Ask(fact->first, MixSeed({seed, 4})))));
+        GSPO_ASSIGN_OR_RETURN(
+            StepResult first,
+            environment.Step(&episode,
+                             JoinSentences(opener, Ask(fact->first, MixSeed({seed, 4})))));
         // A question that ends the conversation (a reply rule with `end`) teaches nothing useful.
         if (first.done) continue;
         GSPO_RETURN_IF_ERROR(environment.Step(&episode, answer).status());

@@ -17,8 +17,9 @@ std::size_t ColumnOf(const std::string& line, const std::string& needle, std::si
 }
 
 // Checks one parsed line; appends "where: path: message" errors.
-void CheckConversation(const common::Json& json, const std::string& line, const std::string& where_line,
-                       SftConversation* out, std::vector<std::string>* errors) {
+void CheckConversation(const common::Json& json, const std::string& line,
+                       const std::string& where_line, SftConversation* out,
+                       std::vector<std::string>* errors) {
   const auto fail = [&](std::size_t column, const std::string& path, const std::string& message) {
     errors->push_back(where_line + ":" + std::to_string(column) + ": " + path + ": " + message);
   };
@@ -27,11 +28,13 @@ void CheckConversation(const common::Json& json, const std::string& line, const 
     return;
   }
   for (const auto& [key, value] : json.members()) {
-    if (key != "messages") fail(ColumnOf(line, "\"" + key + "\""), key, "unknown key; expected 'messages'");
+    if (key != "messages")
+      fail(ColumnOf(line, "\"" + key + "\""), key, "unknown key; expected 'messages'");
   }
   const common::Json* messages = json.Find("messages");
   if (messages == nullptr || !messages->is_array() || messages->size() == 0) {
-    fail(ColumnOf(line, "\"messages\""), "messages", "expected a non-empty list of {role, content}");
+    fail(ColumnOf(line, "\"messages\""), "messages",
+         "expected a non-empty list of {role, content}");
     return;
   }
   // Message objects are found left to right after the list's '['.
@@ -50,7 +53,8 @@ void CheckConversation(const common::Json& json, const std::string& line, const 
     const common::Json* role = m.Find("role");
     const common::Json* content = m.Find("content");
     for (const auto& [key, value] : m.members()) {
-      if (key != "role" && key != "content") fail(column, path + "." + key, "unknown key; expected 'role' or 'content'");
+      if (key != "role" && key != "content")
+        fail(column, path + "." + key, "unknown key; expected 'role' or 'content'");
     }
     if (content == nullptr || !content->is_string()) {
       fail(column, path + ".content", "expected a string");
@@ -62,8 +66,10 @@ void CheckConversation(const common::Json& json, const std::string& line, const 
     }
     const std::string& r = role->AsString();
     if (r != "system" && r != "user" && r != "assistant") {
-      std::string message = "expected one of system, user, assistant; got " + common::QuoteForMessage(r);
-      if (auto close = common::ClosestMatch(r, {"system", "user", "assistant"})) message += " (did you mean '" + *close + "'?)";
+      std::string message =
+          "expected one of system, user, assistant; got " + common::QuoteForMessage(r);
+      if (auto close = common::ClosestMatch(r, {"system", "user", "assistant"}))
+        message += " (did you mean '" + *close + "'?)";
       fail(column, path + ".role", message);
       continue;
     }
@@ -80,7 +86,8 @@ void CheckConversation(const common::Json& json, const std::string& line, const 
     out->messages.push_back({r, content->AsString()});
   }
   if (previous != "assistant") {
-    fail(ColumnOf(line, "\"messages\""), "messages", "expected the conversation to end with an assistant turn");
+    fail(ColumnOf(line, "\"messages\""), "messages",
+         "expected the conversation to end with an assistant turn");
   }
 }
 
@@ -108,13 +115,14 @@ common::StatusOr<std::vector<SftConversation>> ParseSftDataset(const std::string
     CheckConversation(*json, line, where_line, &conversation, &errors);
     conversations.push_back(std::move(conversation));
     if (conversations.size() > kMaxSftConversations) {
-      return common::InvalidArgumentError(source_name + ": more than " + std::to_string(kMaxSftConversations) +
-                                          " conversations");
+      return common::InvalidArgumentError(source_name + ": more than " +
+                                          std::to_string(kMaxSftConversations) + " conversations");
     }
   }
   if (!errors.empty()) return common::InvalidArgumentError(common::Join(errors, "\n"));
   if (conversations.empty()) {
-    return common::InvalidArgumentError(source_name + ": no conversations; expected one JSON object per line");
+    return common::InvalidArgumentError(source_name +
+                                        ": no conversations; expected one JSON object per line");
   }
   return conversations;
 }
@@ -127,7 +135,8 @@ common::StatusOr<std::vector<SftConversation>> LoadSftDataset(const std::string&
 std::string SftConversationJson(const std::vector<SftMessage>& messages) {
   std::string out = "{\"messages\": [";
   for (std::size_t i = 0; i < messages.size(); ++i) {
-    out += (i ? ", " : "") + std::string("{\"role\": ") + common::QuoteJsonString(messages[i].role) +
+    out += (i ? ", " : "") + std::string("{\"role\": ") +
+           common::QuoteJsonString(messages[i].role) +
            ", \"content\": " + common::QuoteJsonString(messages[i].content) + "}";
   }
   return out + "]}";

@@ -25,7 +25,7 @@ struct SftBatch {
 };
 
 struct SftNll {
-  at::Tensor sum;          // scalar float32, differentiable through the model's trained weights
+  at::Tensor sum;           // scalar float32, differentiable through the model's trained weights
   std::int64_t tokens = 0;  // assistant tokens counted
 };
 

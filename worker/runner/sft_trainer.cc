@@ -97,10 +97,12 @@ SftBatch MakeSftBatch(const std::vector<const SftExample*>& examples) {
   for (std::int64_t i = 0; i < n; ++i) {
     const SftExample& e = *examples[i];
     const std::int64_t len = static_cast<std::int64_t>(e.ids.size());
-    batch.ids[i].narrow(0, 0, len).copy_(at::tensor(std::vector<std::int64_t>(e.ids.begin(), e.ids.end())));
+    batch.ids[i].narrow(0, 0, len).copy_(
+        at::tensor(std::vector<std::int64_t>(e.ids.begin(), e.ids.end())));
     batch.valid[i].narrow(0, 0, len).fill_(true);
     batch.assistant_mask[i].narrow(0, 0, len).copy_(
-        at::tensor(std::vector<std::int64_t>(e.assistant_mask.begin(), e.assistant_mask.end())).to(at::kBool));
+        at::tensor(std::vector<std::int64_t>(e.assistant_mask.begin(), e.assistant_mask.end()))
+            .to(at::kBool));
   }
   return batch;
 }
@@ -125,8 +127,9 @@ common::Status SftTrainer::Run(bool progress) {
   engine::AdamWConfig adamw;
   adamw.weight_decay = options_.weight_decay;
   engine::AdamW optimizer(params, adamw);
-  GSPO_ASSIGN_OR_RETURN(auto writer, MetricsWriter::Open(common::JoinPath(options_.output_dir, "metrics.jsonl"),
-                                                         options_.steps, progress));
+  GSPO_ASSIGN_OR_RETURN(auto writer,
+                        MetricsWriter::Open(common::JoinPath(options_.output_dir, "metrics.jsonl"),
+                                            options_.steps, progress));
   const std::int64_t per_step = options_.micro_batch * options_.gradient_accumulation_steps;
   std::mt19937_64 rng(options_.seed);
   std::vector<std::size_t> order;
@@ -146,19 +149,21 @@ common::Status SftTrainer::Run(bool progress) {
       chosen.push_back(&examples[order[cursor++]]);
     }
     std::int64_t step_tokens = 0;
-    for (const SftExample* e : chosen) step_tokens += std::count(e->assistant_mask.begin(), e->assistant_mask.end(), 1);
+    for (const SftExample* e : chosen)
+      step_tokens += std::count(e->assistant_mask.begin(), e->assistant_mask.end(), 1);
     double nll = 0;
     for (std::int64_t first = 0; first < per_step; first += options_.micro_batch) {
-      std::vector<const SftExample*> micro(chosen.begin() + first,
-                                           chosen.begin() + std::min(per_step, first + options_.micro_batch));
+      std::vector<const SftExample*> micro(
+          chosen.begin() + first,
+          chosen.begin() + std::min(per_step, first + options_.micro_batch));
       const SftNll part = AssistantNll(*model_, MakeSftBatch(micro), /*training=*/true,
                                        options_.gradient_checkpointing);
       (part.sum / static_cast<double>(step_tokens)).backward();
       nll += part.sum.item<double>();
     }
     const double grad_norm = engine::ClipGradNorm(params, options_.max_grad_norm);
-    const double lr = engine::ScheduledLearningRate(options_.lr_schedule, options_.learning_rate, step,
-                                                    options_.warmup_steps, options_.steps);
+    const double lr = engine::ScheduledLearningRate(options_.lr_schedule, options_.learning_rate,
+                                                    step, options_.warmup_steps, options_.steps);
     optimizer.Step(lr);
     optimizer.ZeroGrad();
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -178,7 +183,8 @@ common::Status SftTrainer::Run(bool progress) {
   const std::string final_dir = common::JoinPath(options_.output_dir, "final");
   for (const std::string& kind : options_.exports) {
     if (kind == "adapter" && adapters) {
-      GSPO_RETURN_IF_ERROR(adapters->SavePeft(common::JoinPath(final_dir, "adapter"), options_.model_name));
+      GSPO_RETURN_IF_ERROR(
+          adapters->SavePeft(common::JoinPath(final_dir, "adapter"), options_.model_name));
     } else if (kind == "merged") {
       const std::string out = common::JoinPath(final_dir, "merged");
       GSPO_RETURN_IF_ERROR(adapters ? ExportMerged(*model_, *adapters, options_.model_dir, out)

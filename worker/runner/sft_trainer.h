@@ -45,9 +45,13 @@ SftBatch MakeSftBatch(const std::vector<const SftExample*>& examples);
 
 class SftTrainer {
  public:
-  SftTrainer(TrainOptions options, engine::DecoderModel* model, const tokenizer::Tokenizer* tokenizer,
-             const tokenizer::ChatFormat* format, std::vector<SftConversation> conversations)
-      : options_(std::move(options)), model_(model), tokenizer_(tokenizer), format_(format),
+  SftTrainer(TrainOptions options, engine::DecoderModel* model,
+             const tokenizer::Tokenizer* tokenizer, const tokenizer::ChatFormat* format,
+             std::vector<SftConversation> conversations)
+      : options_(std::move(options)),
+        model_(model),
+        tokenizer_(tokenizer),
+        format_(format),
         conversations_(std::move(conversations)) {}
 
   common::Status Run(bool progress);

@@ -25,7 +25,12 @@ std::vector<std::string> SplitCharacters(const std::string& text) {
   for (std::size_t i = 0; i < text.size();) {
     std::size_t n = 1;
     const auto lead = static_cast<unsigned char>(text[i]);
-    if (lead >= 0xF0) n = 4; else if (lead >= 0xE0) n = 3; else if (lead >= 0xC0) n = 2;
+    if (lead >= 0xF0)
+      n = 4;
+    else if (lead >= 0xE0)
+      n = 3;
+    else if (lead >= 0xC0)
+      n = 2;
     out.push_back(text.substr(i, n));
     i += n;
   }
@@ -45,7 +50,8 @@ common::StatusOr<std::unique_ptr<PreTokenizer>> ByteLevelPreTokenizer() {
 std::map<Pair, std::int64_t> CountPairs(const std::vector<Word>& words) {
   std::map<Pair, std::int64_t> counts;
   for (const Word& w : words) {
-    for (std::size_t i = 0; i + 1 < w.symbols.size(); ++i) counts[{w.symbols[i], w.symbols[i + 1]}] += w.count;
+    for (std::size_t i = 0; i + 1 < w.symbols.size(); ++i)
+      counts[{w.symbols[i], w.symbols[i + 1]}] += w.count;
   }
   return counts;
 }
@@ -56,7 +62,8 @@ void ApplyMerge(const Pair& pair, std::vector<Word>* words) {
     std::vector<std::string> out;
     out.reserve(w.symbols.size());
     for (std::size_t i = 0; i < w.symbols.size(); ++i) {
-      if (i + 1 < w.symbols.size() && w.symbols[i] == pair.first && w.symbols[i + 1] == pair.second) {
+      if (i + 1 < w.symbols.size() && w.symbols[i] == pair.first &&
+          w.symbols[i + 1] == pair.second) {
         out.push_back(joined);
         ++i;
       } else {
@@ -92,7 +99,8 @@ common::StatusOr<BpeVocabulary> TrainByteLevelBpe(const std::vector<std::string>
   std::set<std::string> seen_special;
   for (const std::string& s : options.special_tokens) {
     if (s.empty() || !seen_special.insert(s).second) {
-      return common::InvalidArgumentError("special_tokens: expected distinct non-empty tokens, got '" + s + "'");
+      return common::InvalidArgumentError(
+          "special_tokens: expected distinct non-empty tokens, got '" + s + "'");
     }
   }
   GSPO_ASSIGN_OR_RETURN(auto pre_tokenizer, ByteLevelPreTokenizer());
@@ -107,8 +115,10 @@ common::StatusOr<BpeVocabulary> TrainByteLevelBpe(const std::vector<std::string>
   for (const auto& [text, count] : word_counts) words.push_back({SplitCharacters(text), count});
 
   BpeVocabulary vocab;
-  for (int b = 0; b < 256; ++b) vocab.tokens.push_back(ByteToUnicode(static_cast<unsigned char>(b)));
-  vocab.tokens.insert(vocab.tokens.end(), options.special_tokens.begin(), options.special_tokens.end());
+  for (int b = 0; b < 256; ++b)
+    vocab.tokens.push_back(ByteToUnicode(static_cast<unsigned char>(b)));
+  vocab.tokens.insert(vocab.tokens.end(), options.special_tokens.begin(),
+                      options.special_tokens.end());
   vocab.num_special = static_cast<int>(options.special_tokens.size());
   std::set<std::string> known(vocab.tokens.begin(), vocab.tokens.end());
   while (static_cast<int>(vocab.tokens.size()) < options.vocab_size) {
@@ -123,7 +133,8 @@ common::StatusOr<BpeVocabulary> TrainByteLevelBpe(const std::vector<std::string>
     ApplyMerge(pair, &words);
     vocab.merges.push_back(pair);
     // A merged string may already be a token (two different merges can spell it).
-    if (known.insert(pair.first + pair.second).second) vocab.tokens.push_back(pair.first + pair.second);
+    if (known.insert(pair.first + pair.second).second)
+      vocab.tokens.push_back(pair.first + pair.second);
   }
   return vocab;
 }
@@ -132,8 +143,8 @@ std::string ByteLevelBpeJson(const BpeVocabulary& vocabulary) {
   const auto quote = [](std::string_view s) { return common::QuoteJsonString(s); };
   std::vector<std::string> added, entries, merges;
   for (int i = 0; i < vocabulary.num_special; ++i) {
-    added.push_back("{\"id\": " + std::to_string(256 + i) + ", \"content\": " +
-                    quote(vocabulary.tokens[256 + i]) +
+    added.push_back("{\"id\": " + std::to_string(256 + i) +
+                    ", \"content\": " + quote(vocabulary.tokens[256 + i]) +
                     ", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, "
                     "\"normalized\": false, \"special\": true}");
   }
@@ -144,20 +155,29 @@ std::string ByteLevelBpeJson(const BpeVocabulary& vocabulary) {
   }
   for (const auto& [left, right] : vocabulary.merges) merges.push_back(quote(left + " " + right));
   std::string vocab_object = "{";
-  for (std::size_t i = 0; i < entries.size(); ++i) vocab_object += (i ? ",\n    " : "\n    ") + entries[i];
+  for (std::size_t i = 0; i < entries.size(); ++i)
+    vocab_object += (i ? ",\n    " : "\n    ") + entries[i];
   vocab_object += "\n  }";
   const std::string byte_level =
       R"({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true})";
   return "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n"
-         "  \"added_tokens\": " + JsonList(added, "  ") + ",\n"
+         "  \"added_tokens\": " +
+         JsonList(added, "  ") +
+         ",\n"
          "  \"normalizer\": null,\n"
-         "  \"pre_tokenizer\": " + byte_level + ",\n"
-         "  \"post_processor\": " + R"({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false})" + ",\n"
-         "  \"decoder\": " + byte_level + ",\n"
+         "  \"pre_tokenizer\": " +
+         byte_level +
+         ",\n"
+         "  \"post_processor\": " +
+         R"({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false})" +
+         ",\n"
+         "  \"decoder\": " +
+         byte_level +
+         ",\n"
          "  \"model\": {\"type\": \"BPE\", \"dropout\": null, \"unk_token\": null, "
          "\"continuing_subword_prefix\": \"\", \"end_of_word_suffix\": \"\", \"fuse_unk\": false, "
-         "\"byte_fallback\": false, \"ignore_merges\": false,\n  \"vocab\": " + vocab_object +
-         ",\n  \"merges\": " + JsonList(merges, "  ") + "}\n}\n";
+         "\"byte_fallback\": false, \"ignore_merges\": false,\n  \"vocab\": " +
+         vocab_object + ",\n  \"merges\": " + JsonList(merges, "  ") + "}\n}\n";
 }
 
 }  // namespace gspo::tokenizer

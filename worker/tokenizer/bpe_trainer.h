@@ -23,8 +23,8 @@
 namespace gspo::tokenizer {
 
 struct BpeTrainerOptions {
-  int vocab_size = 1024;   // bytes + special tokens + merges, at most
-  int min_frequency = 2;   // a pair seen fewer times is never merged
+  int vocab_size = 1024;                    // bytes + special tokens + merges, at most
+  int min_frequency = 2;                    // a pair seen fewer times is never merged
   std::vector<std::string> special_tokens;  // added tokens, never split, never in the corpus
 };
 

@@ -44,13 +44,15 @@ common::Status MakeSftData(const std::vector<std::string>& args) {
   GSPO_ASSIGN_OR_RETURN(std::int64_t per_scenario, flags.Int("--per-scenario", 4));
   GSPO_ASSIGN_OR_RETURN(std::int64_t seed, flags.Int("--seed", 0));
   if (per_scenario < 1 || per_scenario > 1000) {
-    return common::InvalidArgumentError("--per-scenario: expected an integer between 1 and 1000, got " +
-                                        std::to_string(per_scenario));
+    return common::InvalidArgumentError(
+        "--per-scenario: expected an integer between 1 and 1000, got " +
+        std::to_string(per_scenario));
   }
   GSPO_ASSIGN_OR_RETURN(config::ResolvedJob resolved, config::ResolveJob(source));
   env::ScenarioSources sources;
   sources.job_dir = common::DirName(job);
-  GSPO_ASSIGN_OR_RETURN(env::EnvironmentOptions options, env::EnvironmentOptionsForJob(resolved.spec, sources));
+  GSPO_ASSIGN_OR_RETURN(env::EnvironmentOptions options,
+                        env::EnvironmentOptionsForJob(resolved.spec, sources));
   GSPO_ASSIGN_OR_RETURN(auto environment, env::ConversationEnvironment::Create(std::move(options)));
   env::ScriptedDialogueOptions dialogue_options;
   dialogue_options.per_scenario = static_cast<int>(per_scenario);
@@ -59,7 +61,8 @@ common::Status MakeSftData(const std::vector<std::string>& args) {
   std::string text;
   for (const auto& dialogue : dialogues) {
     std::vector<runner::SftMessage> messages;
-    for (const env::Message& m : dialogue) messages.push_back({std::string(env::RoleName(m.role)), m.content});
+    for (const env::Message& m : dialogue)
+      messages.push_back({std::string(env::RoleName(m.role)), m.content});
     text += runner::SftConversationJson(messages) + "\n";
   }
   const std::string dir = common::DirName(out);
@@ -78,7 +81,8 @@ common::Status TrainTokenizer(const std::vector<std::string>& args) {
   GSPO_ASSIGN_OR_RETURN(std::int64_t vocab_size, flags.Int("--vocab-size", 1024));
   GSPO_ASSIGN_OR_RETURN(std::int64_t min_frequency, flags.Int("--min-frequency", 2));
   if (vocab_size > 1 << 20 || min_frequency > 1 << 30) {
-    return common::InvalidArgumentError("--vocab-size: expected at most 1048576, --min-frequency at most 2^30");
+    return common::InvalidArgumentError(
+        "--vocab-size: expected at most 1048576, --min-frequency at most 2^30");
   }
   GSPO_ASSIGN_OR_RETURN(auto conversations, runner::LoadSftDataset(data));
   std::vector<std::string> texts;
@@ -89,19 +93,26 @@ common::Status TrainTokenizer(const std::vector<std::string>& args) {
   options.vocab_size = static_cast<int>(vocab_size);
   options.min_frequency = static_cast<int>(min_frequency);
   options.special_tokens.assign(std::begin(kSpecialTokens), std::end(kSpecialTokens));
-  GSPO_ASSIGN_OR_RETURN(tokenizer::BpeVocabulary vocab, tokenizer::TrainByteLevelBpe(texts, options));
+  GSPO_ASSIGN_OR_RETURN(tokenizer::BpeVocabulary vocab,
+                        tokenizer::TrainByteLevelBpe(texts, options));
   GSPO_RETURN_IF_ERROR(common::MakeDirectories(out));
   GSPO_RETURN_IF_ERROR(common::WriteFileAtomically(common::JoinPath(out, "tokenizer.json"),
                                                    tokenizer::ByteLevelBpeJson(vocab)));
-  GSPO_RETURN_IF_ERROR(common::WriteFileAtomically(common::JoinPath(out, "tokenizer_config.json"), kTokenizerConfig));
+  GSPO_RETURN_IF_ERROR(common::WriteFileAtomically(common::JoinPath(out, "tokenizer_config.json"),
+                                                   kTokenizerConfig));
   std::cerr << "gspo train-tokenizer: " << vocab.tokens.size() << " tokens (" << vocab.merges.size()
-            << " merges) from " << texts.size() << " texts in " << common::JoinPath(out, "tokenizer.json") << "\n";
+            << " merges) from " << texts.size() << " texts in "
+            << common::JoinPath(out, "tokenizer.json") << "\n";
   return common::Status::Ok();
 }
 
 }  // namespace
 
-int RunMakeSftData(const std::vector<std::string>& args) { return Report(MakeSftData(args), "make-sft-data"); }
-int RunTrainTokenizer(const std::vector<std::string>& args) { return Report(TrainTokenizer(args), "train-tokenizer"); }
+int RunMakeSftData(const std::vector<std::string>& args) {
+  return Report(MakeSftData(args), "make-sft-data");
+}
+int RunTrainTokenizer(const std::vector<std::string>& args) {
+  return Report(TrainTokenizer(args), "train-tokenizer");
+}
 
 }  // namespace gspo::tools

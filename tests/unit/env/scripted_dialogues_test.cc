@@ -1,13 +1,14 @@
 // ScriptedDialogues on a hand-written scenario: even conversations answer with the reference,
 // odd ones ask for a fact first and get the simulated user's answer, and the shipped
 // customer-service pack yields well-formed conversations that end resolved.
+#include "worker/env/scripted_dialogues.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "common/files.h"
 #include "worker/env/job_environment.h"
 #include "worker/env/scenario_pack.h"
-#include "worker/env/scripted_dialogues.h"
 
 namespace gspo::env {
 namespace {
@@ -68,7 +69,8 @@ TEST(ScriptedDialogues, SameSeedSameDialoguesAndBadCountRejected) {
   ASSERT_TRUE(a.ok() && b.ok());
   for (std::size_t k = 0; k < a->size(); ++k) {
     ASSERT_EQ((*a)[k].size(), (*b)[k].size());
-    for (std::size_t i = 0; i < (*a)[k].size(); ++i) EXPECT_EQ((*a)[k][i].content, (*b)[k][i].content);
+    for (std::size_t i = 0; i < (*a)[k].size(); ++i)
+      EXPECT_EQ((*a)[k][i].content, (*b)[k][i].content);
   }
   auto bad = ScriptedDialogues(*env, {0, 1});
   ASSERT_FALSE(bad.ok());

@@ -40,9 +40,11 @@ std::unique_ptr<engine::DecoderModel> HandModel() {
   EXPECT_TRUE(config.ok()) << config.status();
   std::map<std::string, at::Tensor> tensors;
   for (const engine::WeightSpec& spec : engine::ExpectedWeights(*config)) {
-    tensors[spec.name] = spec.kind == engine::WeightKind::kNorm ? at::ones(spec.shape) : at::zeros(spec.shape);
+    tensors[spec.name] =
+        spec.kind == engine::WeightKind::kNorm ? at::ones(spec.shape) : at::zeros(spec.shape);
   }
-  tensors.at("model.embed_tokens.weight") = at::tensor({1.0f, 1.0f, 1.0f, -1.0f, -1.0f, -1.0f}).view({3, 2});
+  tensors.at("model.embed_tokens.weight") =
+      at::tensor({1.0f, 1.0f, 1.0f, -1.0f, -1.0f, -1.0f}).view({3, 2});
   const float h = static_cast<float>(std::log(2.0) / 2);
   tensors.at("lm_head.weight") = at::tensor({h, h, 0.0f, 0.0f, 0.0f, 0.0f}).view({3, 2});
   auto model = engine::DecoderModel::FromTensors(*config, tensors, at::kFloat, at::kCPU, "hand");
@@ -76,8 +78,10 @@ TEST(SftLoss, PaddingRowsAndMaskedTokensAddNothing) {
   auto model = HandModel();
   SftBatch b;
   b.ids = at::tensor(std::vector<std::int64_t>{0, 1, 2, 0, 2, 0, 0, 0}).view({2, 4});
-  b.valid = at::tensor(std::vector<std::int64_t>{1, 1, 1, 1, 1, 1, 0, 0}).to(at::kBool).view({2, 4});
-  b.assistant_mask = at::tensor(std::vector<std::int64_t>{0, 1, 0, 0, 0, 1, 0, 0}).to(at::kBool).view({2, 4});
+  b.valid =
+      at::tensor(std::vector<std::int64_t>{1, 1, 1, 1, 1, 1, 0, 0}).to(at::kBool).view({2, 4});
+  b.assistant_mask =
+      at::tensor(std::vector<std::int64_t>{0, 1, 0, 0, 0, 1, 0, 0}).to(at::kBool).view({2, 4});
   const SftNll nll = AssistantNll(*model, b, false, false);
   // Row 0: token 1 after 0, p = 1/4. Row 1: token 0 after 2, p = 1/5.
   EXPECT_EQ(nll.tokens, 2);
@@ -85,11 +89,15 @@ TEST(SftLoss, PaddingRowsAndMaskedTokensAddNothing) {
 }
 
 TEST(SftDataset, ReadsConversationsAndSkipsBlankLines) {
-  auto data = ParseSftDataset("d.jsonl",
-                              "{\"messages\": [{\"role\": \"system\", \"content\": \"Be kind.\"}, "
-                              "{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": \"Hello!\"}]}\n"
-                              "\n"
-                              + SftConversationJson({{"user", "a"}, {"assistant", "b"}, {"user", "c"}, {"assistant", "d"}}) + "\n");
+  auto data = ParseSftDataset(
+      "d.jsonl",
+      "{\"messages\": [{\"role\": \"system\", \"content\": \"Be kind.\"}, "
+      "{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": "
+      "\"Hello!\"}]}\n"
+      "\n" +
+          SftConversationJson(
+              {{"user", "a"}, {"assistant", "b"}, {"user", "c"}, {"assistant", "d"}}) +
+          "\n");
   ASSERT_TRUE(data.ok()) << data.status();
   ASSERT_EQ(data->size(), 2u);
   EXPECT_EQ((*data)[0].messages.size(), 3u);
@@ -100,7 +108,8 @@ TEST(SftDataset, ReadsConversationsAndSkipsBlankLines) {
 
 TEST(SftDataset, ErrorsNameTheLineColumnAndPath) {
   const std::string text =
-      "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"bot\", \"content\": \"Yo\"}]}\n"
+      "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"bot\", \"content\": "
+      "\"Yo\"}]}\n"
       "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}\n"
       "{\"messages\": [}\n"
       "{\"mesages\": []}\n";
@@ -109,8 +118,10 @@ TEST(SftDataset, ErrorsNameTheLineColumnAndPath) {
   EXPECT_EQ(data.status().code(), common::StatusCode::kInvalidArgument);
   const std::vector<std::string> lines = common::Split(data.status().message(), '\n');
   ASSERT_EQ(lines.size(), 5u) << data.status().message();
-  EXPECT_EQ(lines[0], "d.jsonl:1:50: messages[1].role: expected one of system, user, assistant; got 'bot'");
-  EXPECT_EQ(lines[1], "d.jsonl:2:2: messages: expected the conversation to end with an assistant turn");
+  EXPECT_EQ(lines[0],
+            "d.jsonl:1:50: messages[1].role: expected one of system, user, assistant; got 'bot'");
+  EXPECT_EQ(lines[1],
+            "d.jsonl:2:2: messages: expected the conversation to end with an assistant turn");
   EXPECT_THAT(lines[2], ::testing::StartsWith("d.jsonl:3:15: "));
   EXPECT_EQ(lines[3], "d.jsonl:4:2: mesages: unknown key; expected 'messages'");
   EXPECT_EQ(lines[4], "d.jsonl:4:1: messages: expected a non-empty list of {role, content}");
@@ -123,15 +134,17 @@ TEST(SftTokenize, MasksExactlyTheAssistantTurnsAndTheirEndOfTurn) {
   auto format = tokenizer::ChatFormat::FromDirectory(dir);
   ASSERT_TRUE(format.ok()) << format.status();
   SftConversation c;
-  c.messages = {{"system", "S"}, {"user", "u1"}, {"assistant", "a1"}, {"user", "u2"}, {"assistant", "a2"}};
+  c.messages = {
+      {"system", "S"}, {"user", "u1"}, {"assistant", "a1"}, {"user", "u2"}, {"assistant", "a2"}};
   c.line = 7;
   auto example = TokenizeConversation(c, **tokenizer, *format, 1000, "d.jsonl");
   ASSERT_TRUE(example.ok()) << example.status();
   // The whole sequence is the ChatML rendering, and the masked ids spell the two assistant
   // turns with their <|im_end|>.
-  EXPECT_EQ((*tokenizer)->Decode(example->ids, false),
-            "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nu1<|im_end|>\n<|im_start|>assistant\n"
-            "a1<|im_end|>\n<|im_start|>user\nu2<|im_end|>\n<|im_start|>assistant\na2<|im_end|>\n");
+  EXPECT_EQ(
+      (*tokenizer)->Decode(example->ids, false),
+      "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nu1<|im_end|>\n<|im_start|>assistant\n"
+      "a1<|im_end|>\n<|im_start|>user\nu2<|im_end|>\n<|im_start|>assistant\na2<|im_end|>\n");
   std::vector<std::int32_t> masked;
   for (std::size_t i = 0; i < example->ids.size(); ++i) {
     if (example->assistant_mask[i]) masked.push_back(example->ids[i]);
@@ -139,17 +152,19 @@ TEST(SftTokenize, MasksExactlyTheAssistantTurnsAndTheirEndOfTurn) {
   EXPECT_EQ((*tokenizer)->Decode(masked, false), "a1<|im_end|>a2<|im_end|>");
   auto too_long = TokenizeConversation(c, **tokenizer, *format, 10, "d.jsonl");
   ASSERT_FALSE(too_long.ok());
-  EXPECT_THAT(too_long.status().message(), ::testing::StartsWith("d.jsonl:7: the conversation is "));
+  EXPECT_THAT(too_long.status().message(),
+              ::testing::StartsWith("d.jsonl:7: the conversation is "));
 }
 
-struct Run {
+struct GspoRun {
   int exit_code;
   std::string output;
 };
 
-Run Gspo(const std::string& args) {
-  const gspo::testing::CommandResult r = gspo::testing::RunShellCommand(
-      "cd '" + std::string(GSPO_SOURCE_DIR) + "' && '" + std::string(GSPO_BINARY_DIR) + "/bin/gspo' " + args + " 2>&1");
+GspoRun Gspo(const std::string& args) {
+  const gspo::testing::CommandResult r =
+      gspo::testing::RunShellCommand("cd '" + std::string(GSPO_SOURCE_DIR) + "' && '" +
+                                     std::string(GSPO_BINARY_DIR) + "/bin/gspo' " + args + " 2>&1");
   return {r.exit_code, r.output};
 }
 
@@ -158,18 +173,26 @@ std::string SftJob(const std::string& dir, const std::string& dataset) {
          "\nmodel:\n  name_or_path: examples/models/tiny-chat\n  torch_dtype: float32\n"
          "  gradient_checkpointing: false\npreset: none\nlora:\n  use_lora: false\n"
          "training:\n  learning_rate: 1.0e-2\n  lr_scheduler_type: constant\n  warmup_steps: 0\n"
-         "  num_outer_iterations: 40\n  per_device_train_batch_size: 2\n  gradient_accumulation_steps: 2\n"
-         "  prompts_per_step: 4\n  seed: 3\noutput:\n  output_dir: " + dir + "/out\n  export: [merged]\n";
+         "  num_outer_iterations: 40\n  per_device_train_batch_size: 2\n  "
+         "gradient_accumulation_steps: 2\n"
+         "  prompts_per_step: 4\n  seed: 3\noutput:\n  output_dir: " +
+         dir + "/out\n  export: [merged]\n";
 }
 
 TEST(SftTrain, LossFallsOnATinyDatasetAndTheModelIsExported) {
   gspo::testing::ScopedTempDir dir;
   const std::string data = dir.Join("data.jsonl");
-  ASSERT_TRUE(common::WriteFileAtomically(
-      data, SftConversationJson({{"user", "Where is my parcel?"}, {"assistant", "Sorry! I will send a new one today."}}) + "\n" +
-                SftConversationJson({{"user", "Refund please."}, {"assistant", "Sure, your refund is on its way."}}) + "\n").ok());
+  ASSERT_TRUE(
+      common::WriteFileAtomically(
+          data, SftConversationJson({{"user", "Where is my parcel?"},
+                                     {"assistant", "Sorry! I will send a new one today."}}) +
+                    "\n" +
+                    SftConversationJson({{"user", "Refund please."},
+                                         {"assistant", "Sure, your refund is on its way."}}) +
+                    "\n")
+          .ok());
   ASSERT_TRUE(common::WriteFileAtomically(dir.Join("job.yaml"), SftJob(dir.path(), data)).ok());
-  const Run run = Gspo("train " + dir.Join("job.yaml") + " --no-progress");
+  const GspoRun run = Gspo("train " + dir.Join("job.yaml") + " --no-progress");
   ASSERT_EQ(run.exit_code, 0) << run.output;
   auto text = common::ReadFileToString(dir.Join("out/metrics.jsonl"), 1 << 20);
   ASSERT_TRUE(text.ok()) << text.status();
@@ -193,16 +216,19 @@ TEST(SftTrain, LossFallsOnATinyDatasetAndTheModelIsExported) {
 TEST(SftTrain, BadDatasetIsAnInputErrorWithItsPlace) {
   gspo::testing::ScopedTempDir dir;
   const std::string data = dir.Join("data.jsonl");
-  ASSERT_TRUE(common::WriteFileAtomically(data, "{\"messages\": [{\"role\": \"user\", \"content\": 3}]}\n").ok());
+  ASSERT_TRUE(
+      common::WriteFileAtomically(data, "{\"messages\": [{\"role\": \"user\", \"content\": 3}]}\n")
+          .ok());
   ASSERT_TRUE(common::WriteFileAtomically(dir.Join("job.yaml"), SftJob(dir.path(), data)).ok());
-  const Run run = Gspo("train " + dir.Join("job.yaml") + " --no-progress");
+  const GspoRun run = Gspo("train " + dir.Join("job.yaml") + " --no-progress");
   EXPECT_EQ(run.exit_code, 2) << run.output;
   EXPECT_THAT(run.output, HasSubstr(data + ":1:15: messages[0].content: expected a string"));
 }
 
 TEST(SftTrain, TheDemoJobsValidate) {
-  for (const char* job : {"examples/jobs/demo-customer-service.yaml", "examples/jobs/tiny-cs-sft.yaml"}) {
-    const Run run = Gspo(std::string("validate ") + job);
+  for (const char* job :
+       {"examples/jobs/demo-customer-service.yaml", "examples/jobs/tiny-cs-sft.yaml"}) {
+    const GspoRun run = Gspo(std::string("validate ") + job);
     EXPECT_EQ(run.exit_code, 0) << job << ": " << run.output;
     EXPECT_THAT(run.output, HasSubstr("valid")) << job;
   }

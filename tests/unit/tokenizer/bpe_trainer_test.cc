@@ -1,8 +1,9 @@
 // The byte-level BPE trainer on a corpus small enough to count by hand, and the tokenizer.json
 // it writes read back by the project's loader.
+#include "worker/tokenizer/bpe_trainer.h"
+
 #include <gtest/gtest.h>
 
-#include "worker/tokenizer/bpe_trainer.h"
 #include "worker/tokenizer/tokenizer.h"
 
 namespace gspo::tokenizer {
@@ -23,7 +24,7 @@ TEST(BpeTrainerTest, MergesTheMostFrequentPairFirstAndBreaksTiesByString) {
   ASSERT_TRUE(vocab.ok()) << vocab.status();
   EXPECT_EQ(vocab->merges, (std::vector<Pair>{{"a", "a"}, {"a", "b"}}));
   ASSERT_EQ(vocab->tokens.size(), 259u);
-  EXPECT_EQ(vocab->tokens[97], "a");  // bytes keep their value as id
+  EXPECT_EQ(vocab->tokens[97], "a");         // bytes keep their value as id
   EXPECT_EQ(vocab->tokens[32], "\xC4\xA0");  // the byte-level space, Ġ
   EXPECT_EQ(vocab->tokens[256], "<|im_end|>");
   EXPECT_EQ(vocab->tokens[257], "aa");
@@ -63,7 +64,8 @@ TEST(BpeTrainerTest, RejectsAVocabularyTooSmallForTheBytes) {
   options.special_tokens = {"<s>"};
   auto vocab = TrainByteLevelBpe({"x"}, options);
   ASSERT_FALSE(vocab.ok());
-  EXPECT_EQ(vocab.status().message(), "vocab_size: expected at least 257 (256 bytes + special tokens), got 256");
+  EXPECT_EQ(vocab.status().message(),
+            "vocab_size: expected at least 257 (256 bytes + special tokens), got 256");
 }
 
 }  // namespace
