@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gspo=${GSPO_BIN:-build-demo/bin/gspo}
+# As in scripts/demo.sh: spinning OpenMP threads slow training down on a busy machine.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 seeds=("$@")
 ((${#seeds[@]})) || seeds=(1 2 3)
 [[ -x $gspo ]] || { echo "demo_seeds: $gspo not built (run ./scripts/demo.sh or set GSPO_BIN)" >&2; exit 2; }

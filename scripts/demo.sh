@@ -44,6 +44,11 @@ stop_all() {
 }
 trap stop_all EXIT
 
+# OpenMP threads that spin while they wait take the cores from each other and from anything
+# else running; on a busy two-core machine that made training steps several times slower.
+# Passive waiting costs nothing measurable when the machine is idle. The ranks inherit it.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+
 section "Coordinator and one CPU worker on loopback"
 # Two different bearer tokens: one for clients (gspoctl), one for workers.
 head -c 32 /dev/urandom | base64 | tr -d '/+=' >"$cluster/client.token"
