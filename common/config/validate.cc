@@ -29,6 +29,14 @@ class Checker {
     errors_->push_back({where.empty() ? fallback_ : where, path, message});
   }
 
+  // Names `path` but points at `at` when `path` has no position (a required field left out:
+  // the error shows where the user wrote what requires it).
+  void FailAt(const std::string& at, const std::string& path, const std::string& message) {
+    std::string where = sources_.Where(path);
+    if (where.empty()) where = sources_.Where(at);
+    errors_->push_back({where.empty() ? fallback_ : where, path, message});
+  }
+
   void IntRange(const std::string& path, std::int64_t v, std::int64_t lo, std::int64_t hi) {
     if (v >= lo && v <= hi) return;
     const std::string range = hi == INT32_MAX
@@ -375,9 +383,9 @@ void CheckAlgorithm(const v1::JobSpec& spec, Checker& c) {
   const bool has_path = spec.dataset().has_path();
   if (spec.algorithm() == "sft") {
     if (!has_path || spec.dataset().path().empty()) {
-      c.Fail("dataset.path",
-             "required with algorithm: sft: a JSONL file of conversations, one "
-             "{\"messages\": [...]} per line");
+      c.FailAt("algorithm", "dataset.path",
+               "required with algorithm: sft: a JSONL file of conversations, one "
+               "{\"messages\": [...]} per line");
     }
     if (spec.output().has_resume_from_checkpoint()) {
       c.Fail("output.resume_from_checkpoint", "algorithm: sft writes no checkpoints to resume from");
