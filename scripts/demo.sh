@@ -5,7 +5,8 @@
 # warm-started on the project's own scripted dialogues) learns with LoRA from simulated
 # customers and the guide's customer-service reward on two CPU cores, and the reward rises.
 #
-#   ./scripts/demo.sh        (about 10 minutes on 2 cores from a fresh clone; the job ~3 of them)
+#   ./scripts/demo.sh        (from a fresh clone, the build is most of the time on two cores;
+#                             bench/results/demo-reward.md has measured times)
 #
 # Writes outputs/demo/ (metrics.jsonl, samples.jsonl, final/adapter in PEFT layout, curve.svg)
 # and keeps the coordinator's and worker's state and logs in outputs/demo-cluster/. Stops
