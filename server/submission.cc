@@ -107,6 +107,16 @@ Status ResolvePaths(const Submission& submission, const SubmissionLimits& limits
     output->set_resume_from_checkpoint(common::JoinPath(submission.working_dir, resume));
   }
 
+  const std::string& dataset = spec->dataset().path();
+  if (!dataset.empty() && dataset[0] != '/') {
+    if (submission.working_dir.empty()) {
+      return InvalidArgumentError(where +
+                                  ": dataset.path: relative path needs the client's working "
+                                  "directory; expected an absolute path");
+    }
+    spec->mutable_dataset()->set_path(common::JoinPath(submission.working_dir, dataset));
+  }
+
   auto* scenarios = spec->mutable_environment()->mutable_scenarios();
   for (int i = 0; i < scenarios->size(); ++i) {
     auto* scenario = scenarios->Mutable(i);

@@ -13,6 +13,7 @@ namespace {
 constexpr char kDefaults[] = R"pb(
   api_version: "gspo/v1"
   preset: "auto"
+  algorithm: "gspo"
   model {
     torch_dtype: "auto"
     attn_implementation: "auto"

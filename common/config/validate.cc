@@ -29,6 +29,14 @@ class Checker {
     errors_->push_back({where.empty() ? fallback_ : where, path, message});
   }
 
+  // Names `path` but points at `at` when `path` has no position (a required field left out:
+  // the error shows where the user wrote what requires it).
+  void FailAt(const std::string& at, const std::string& path, const std::string& message) {
+    std::string where = sources_.Where(path);
+    if (where.empty()) where = sources_.Where(at);
+    errors_->push_back({where.empty() ? fallback_ : where, path, message});
+  }
+
   void IntRange(const std::string& path, std::int64_t v, std::int64_t lo, std::int64_t hi) {
     if (v >= lo && v <= hi) return;
     const std::string range = hi == INT32_MAX
@@ -369,6 +377,30 @@ void CheckTop(const v1::JobSpec& spec, Checker& c) {
   c.OneOf("preset", spec.preset(), presets);
 }
 
+// algorithm: sft trains on a dataset of conversations on one rank; gspo needs no dataset.
+void CheckAlgorithm(const v1::JobSpec& spec, Checker& c) {
+  c.OneOf("algorithm", spec.algorithm(), {"gspo", "sft"});
+  const bool has_path = spec.dataset().has_path();
+  if (spec.algorithm() == "sft") {
+    if (!has_path || spec.dataset().path().empty()) {
+      c.FailAt("algorithm", "dataset.path",
+               "required with algorithm: sft: a JSONL file of conversations, one "
+               "{\"messages\": [...]} per line");
+    }
+    if (spec.output().has_resume_from_checkpoint()) {
+      c.Fail("output.resume_from_checkpoint", "algorithm: sft writes no checkpoints to resume from");
+    }
+    if (spec.resources().gpus() > 1) {
+      c.Fail("resources.gpus", "algorithm: sft runs on one rank; expected 1, got " +
+                                   std::to_string(spec.resources().gpus()));
+    }
+  } else if (has_path && spec.algorithm() == "gspo") {
+    c.Fail("dataset.path",
+           "only used with algorithm: sft (GSPO draws its prompts from environment.scenarios)");
+  }
+  c.MaxChars("dataset.path", spec.dataset().path(), kMaxPathChars);
+}
+
 }  // namespace
 
 int RolloutRanks(const v1::JobSpec& spec) {
@@ -387,6 +419,7 @@ void ValidateJobSpec(const v1::JobSpec& spec, const SourceMap& sources,
                      std::vector<std::string>* warnings) {
   Checker c(sources, fallback_where, errors);
   CheckTop(spec, c);
+  CheckAlgorithm(spec, c);
   CheckModel(spec, c, warnings);
   CheckLora(spec.lora(), c, warnings);
   CheckGspo(spec.gspo(), c);

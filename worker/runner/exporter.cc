@@ -51,15 +51,12 @@ bool IsWeightFile(const std::string& name) {
          (common::StartsWith(name, "model-") && common::EndsWith(name, ".safetensors"));
 }
 
-}  // namespace
-
-common::Status ExportMerged(const engine::DecoderModel& model, const engine::LoraAdapters& adapters,
-                            const std::string& base_dir, const std::string& out_dir,
-                            std::int64_t max_shard_bytes) {
+// OUT/ as a Hugging Face checkpoint of `weights` (sharded past `max_shard_bytes`, one shard in
+// host memory at a time) with the side files of `base_dir`.
+common::Status WriteCheckpoint(const std::map<std::string, at::Tensor>& weights, const std::string& base_dir,
+                               const std::string& out_dir, std::int64_t max_shard_bytes) {
   if (max_shard_bytes < 1) return common::InvalidArgumentError("max shard size must be at least 1 byte");
   GSPO_RETURN_IF_ERROR(common::MakeDirectories(out_dir));
-  std::map<std::string, at::Tensor> weights = model.NamedWeights();
-  for (auto& [name, merged] : adapters.MergedWeights()) weights[name] = merged;
   GSPO_ASSIGN_OR_RETURN(std::vector<std::string> existing, common::ListDirectory(out_dir));
   for (const std::string& name : existing) {
     if (IsWeightFile(name)) GSPO_RETURN_IF_ERROR(common::RemoveTree(common::JoinPath(out_dir, name)));
@@ -92,6 +89,21 @@ common::Status ExportMerged(const engine::DecoderModel& model, const engine::Lor
     }
   }
   return common::Status::Ok();
+}
+
+}  // namespace
+
+common::Status ExportMerged(const engine::DecoderModel& model, const engine::LoraAdapters& adapters,
+                            const std::string& base_dir, const std::string& out_dir,
+                            std::int64_t max_shard_bytes) {
+  std::map<std::string, at::Tensor> weights = model.NamedWeights();
+  for (auto& [name, merged] : adapters.MergedWeights()) weights[name] = merged;
+  return WriteCheckpoint(weights, base_dir, out_dir, max_shard_bytes);
+}
+
+common::Status ExportModel(const engine::DecoderModel& model, const std::string& base_dir,
+                           const std::string& out_dir, std::int64_t max_shard_bytes) {
+  return WriteCheckpoint(model.NamedWeights(), base_dir, out_dir, max_shard_bytes);
 }
 
 common::StatusOr<std::string> FindAdapterDirectory(const std::string& dir) {

@@ -26,6 +26,11 @@ common::Status ExportMerged(const engine::DecoderModel& model, const engine::Lor
                             const std::string& base_dir, const std::string& out_dir,
                             std::int64_t max_shard_bytes = kDefaultMaxShardBytes);
 
+// Writes OUT/ as a full checkpoint of `model` as it is (fully fine-tuned weights), sharded and
+// with the other files copied from `base_dir` like ExportMerged.
+common::Status ExportModel(const engine::DecoderModel& model, const std::string& base_dir,
+                           const std::string& out_dir, std::int64_t max_shard_bytes = kDefaultMaxShardBytes);
+
 // The adapter directory of `dir`: DIR/adapter for a checkpoint (checkpoints/step-N), DIR itself
 // for a PEFT adapter directory (final/adapter). kNotFound names what is missing.
 common::StatusOr<std::string> FindAdapterDirectory(const std::string& dir);

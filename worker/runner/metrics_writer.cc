@@ -60,10 +60,20 @@ void MetricsWriter::Progress(std::int64_t step, const StepMetrics& metrics) {
   if (!progress_) return;
   constexpr int kWidth = 24;
   const int filled = total_ > 0 ? static_cast<int>(kWidth * step / total_) : 0;
-  std::fprintf(stderr, "\r[%-*s] step %lld/%lld  reward %.3f  loss %.4f  clip %.3f  %.0f tok/s ",
-               kWidth, std::string(filled, '#').c_str(), static_cast<long long>(step),
-               static_cast<long long>(total_), Find(metrics, "reward_mean"), Find(metrics, "loss"),
-               Find(metrics, "clip_fraction"), Find(metrics, "tokens_per_second"));
+  // Only the metrics the run has: a supervised run (algorithm: sft) has no reward or clip.
+  std::string values;
+  const std::pair<const char*, const char*> shown[] = {
+      {"reward_mean", "  reward %.3f"}, {"loss", "  loss %.4f"}, {"clip_fraction", "  clip %.3f"},
+      {"tokens_per_second", "  %.0f tok/s"}};
+  for (const auto& [name, format] : shown) {
+    const double value = Find(metrics, name);
+    if (std::isnan(value)) continue;
+    char buffer[64];
+    std::snprintf(buffer, sizeof(buffer), format, value);
+    values += buffer;
+  }
+  std::fprintf(stderr, "\r[%-*s] step %lld/%lld%s ", kWidth, std::string(filled, '#').c_str(),
+               static_cast<long long>(step), static_cast<long long>(total_), values.c_str());
   std::fflush(stderr);
 }
 

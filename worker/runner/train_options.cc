@@ -7,6 +7,8 @@ namespace gspo::runner {
 TrainOptions TrainOptionsFromSpec(const v1::JobSpec& spec, const std::string& model_dir) {
   TrainOptions o;
   o.job_name = spec.name();
+  o.algorithm = spec.algorithm();
+  o.dataset_path = spec.dataset().path();
   o.model_dir = model_dir;
   o.model_name = spec.model().name_or_path();
   o.dtype = spec.model().torch_dtype();
@@ -23,6 +25,7 @@ TrainOptions TrainOptionsFromSpec(const v1::JobSpec& spec, const std::string& mo
   o.temperature = spec.generation().temperature();
   o.top_p = spec.generation().top_p();
   o.top_k = spec.generation().top_k();
+  o.use_lora = spec.lora().use_lora();
   o.lora_r = spec.lora().lora_r();
   o.lora_alpha = spec.lora().lora_alpha();
   o.lora_dropout = spec.lora().lora_dropout();
@@ -36,6 +39,7 @@ TrainOptions TrainOptionsFromSpec(const v1::JobSpec& spec, const std::string& mo
   o.num_iterations = spec.gspo().num_iterations();
   o.minibatches = spec.gspo().minibatches();
   o.micro_batch = spec.training().per_device_train_batch_size();
+  o.gradient_accumulation_steps = spec.training().gradient_accumulation_steps();
   o.max_grad_norm = spec.training().max_grad_norm();
   o.recompute_old_logprobs = spec.gspo().recompute_old_logprobs() == "true";
   o.weight_decay = spec.training().weight_decay();

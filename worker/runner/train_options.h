@@ -17,6 +17,8 @@ namespace gspo::runner {
 
 struct TrainOptions {
   std::string job_name;
+  std::string algorithm = "gspo";  // gspo | sft
+  std::string dataset_path;        // sft: the JSONL conversations
   std::string model_dir;    // resolved local directory
   std::string model_name;   // as the user wrote it (recorded in adapter_config.json)
   std::string dtype = "auto";
@@ -34,6 +36,7 @@ struct TrainOptions {
   double top_p = 1.0;
   std::int64_t top_k = 0;
   // LoRA
+  bool use_lora = true;  // sft only: false trains every weight but the norms
   std::int64_t lora_r = 16;
   double lora_alpha = 32;
   double lora_dropout = 0;
@@ -47,6 +50,7 @@ struct TrainOptions {
   std::int64_t num_iterations = 1;
   std::int64_t minibatches = 1;
   std::int64_t micro_batch = 1;
+  std::int64_t gradient_accumulation_steps = 1;
   double max_grad_norm = 1.0;
   bool recompute_old_logprobs = false;
   double weight_decay = 0;

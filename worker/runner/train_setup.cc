@@ -13,8 +13,9 @@ namespace gspo::runner {
 
 std::string TrainUsage() {
   return std::string("usage: gspo train job.yaml [--set FIELD=VALUE]... [flags] [--no-progress]\n") +
-         "Runs the GSPO job on this machine; writes output.output_dir (metrics.jsonl,\n"
-         "checkpoints/, final/). The reference guide's flags also work:\n" +
+         "Runs the GSPO job (or, with algorithm: sft, supervised fine-tuning on dataset.path) on\n"
+         "this machine; writes output.output_dir (metrics.jsonl, checkpoints/, final/). The\n"
+         "reference guide's flags also work:\n" +
          config::GuideFlagsHelp();
 }
 
@@ -58,6 +59,9 @@ common::StatusOr<TrainSetup> PrepareTraining(const std::vector<std::string>& arg
   GSPO_ASSIGN_OR_RETURN(env::EnvironmentOptions env_options, env::EnvironmentOptionsForJob(spec, sources));
   GSPO_ASSIGN_OR_RETURN(setup.environment, env::ConversationEnvironment::Create(std::move(env_options)));
   GSPO_ASSIGN_OR_RETURN(setup.rewarder, reward::BatchRewarderForJob(spec));
+  if (setup.options.algorithm == "sft") {
+    GSPO_ASSIGN_OR_RETURN(setup.conversations, LoadSftDataset(setup.options.dataset_path));
+  }
   GSPO_RETURN_IF_ERROR(common::MakeDirectories(setup.options.output_dir));
   GSPO_RETURN_IF_ERROR(common::WriteFileAtomically(
       common::JoinPath(setup.options.output_dir, "job.yaml"),

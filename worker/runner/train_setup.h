@@ -11,6 +11,7 @@
 #include "common/status.h"
 #include "worker/env/conversation_environment.h"
 #include "worker/reward/batch_rewarder.h"
+#include "worker/runner/sft_dataset.h"
 #include "worker/runner/train_options.h"
 
 namespace gspo::runner {
@@ -19,6 +20,7 @@ struct TrainSetup {
   TrainOptions options;
   std::unique_ptr<env::ConversationEnvironment> environment;
   std::unique_ptr<reward::BatchRewarder> rewarder;
+  std::vector<SftConversation> conversations;  // algorithm: sft
   std::vector<std::string> warnings;
   bool progress = true;
 };

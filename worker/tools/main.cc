@@ -6,6 +6,7 @@
 #include "client/validate_command.h"
 #include "worker/engine/runtime.h"
 #include "worker/tools/bench_command.h"
+#include "worker/tools/data_commands.h"
 #include "worker/tools/export_command.h"
 #include "worker/tools/model_commands.h"
 #include "worker/tools/tokenizer_commands.h"
@@ -17,7 +18,9 @@ void Usage(std::ostream& os) {
   os << "usage: gspo <command> [args]\n\n"
      << "commands:\n"
      << "  validate   resolve and check a job spec (same as gspoctl validate)\n"
-     << "  train      run a GSPO job on this machine (gspo train job.yaml)\n"
+     << "  train      run a GSPO job (or algorithm: sft) on this machine (gspo train job.yaml)\n"
+     << "  make-sft-data   scripted conversations in a job's scenarios, as JSONL for algorithm: sft\n"
+     << "  train-tokenizer a byte-level BPE tokenizer.json learned from such a JSONL file\n"
      << "  export     a checkpoint to a PEFT adapter or a merged checkpoint\n"
      << "  info       LibTorch version, threads and visible devices\n"
      << "  init-model random weights for a config.json, in Hugging Face layout\n"
@@ -65,6 +68,8 @@ int main(int argc, char** argv) {
     return gspo::client::RunValidateCommand("gspo", args, std::cout, std::cerr);
   if (command == "info") return Info();
   if (command == "train") return gspo::tools::RunTrain(args);
+  if (command == "make-sft-data") return gspo::tools::RunMakeSftData(args);
+  if (command == "train-tokenizer") return gspo::tools::RunTrainTokenizer(args);
   if (command == "init-model") return gspo::tools::RunInitModel(args);
   if (command == "logits") return gspo::tools::RunLogits(args);
   if (command == "generate") return gspo::tools::RunGenerate(args);

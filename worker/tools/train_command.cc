@@ -11,6 +11,7 @@
 #include "worker/runner/engine_user_simulator.h"
 #include "worker/runner/env_episode_source.h"
 #include "worker/runner/gspo_trainer.h"
+#include "worker/runner/sft_trainer.h"
 #include "worker/runner/train_setup.h"
 #include "worker/tools/model_commands.h"
 
@@ -60,6 +61,19 @@ common::Status Train(const std::vector<std::string>& args) {
   }
   GSPO_ASSIGN_OR_RETURN(auto tokenizer, tokenizer::Tokenizer::FromDirectory(options.model_dir));
   GSPO_ASSIGN_OR_RETURN(tokenizer::ChatFormat format, tokenizer::ChatFormat::FromDirectory(options.model_dir));
+  if (options.algorithm == "sft") {
+    std::cerr << "gspo train: " << options.job_name << " (sft) on " << (device.is_cuda() ? "cuda:0" : "cpu")
+              << " (" << runtime.intra_op_threads << " threads), model " << options.model_dir << ", "
+              << setup.conversations.size() << " conversations from " << options.dataset_path << ", "
+              << options.steps << " steps of " << options.micro_batch * options.gradient_accumulation_steps
+              << " conversations, " << (options.use_lora ? "LoRA adapters" : "every weight but the norms")
+              << " trained\n";
+    runner::SftTrainer trainer(options, model.get(), tokenizer.get(), &format, std::move(setup.conversations));
+    GSPO_RETURN_IF_ERROR(trainer.Run(setup.progress));
+    std::cerr << "gspo train: metrics in " << common::JoinPath(options.output_dir, "metrics.jsonl")
+              << "; exports in " << common::JoinPath(options.output_dir, "final") << "\n";
+    return common::Status::Ok();
+  }
   UserModel user_model;
   if (options.user_simulator == "llm") {
     runner::UserModelSampling sampling;

@@ -49,6 +49,14 @@ TEST(Submission, ScenarioFilesResolveAgainstTheJobDirectory) {
   EXPECT_THAT(job->spec_yaml, HasSubstr("/jobs/packs/cs.yaml"));
 }
 
+TEST(Submission, DatasetPathResolvesAgainstTheWorkingDirectory) {
+  Submission s = Tiny();
+  s.set = {"algorithm=sft", "dataset.path=data/conversations.jsonl", "output.save_steps=0"};
+  auto job = ValidateSubmission(s, {});
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_THAT(job->spec_yaml, HasSubstr("path: " + kSource + "/data/conversations.jsonl"));
+}
+
 TEST(Submission, ARepoIdModelStaysAsItIs) {
   Submission s = Tiny();
   s.set = {"model.name_or_path=google/gemma-2-2b-it"};
