@@ -14,11 +14,11 @@
 #include "worker/engine/train/adamw.h"
 #include "worker/engine/train/policy_learner.h"
 #include "worker/runner/checkpoint_manager.h"
-#include "worker/runner/exporter.h"
 #include "worker/runner/out_of_memory.h"
 #include "worker/engine/device_memory.h"
 #include "worker/runner/sample_log.h"
 #include "worker/runner/tensorboard_writer.h"
+#include "worker/runner/trainer_common.h"
 #include "worker/tokenizer/chat_episode.h"
 
 namespace gspo::runner {
@@ -45,17 +45,6 @@ struct Branch {
   bool active = true;
   int turns = 0;
 };
-
-engine::LoraConfig LoraConfigOf(const TrainOptions& o) {
-  engine::LoraConfig c;
-  c.r = o.lora_r;
-  c.alpha = o.lora_alpha;
-  c.dropout = o.lora_dropout;
-  c.target_modules = o.lora_target_modules;
-  c.use_rslora = o.use_rslora;
-  c.seed = o.seed;
-  return c;
-}
 
 engine::LearnerConfig LearnerConfigOf(const TrainOptions& o) {
   engine::LearnerConfig c;
@@ -320,14 +309,7 @@ common::Status GspoTrainer::Run(bool progress) {
       GSPO_RETURN_IF_ERROR(checkpoints.Save(step + 1, *adapters, optimizer));
     }
   }
-  const std::string final_dir = common::JoinPath(options_.output_dir, "final");
-  for (const std::string& kind : options_.exports) {
-    if (kind == "adapter") {
-      GSPO_RETURN_IF_ERROR(adapters->SavePeft(common::JoinPath(final_dir, "adapter"), options_.model_name));
-    } else if (kind == "merged") {
-      GSPO_RETURN_IF_ERROR(ExportMerged(*model_, *adapters, options_.model_dir, common::JoinPath(final_dir, "merged")));
-    }
-  }
+  GSPO_RETURN_IF_ERROR(ExportFinal(options_, *model_, adapters.get()));
   return common::Status::Ok();
 }
 

@@ -8,25 +8,14 @@
 #include "common/files.h"
 #include "worker/engine/lora/lora_adapters.h"
 #include "worker/engine/train/adamw.h"
-#include "worker/runner/exporter.h"
 #include "worker/runner/metrics_writer.h"
+#include "worker/runner/trainer_common.h"
 #include "worker/tokenizer/chat_episode.h"
 
 namespace gspo::runner {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-engine::LoraConfig LoraConfigOf(const TrainOptions& o) {
-  engine::LoraConfig c;
-  c.r = o.lora_r;
-  c.alpha = o.lora_alpha;
-  c.dropout = o.lora_dropout;
-  c.target_modules = o.lora_target_modules;
-  c.use_rslora = o.use_rslora;
-  c.seed = o.seed;
-  return c;
-}
 
 // Every distinct weight but the norms, made trainable.
 std::vector<at::Tensor> FullParameters(const engine::DecoderModel& model) {
@@ -180,17 +169,7 @@ common::Status SftTrainer::Run(bool progress) {
     writer->Progress(step + 1, row);
   }
   for (const at::Tensor& p : params) p.set_requires_grad(false);
-  const std::string final_dir = common::JoinPath(options_.output_dir, "final");
-  for (const std::string& kind : options_.exports) {
-    if (kind == "adapter" && adapters) {
-      GSPO_RETURN_IF_ERROR(
-          adapters->SavePeft(common::JoinPath(final_dir, "adapter"), options_.model_name));
-    } else if (kind == "merged") {
-      const std::string out = common::JoinPath(final_dir, "merged");
-      GSPO_RETURN_IF_ERROR(adapters ? ExportMerged(*model_, *adapters, options_.model_dir, out)
-                                    : ExportModel(*model_, options_.model_dir, out));
-    }
-  }
+  GSPO_RETURN_IF_ERROR(ExportFinal(options_, *model_, adapters.get()));
   return common::Status::Ok();
 }
 
