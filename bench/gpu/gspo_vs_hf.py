@@ -26,6 +26,9 @@ import model_bench  # noqa: E402  (the shapes the engine bench already uses)
 GEMMA2_2B = dict(model_bench.GEMMA2_2B, torch_dtype="bfloat16")
 GEMMA2_9B = dict(GEMMA2_2B, hidden_size=3584, intermediate_size=14336, num_hidden_layers=42,
                  num_attention_heads=16, num_key_value_heads=8)
+# The issue's 27b shape (Gemma 2 27B: query_pre_attn_scalar 144 = hidden / heads).
+GEMMA2_27B = dict(GEMMA2_2B, hidden_size=4608, intermediate_size=36864, num_hidden_layers=46,
+                  num_attention_heads=32, num_key_value_heads=16, head_dim=128, query_pre_attn_scalar=144)
 ALL_MODULES = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj"
 ROWS, PROMPT, NEW = 64, 128, 256
 COPY_BYTES_PER_S = 4.2e12  # measured device-to-device copy rate on the H200 (GPU-HOST.md)
@@ -48,10 +51,10 @@ def run_json_lines(cmd):
     return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
 
 
-def run_learner(gspo, config, lora_r=16, modules="q_proj,k_proj,v_proj,o_proj", gc=False, quantize="none"):
+def run_learner(gspo, config, lora_r=16, modules="q_proj,k_proj,v_proj,o_proj", gc=False, quantize="none", reps=3):
     cmd = [gspo, "bench-learner", "--random-config", config, "--device", "cuda", "--dtype", "bfloat16",
            "--sequences", "64", "--prompt-len", str(PROMPT), "--completion-len", str(NEW),
-           "--micro-batch", "8", "--lora-r", str(lora_r), "--lora-targets", modules, "--reps", "3"]
+           "--micro-batch", "8", "--lora-r", str(lora_r), "--lora-targets", modules, "--reps", str(reps)]
     if gc:
         cmd.append("--gradient-checkpointing")
     if quantize != "none":
@@ -71,6 +74,17 @@ def run_ours(gspo, config, fused=True):
         return {"unfused_" + r["config"]: r for r in run_json_lines(cmd) if r["config"].endswith("graphs")}
     finally:
         del os.environ["GSPO_FUSED_DECODE"]
+
+
+def run_rollout_9b(gspo, config9, quantize):
+    """One rollout of the baseline's setting on the 9b shape with LoRA r64 on all modules (eager:
+    the quantized base runs the reference layers)."""
+    name = "lora_r64_eager" + ("" if quantize == "none" else "_" + quantize)
+    cmd = [gspo, "bench-rollout", "--random-config", config9, "--device", "cuda", "--dtype", "bfloat16",
+           "--prompts", "8", "--samples", "8", "--prompt-len", str(PROMPT), "--new-tokens", str(NEW),
+           "--temperature", "0.7", "--top-p", "0.9", "--lora-r", "64", "--lora-targets", ALL_MODULES,
+           "--reps", "1", "--quantize", quantize, "--configs", name]
+    return run_json_lines(cmd)[0]
 
 
 def run_peer(out_dir):
@@ -98,6 +112,9 @@ def main():
         config9 = os.path.join(work, "config9b.json")
         with open(config9, "w") as f:
             json.dump(GEMMA2_9B, f)
+        config27 = os.path.join(work, "config27b.json")
+        with open(config27, "w") as f:
+            json.dump(GEMMA2_27B, f)
         parts = a.parts.split(",")
         ours = run_ours(a.gspo, config) if "rollout" in parts else {}
         if "rollout" in parts:
@@ -108,6 +125,12 @@ def main():
         # QLoRA: the 9b shape with NF4 base weights (issue: <= 10 GiB learner peak).
         qlora_9b = {q: run_learner(a.gspo, config9, 64, ALL_MODULES, gc=True, quantize=q)
                     for q in ("nf4", "nf4-dq", "int8")} if "qlora" in parts else None
+        if "qlora" in parts:
+            qlora_9b["bf16"] = learner_9b or run_learner(a.gspo, config9, 64, ALL_MODULES, gc=True)
+            qlora_9b["27b_nf4-dq"] = run_learner(a.gspo, config27, 64, ALL_MODULES, gc=True, quantize="nf4-dq", reps=1)
+            # A full GSPO step's two phases on the 9b shape: 64 rollouts of 256 tokens, then learning.
+            qlora_9b["rollout_9b_nf4"] = run_rollout_9b(a.gspo, config9, "nf4")
+            qlora_9b["rollout_9b_bf16"] = run_rollout_9b(a.gspo, config9, "none")
     peer = {} if a.skip_peer else run_peer(a.out)
     floor, params = floor_ms(GEMMA2_2B)
     hf = {k[len("rollout_"):]: v for k, v in peer.items() if k.startswith("rollout_") and isinstance(v, dict)}
@@ -147,6 +170,19 @@ def main():
                      f"{learner_9b['tokens_per_s']:.0f} | {learner_9b['peak_GiB']:.1f} | | | |")
     for name, v in hf_learn.items():
         lines.append(f"| HF {name} | {v['tok_s']:.0f} | {v['peak_GiB']:.1f} | | | |")
+    if qlora_9b:
+        lines += ["", "| QLoRA (LoRA r64, all 7 modules, gradient checkpointing) | weights GiB | learner tokens/s | peak GiB |",
+                  "|---|---|---|---|"]
+        for name, v in qlora_9b.items():
+            if "tokens_per_s" in v:
+                lines.append(f"| {name} | {v['weights_GiB']:.1f} | {v['tokens_per_s']:.0f} | {v['peak_GiB']:.1f} |")
+        for q in ("nf4", "bf16"):
+            ro, le = qlora_9b.get(f"rollout_9b_{q}"), qlora_9b.get(q)
+            if ro and le:
+                step = ro["seconds_median"] + le["seconds_median"]
+                lines.append(f"\nFull GSPO step, 9b shape, {q} base: rollout {ro['seconds_median']:.1f} s "
+                             f"({ro['generated_tokens_per_s']:.0f} generated tok/s) + learning {le['seconds_median']:.1f} s "
+                             f"= {step:.1f} s per 64 x 384 tokens.")
     table = "\n".join(lines)
     with open(os.path.join(a.out, "h200.md"), "w") as f:
         f.write(table + "\n")

@@ -112,6 +112,16 @@ TEST_P(FusedDecode, Float32StepsEqualTheReferenceLayers) {
   EXPECT_LE(cache, 2e-5) << GetParam();
 }
 
+// 90 steps fill more than one 64-slot chunk of the unbounded layers' caches: the split-K
+// attention and its merge must give what one pass over the cache gives.
+TEST_P(FusedDecode, LongCachesSplitAcrossChunksEqualTheReferenceLayers) {
+  auto model = Load(GetParam(), at::kFloat);
+  ASSERT_TRUE(model);
+  const auto [hidden, cache] = Compare(RunDecode(*model, true, false, 90), RunDecode(*model, false, false, 90));
+  EXPECT_LE(hidden, 2e-5) << GetParam();
+  EXPECT_LE(cache, 2e-5) << GetParam();
+}
+
 // In bf16 both paths round, in different places (the fused attention keeps scores and
 // probabilities in float32), so on these tiny random models their errors against the float32
 // computation differ by chance; the fused one must stay within twice the reference's.

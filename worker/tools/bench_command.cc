@@ -42,6 +42,18 @@ std::string JsonList(const std::vector<double>& v) {
   return out + "]";
 }
 
+// --quantize none|nf4|nf4-dq|int8: the base weights as `use_4bit` / `use_8bit` jobs load them.
+common::Status QuantizeFromFlag(const std::string& command, const std::string& quantize, engine::DecoderModel* model) {
+  if (quantize == "none") return common::Status::Ok();
+  if (quantize != "nf4" && quantize != "nf4-dq" && quantize != "int8") {
+    return common::InvalidArgumentError(command + ": --quantize: expected none, nf4, nf4-dq or int8, got '" +
+                                        quantize + "'");
+  }
+  model->QuantizeBaseWeights({quantize == "int8" ? engine::QuantKind::kInt8 : engine::QuantKind::kNf4,
+                              quantize == "nf4-dq"});
+  return common::Status::Ok();
+}
+
 common::Status Bench(const std::vector<std::string>& args) {
   Flags flags({"--model", "--device", "--dtype", "--reps", "--prefill-batch", "--prefill-len",
                "--decode-batch", "--decode-prompt", "--decode-steps"},
@@ -135,7 +147,8 @@ common::StatusOr<LoadedModel> LoadBenchModel(const Flags& flags) {
 // without LoRA adapters; one JSON object per configuration on stdout.
 common::Status BenchRollout(const std::vector<std::string>& args) {
   Flags flags({"--model", "--random-config", "--device", "--dtype", "--reps", "--prompts", "--samples",
-               "--prompt-len", "--new-tokens", "--temperature", "--top-p", "--lora-r", "--lora-targets"},
+               "--prompt-len", "--new-tokens", "--temperature", "--top-p", "--lora-r", "--lora-targets",
+               "--quantize", "--configs"},
               {});
   GSPO_RETURN_IF_ERROR(flags.Parse(args));
   GSPO_ASSIGN_OR_RETURN(std::int64_t reps, flags.Int("--reps", 3));
@@ -153,6 +166,10 @@ common::Status BenchRollout(const std::vector<std::string>& args) {
   GSPO_ASSIGN_OR_RETURN(LoadedModel loaded, LoadBenchModel(flags));
   std::unique_ptr<engine::DecoderModel> model = std::move(loaded.model);
   const at::Device device = loaded.device;
+  const std::string quantize = flags.Get("--quantize", "none");
+  GSPO_RETURN_IF_ERROR(QuantizeFromFlag("bench-rollout", quantize, model.get()));
+  // --configs base_graphs,lora_r16_eager,...: only those (default: all four).
+  const std::vector<std::string> only = common::Split(flags.Get("--configs", ""), ',');
   c10::NoGradGuard no_grad;
   at::manual_seed(1);
   engine::RolloutRequest request;
@@ -176,6 +193,9 @@ common::Status BenchRollout(const std::vector<std::string>& args) {
     request.use_adapters = with_lora;
     for (const bool graphs : {true, false}) {
       if (graphs && !device.is_cuda()) continue;
+      const std::string name = (with_lora ? "lora_r" + std::to_string(lora_r) : std::string("base")) +
+                               (graphs ? "_graphs" : "_eager") + (quantize != "none" ? "_" + quantize : "");
+      if (!only.empty() && !only.front().empty() && std::find(only.begin(), only.end(), name) == only.end()) continue;
       ::setenv("GSPO_CUDA_GRAPHS", graphs ? "1" : "0", 1);
       std::vector<double> seconds, decode_ms;
       engine::RolloutTimings last;
@@ -197,8 +217,7 @@ common::Status BenchRollout(const std::vector<std::string>& args) {
         last = timings;
       }
       const double median = Median(seconds);
-      std::cout << "{\"config\": \"" << (with_lora ? "lora_r" + std::to_string(lora_r) : std::string("base"))
-                << (graphs ? "_graphs" : "_eager") << "\", \"rows\": " << prompts * samples
+      std::cout << "{\"config\": \"" << name << "\", \"rows\": " << prompts * samples
                 << ", \"prompt_len\": " << prompt_len << ", \"new_tokens\": " << new_tokens
                 << ", \"seconds\": " << JsonList(seconds) << ", \"seconds_median\": " << median
                 << ", \"generated_tokens_per_s\": " << prompts * samples * new_tokens / median
@@ -232,17 +251,10 @@ common::Status BenchLearner(const std::vector<std::string>& args) {
   }
   engine::ConfigureRuntime();
   const std::string quantize = flags.Get("--quantize", "none");
-  if (quantize != "none" && quantize != "nf4" && quantize != "nf4-dq" && quantize != "int8") {
-    return common::InvalidArgumentError("bench-learner: --quantize: expected none, nf4, nf4-dq or int8, got '" +
-                                        quantize + "'");
-  }
   GSPO_ASSIGN_OR_RETURN(LoadedModel loaded, LoadBenchModel(flags));
   std::unique_ptr<engine::DecoderModel> model = std::move(loaded.model);
   const at::Device device = loaded.device;
-  if (quantize != "none") {
-    model->QuantizeBaseWeights({quantize == "int8" ? engine::QuantKind::kInt8 : engine::QuantKind::kNf4,
-                                quantize == "nf4-dq"});
-  }
+  GSPO_RETURN_IF_ERROR(QuantizeFromFlag("bench-learner", quantize, model.get()));
   engine::LoraConfig lora;
   lora.r = lora_r;
   lora.alpha = 2.0 * lora_r;

@@ -1,7 +1,10 @@
 // Decode attention: one query per row against that row's cache (decode_kernels.h).
 //
-// One block per (kv head, row) computes the R = H / K query heads that share the kv head, so
-// each key and value row is read once for all of them. The 8 warps take turns over rounds of U consecutive keys;
+// One block per (kv head, row, key chunk) computes the R = H / K query heads that share the kv
+// head, so each key and value row is read once for all of them. With one chunk the block writes
+// the output; with several (split-K: more blocks in flight when rows x kv heads would leave
+// multiprocessors idle) each block writes its chunk's softmax state (max, sum, weighted values)
+// and a second kernel merges the chunks in chunk order. The 8 warps take turns over rounds of U consecutive keys;
 // a key row of D elements is read by the warp's 32 lanes together (D / 32 contiguous elements
 // each for D = 64, 128, 256; any other D up to 256 takes a generic variant where lane l holds
 // elements l, l + 32, ...), the R dot products are reduced across the warp, and each warp keeps an online softmax
@@ -72,10 +75,12 @@ __global__ void __launch_bounds__(kWarps * 32, R <= 2 ? 2 : 1) DecodeAttentionKe
   const int dim = kGeneric ? a.head_dim : D;
   // Where lane `lane`'s element j lives in a row of the head.
   const auto element = [](int lane, int j) { return kGeneric ? lane + 32 * j : lane * EPL + j; };
-  const int kv_head = blockIdx.x, row = blockIdx.y;
+  const int kv_head = blockIdx.x, row = blockIdx.y, split = blockIdx.z;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const std::int64_t column = *a.column;
   const std::int64_t slots = a.ring ? (column + 1 < a.capacity ? column + 1 : a.capacity) : column + 1;
+  const std::int64_t begin = static_cast<std::int64_t>(split) * a.chunk;
+  const std::int64_t end = begin + a.chunk < slots ? begin + a.chunk : slots;
   const std::int64_t query_position = a.query_positions[row];
   const std::int64_t* key_positions = a.key_positions + static_cast<std::int64_t>(row) * a.capacity;
   const bool* key_valid = a.key_valid + static_cast<std::int64_t>(row) * a.capacity;
@@ -110,13 +115,13 @@ __global__ void __launch_bounds__(kWarps * 32, R <= 2 ? 2 : 1) DecodeAttentionKe
   // Each warp takes U consecutive keys per round and issues all their loads before using any,
   // so U key rows per warp are in flight (one at a time leaves the loop waiting on latency).
   constexpr int U = kGeneric ? 2 : (R <= 2 ? (sizeof(T) == 2 ? 8 : 4) : (R <= 4 ? 4 : 2));
-  for (std::int64_t base = static_cast<std::int64_t>(warp) * U; base < slots; base += kWarps * U) {
+  for (std::int64_t base = begin + static_cast<std::int64_t>(warp) * U; base < end; base += kWarps * U) {
     bool allowed[U];
     Frag k[U], v[U];
 #pragma unroll
     for (int u = 0; u < U; ++u) {
       const std::int64_t s = base + u;
-      if (s >= slots) {
+      if (s >= end) {
         allowed[u] = false;
         continue;
       }
@@ -168,12 +173,12 @@ __global__ void __launch_bounds__(kWarps * 32, R <= 2 ? 2 : 1) DecodeAttentionKe
   }
   for (int i = threadIdx.x; i < R * dim; i += blockDim.x) merged[i / dim][i % dim] = 0.f;
   __syncthreads();
-  float scale_of_warp[R];
+  float scale_of_warp[R], block_max[R];
 #pragma unroll
   for (int r = 0; r < R; ++r) {
-    float block_max = -INFINITY;
-    for (int w = 0; w < kWarps; ++w) block_max = fmaxf(block_max, warp_max[w][r]);
-    scale_of_warp[r] = running_max[r] == -INFINITY ? 0.f : __expf(running_max[r] - block_max);
+    block_max[r] = -INFINITY;
+    for (int w = 0; w < kWarps; ++w) block_max[r] = fmaxf(block_max[r], warp_max[w][r]);
+    scale_of_warp[r] = running_max[r] == -INFINITY ? 0.f : __expf(running_max[r] - block_max[r]);
   }
   if (lane == 0) {
 #pragma unroll
@@ -191,6 +196,25 @@ __global__ void __launch_bounds__(kWarps * 32, R <= 2 ? 2 : 1) DecodeAttentionKe
     }
     __syncthreads();
   }
+  if (gridDim.z > 1) {
+    // This chunk's state per head: [max, sum, weighted values relative to max]; an empty chunk
+    // (past the written slots) writes max -inf and zeros.
+    for (int i = threadIdx.x; i < R * (dim + 2); i += blockDim.x) {
+      const int r = i / (dim + 2), e = i % (dim + 2);
+      float value;
+      if (e == 0) {
+        value = block_max[r];
+      } else if (e == 1) {
+        value = 0.f;
+        for (int w = 0; w < kWarps; ++w) value += warp_sum[w][r];
+      } else {
+        value = merged[r][e - 2];
+      }
+      const std::int64_t head = static_cast<std::int64_t>(row) * a.heads + kv_head * R + r;
+      a.partials[(head * gridDim.z + split) * (dim + 2) + e] = value;
+    }
+    return;
+  }
   T* out = static_cast<T*>(a.out) + (static_cast<std::int64_t>(row) * a.heads + kv_head * R) * dim;
   for (int i = threadIdx.x; i < R * dim; i += blockDim.x) {
     const int r = i / dim;
@@ -201,9 +225,30 @@ __global__ void __launch_bounds__(kWarps * 32, R <= 2 ? 2 : 1) DecodeAttentionKe
   }
 }
 
+// Merges the chunks of one (row, head) in chunk order: out = sum_s e^(m_s - M) acc_s / sum_s
+// e^(m_s - M) l_s with M the largest chunk max. One block per (row, head), a thread per element.
+template <typename T>
+__global__ void MergeChunksKernel(const float* partials, int chunks, int dim, T* out) {
+  const std::int64_t head = static_cast<std::int64_t>(blockIdx.y) * gridDim.x + blockIdx.x;
+  const float* p = partials + head * chunks * (dim + 2);
+  float top = -INFINITY;
+  for (int s = 0; s < chunks; ++s) top = fmaxf(top, p[s * (dim + 2)]);
+  for (int e = threadIdx.x; e < dim; e += blockDim.x) {
+    float total = 0.f, value = 0.f;
+    for (int s = 0; s < chunks; ++s) {
+      const float m = p[s * (dim + 2)];
+      if (m == -INFINITY) continue;
+      const float w = __expf(m - top);
+      total += w * p[s * (dim + 2) + 1];
+      value += w * p[s * (dim + 2) + 2 + e];
+    }
+    out[head * dim + e] = FromFloat<T>(total > 0.f ? value / total : 0.f);
+  }
+}
+
 template <typename T, int D>
 cudaError_t LaunchForHeads(int groups, const DecodeAttentionArgs& a, cudaStream_t stream) {
-  const dim3 grid(a.kv_heads, a.rows);
+  const dim3 grid(a.kv_heads, a.rows, a.chunks);
   const int threads = kWarps * 32;
   switch (groups) {
     case 1: DecodeAttentionKernel<T, D, 1><<<grid, threads, 0, stream>>>(a); break;
@@ -215,6 +260,12 @@ cudaError_t LaunchForHeads(int groups, const DecodeAttentionArgs& a, cudaStream_
     case 7: DecodeAttentionKernel<T, D, 7><<<grid, threads, 0, stream>>>(a); break;
     case 8: DecodeAttentionKernel<T, D, 8><<<grid, threads, 0, stream>>>(a); break;
     default: return cudaErrorNotSupported;
+  }
+  if (a.chunks > 1) {
+    const cudaError_t launched = cudaGetLastError();
+    if (launched != cudaSuccess) return launched;
+    MergeChunksKernel<T><<<dim3(a.heads, a.rows), a.head_dim <= 128 ? 128 : 256, 0, stream>>>(
+        a.partials, a.chunks, a.head_dim, static_cast<T*>(a.out));
   }
   return cudaGetLastError();
 }
@@ -238,9 +289,27 @@ bool DecodeAttentionSupports(int heads, int kv_heads, int head_dim) {
   return groups >= 1 && groups <= 8 && head_dim >= 2 && head_dim <= 256 && head_dim % 2 == 0;
 }
 
+int DecodeAttentionChunks(int rows, int kv_heads, std::int64_t capacity, std::int64_t keys_per_chunk) {
+  if (keys_per_chunk <= 0 || capacity <= keys_per_chunk) return 1;
+  // Enough blocks for every multiprocessor a few times over; no more chunks than that needs.
+  constexpr int kWantedBlocks = 1024;
+  const std::int64_t by_keys = (capacity + keys_per_chunk - 1) / keys_per_chunk;
+  const std::int64_t by_blocks = (kWantedBlocks + std::int64_t{rows} * kv_heads - 1) / (std::int64_t{rows} * kv_heads);
+  const std::int64_t chunks = by_keys < by_blocks ? by_keys : by_blocks;
+  return static_cast<int>(chunks < 1 ? 1 : (chunks > 64 ? 64 : chunks));
+}
+
+std::int64_t DecodeAttentionPartialFloats(int rows, int heads, int head_dim, int chunks) {
+  return chunks > 1 ? std::int64_t{rows} * heads * chunks * (head_dim + 2) : 0;
+}
+
 cudaError_t DecodeAttention(DType dtype, const DecodeAttentionArgs& args, cudaStream_t stream) {
   if (!DecodeAttentionSupports(args.heads, args.kv_heads, args.head_dim)) return cudaErrorNotSupported;
   if (args.rows == 0) return cudaSuccess;
+  if (args.chunks < 1 || (args.chunks > 1 && (args.partials == nullptr || args.chunk < 1)) ||
+      std::int64_t{args.chunks} * args.chunk < args.capacity) {
+    return cudaErrorInvalidValue;
+  }
   return dtype == DType::kBFloat16 ? LaunchForDim<__nv_bfloat16>(args, stream) : LaunchForDim<float>(args, stream);
 }
 

@@ -78,10 +78,19 @@ struct DecodeAttentionArgs {
   float softcap;
   void* out;
   int rows, heads, kv_heads, head_dim;
+  // Split-K: the slots are cut into `chunks` ranges of `chunk` slots (chunks * chunk >=
+  // capacity); with chunks > 1, `partials` holds DecodeAttentionPartialFloats floats.
+  int chunks = 1;
+  std::int64_t chunk = 0;
+  float* partials = nullptr;
 };
-// cudaErrorNotSupported when head_dim or heads / kv_heads has no compiled variant.
+// cudaErrorNotSupported when head_dim or heads / kv_heads has no compiled variant;
+// cudaErrorInvalidValue when the chunks do not cover the capacity or lack their workspace.
 cudaError_t DecodeAttention(DType dtype, const DecodeAttentionArgs& args, cudaStream_t stream);
 bool DecodeAttentionSupports(int heads, int kv_heads, int head_dim);
+// How many chunks of about `keys_per_chunk` slots keep the device busy for this batch (1: none).
+int DecodeAttentionChunks(int rows, int kv_heads, std::int64_t capacity, std::int64_t keys_per_chunk);
+std::int64_t DecodeAttentionPartialFloats(int rows, int heads, int head_dim, int chunks);
 
 // out[B,F] = act(gate) * up with gate_up [B,2F] (gate first), rounded to T after the
 // activation and after the product, as the reference ops do.

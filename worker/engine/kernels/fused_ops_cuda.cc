@@ -108,6 +108,16 @@ void RopeAndWriteCache(const at::Tensor& qkv, const at::Tensor& positions, const
   Check(k::RopeAndWriteCache(KernelType(qkv), args, Stream()), "RopeAndWriteCache");
 }
 
+// Slots per split-K chunk of decode attention: one round of the kernel's warps by default;
+// GSPO_ATTENTION_CHUNK overrides it (0: no split), read once.
+static std::int64_t AttentionKeysPerChunk() {
+  static const std::int64_t keys = [] {
+    const char* value = std::getenv("GSPO_ATTENTION_CHUNK");
+    return value != nullptr ? std::strtoll(value, nullptr, 10) : std::int64_t{64};
+  }();
+  return keys;
+}
+
 bool AttentionSupports(HeadShape shape) {
   return k::DecodeAttentionSupports(static_cast<int>(shape.heads), static_cast<int>(shape.kv_heads),
                                     static_cast<int>(shape.head_dim));
@@ -142,6 +152,15 @@ void DecodeAttention(const at::Tensor& q, const KvCache::LayerBuffers& layer,
   args.heads = static_cast<int>(shape.heads);
   args.kv_heads = static_cast<int>(shape.kv_heads);
   args.head_dim = static_cast<int>(shape.head_dim);
+  // Split-K over the cache when rows x kv heads alone would leave the device half idle.
+  args.chunks = k::DecodeAttentionChunks(args.rows, args.kv_heads, layer.capacity, AttentionKeysPerChunk());
+  args.chunk = (layer.capacity + args.chunks - 1) / args.chunks;
+  at::Tensor partials;
+  if (args.chunks > 1) {
+    partials = at::empty({k::DecodeAttentionPartialFloats(args.rows, args.heads, args.head_dim, args.chunks)},
+                         q.options().dtype(at::kFloat));
+    args.partials = partials.data_ptr<float>();
+  }
   Check(k::DecodeAttention(KernelType(q), args, Stream()), "DecodeAttention");
 }
 

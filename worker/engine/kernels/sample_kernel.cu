@@ -10,6 +10,10 @@
 #include <climits>
 #include <cstdint>
 #include <cmath>
+#include <cstdlib>
+#include <string_view>
+
+#include <cooperative_groups.h>
 
 #include "worker/engine/kernels/kernel_common.cuh"
 
@@ -244,11 +248,238 @@ __global__ void __launch_bounds__(kThreads) SampleKernel(SampleArgs a) {
   }
 }
 
+// The same step with each row cut across a cluster of kClusterBlocks blocks (Hopper thread
+// block clusters): block c of a row's cluster owns the c-th range of its 16-byte chunks, and the
+// row-wide reductions combine the blocks' partial results through distributed shared memory in
+// block order, so every block takes the same decisions and the result is still independent of
+// scheduling. The visiting order of the draw is (block, thread, stride). 64 rows use 512
+// multiprocessor slots instead of 64.
+constexpr int kClusterBlocks = 8;
+constexpr int kClusterThreads = 512;
+
+namespace cg = cooperative_groups;
+
+// Visits this block's part of the row: chunks [first, last) of 16 bytes, thread t taking
+// first + t, first + t + blockDim, ...; the last block also takes the tail past the chunks.
+template <typename T, typename F>
+__device__ __forceinline__ void ForEachInRange(const T* row, std::int64_t first, std::int64_t last,
+                                               std::int64_t tail_from, std::int64_t vocab, F&& f) {
+  constexpr int kChunk = 16 / sizeof(T);
+  const uint4* src = reinterpret_cast<const uint4*>(row);
+#pragma unroll 4
+  for (std::int64_t c = first + threadIdx.x; c < last; c += blockDim.x) {
+    const uint4 raw = src[c];
+    const T* e = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+    for (int j = 0; j < kChunk; ++j) f(c * kChunk + j, e[j]);
+  }
+  for (std::int64_t i = tail_from + threadIdx.x; i < vocab; i += blockDim.x) f(i, row[i]);
+}
+
+// Combines one float per block of the cluster in block order (max or sum); every thread of
+// every block gets the same value. `slot` is this block's shared float; the call synchronises
+// the cluster twice (the second so that no block overwrites `slot` while another reads it).
+__device__ __forceinline__ float ClusterCombine(cg::cluster_group& cluster, float* slot, float block_value,
+                                                bool take_max) {
+  if (threadIdx.x == 0) *slot = block_value;
+  cluster.sync();
+  float value = take_max ? -INFINITY : 0.f;
+  for (unsigned r = 0; r < kClusterBlocks; ++r) {
+    const float v = *cluster.map_shared_rank(slot, r);
+    value = take_max ? fmaxf(value, v) : value + v;
+  }
+  cluster.sync();
+  return value;
+}
+
+template <typename T>
+__global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kClusterThreads)
+    SampleClusterKernel(SampleArgs a) {
+  using K = Keys<T>;
+  constexpr int kChunk = 16 / sizeof(T);
+  constexpr int kCandidates = 7;
+  constexpr int kWarpsPerBlock = kClusterThreads / 32;
+  cg::cluster_group cluster = cg::this_cluster();
+  __shared__ float scratch[32];
+  __shared__ float slot;
+  __shared__ float starts[kClusterThreads + 1];
+  __shared__ float partial[kCandidates][kWarpsPerBlock];
+  __shared__ float block_mass[kCandidates];
+  __shared__ int chosen;         // rank 0's: -(token) - 1 of the lowest claim, so atomicMax picks it
+  __shared__ int last_kept;      // rank 0's: the highest (block, thread) with kept mass
+  const unsigned rank = cluster.block_rank();
+  const int row = blockIdx.x / kClusterBlocks;
+  T* logits = static_cast<T*>(a.logits) + row * a.logits_stride;
+  const float inv_t = a.greedy ? 1.f : 1.f / a.temperature;
+  const std::int64_t vocab = a.vocab;
+  const std::int64_t chunks = vocab / kChunk;
+  const std::int64_t per_block = (chunks + kClusterBlocks - 1) / kClusterBlocks;
+  const std::int64_t first = rank * per_block < chunks ? rank * per_block : chunks;
+  const std::int64_t last = first + per_block < chunks ? first + per_block : chunks;
+  const std::int64_t tail_from = rank == kClusterBlocks - 1 ? chunks * kChunk : vocab;
+  const auto for_each = [&](auto&& f) { ForEachInRange(logits, first, last, tail_from, vocab, f); };
+  int* chosen0 = cluster.map_shared_rank(&chosen, 0);
+  int* last_kept0 = cluster.map_shared_rank(&last_kept, 0);
+  if (rank == 0 && threadIdx.x == 0) {
+    chosen = INT_MIN;
+    last_kept = -1;
+  }
+
+  if (a.softcap > 0.f) {
+    uint4* data = reinterpret_cast<uint4*>(logits);
+    for (std::int64_t c = first + threadIdx.x; c < last; c += blockDim.x) {
+      uint4 raw = data[c];
+      T* e = reinterpret_cast<T*>(&raw);
+#pragma unroll
+      for (int j = 0; j < kChunk; ++j) e[j] = Capped(e[j], a.softcap);
+      data[c] = raw;
+    }
+    for (std::int64_t i = tail_from + threadIdx.x; i < vocab; i += blockDim.x) logits[i] = Capped(logits[i], a.softcap);
+  }
+  float best = -INFINITY, scaled_sum = 0.f;
+  std::int64_t best_index = vocab;
+  for_each([&](std::int64_t i, T v) {
+    const float z = ToFloat(v) * inv_t;
+    if (z == -INFINITY) return;
+    if (z > best) {
+      scaled_sum = scaled_sum * __expf(best - z);
+      best = z;
+      best_index = i;
+    } else if (z == best && i < best_index) {
+      best_index = i;
+    }
+    scaled_sum += __expf(z - best);
+  });
+  const float row_max = ClusterCombine(cluster, &slot, BlockMax(best, scratch), true);
+  const float mine_sum = best == -INFINITY ? 0.f : scaled_sum * __expf(best - row_max);
+  const float log_norm = row_max + logf(ClusterCombine(cluster, &slot, BlockSum(mine_sum, scratch), false));
+
+  if (a.greedy) {
+    if (best == row_max) atomicMax(chosen0, -static_cast<int>(best_index) - 1);
+  } else {
+    typename K::U lo = 0, hi = (typename K::U(1) << K::kBits);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (a.top_p < 1.f) {
+      while (hi - lo > 1) {
+        const typename K::U span = hi - lo;
+        typename K::U candidate[kCandidates];
+        float mass[kCandidates];
+#pragma unroll
+        for (int m = 0; m < kCandidates; ++m) {
+          candidate[m] = lo + span * (m + 1) / (kCandidates + 1);
+          mass[m] = 0.f;
+        }
+        for_each([&](std::int64_t, T v) {
+          const typename K::U key = K::Of(v);
+          if (key < candidate[0]) return;
+          const float p = __expf(ToFloat(v) * inv_t - log_norm);
+#pragma unroll
+          for (int m = 0; m < kCandidates; ++m) mass[m] += key >= candidate[m] ? p : 0.f;
+        });
+#pragma unroll
+        for (int m = 0; m < kCandidates; ++m) {
+          const float w = WarpSum(mass[m]);
+          if (lane == 0) partial[m][warp] = w;
+        }
+        __syncthreads();
+        if (threadIdx.x < kCandidates) {
+          float total = 0.f;
+          for (int w = 0; w < kWarpsPerBlock; ++w) total += partial[threadIdx.x][w];
+          block_mass[threadIdx.x] = total;
+        }
+        cluster.sync();  // every block's masses are written
+        typename K::U next_lo = lo, next_hi = candidate[0];
+        for (int m = kCandidates - 1; m >= 0; --m) {
+          float total = 0.f;
+          for (unsigned r = 0; r < kClusterBlocks; ++r) total += cluster.map_shared_rank(block_mass, r)[m];
+          if (total >= a.top_p) {
+            next_lo = candidate[m];
+            next_hi = m + 1 < kCandidates ? candidate[m + 1] : hi;
+            break;
+          }
+        }
+        lo = next_lo;
+        hi = next_hi;
+        cluster.sync();  // every block has read the masses before the next pass writes them
+      }
+    }
+    float mine = 0.f;
+    for_each([&](std::int64_t, T v) {
+      if (K::Of(v) >= lo) mine += __expf(ToFloat(v) * inv_t - log_norm);
+    });
+    float block_total;
+    const float before_in_block = BlockExclusiveScan(mine, &block_total, scratch);
+    // The blocks' totals in block order give each block's offset; a thread's range is
+    // [offset + its start, offset + the next thread's start), contiguous across blocks.
+    if (threadIdx.x == 0) slot = block_total;
+    cluster.sync();
+    float offset = 0.f, kept_mass = 0.f;
+    for (unsigned r = 0; r < kClusterBlocks; ++r) {
+      const float t = *cluster.map_shared_rank(&slot, r);
+      if (r < rank) offset += t;
+      kept_mass += t;
+    }
+    starts[threadIdx.x] = offset + before_in_block;
+    if (threadIdx.x == 0) starts[kClusterThreads] = offset + block_total;
+    const int me = static_cast<int>(rank * kClusterThreads + threadIdx.x);
+    if (mine > 0.f) atomicMax(last_kept0, me);
+    __syncthreads();
+    cluster.sync();  // last_kept is final; every block has read the totals
+    const float target = a.uniforms[row * a.uniforms_stride + a.step] * kept_mass;
+    const float begin_at = starts[threadIdx.x];
+    const bool in_range = mine > 0.f && begin_at <= target && target < starts[threadIdx.x + 1];
+    const bool fallback = me == *last_kept0 && target >= begin_at + mine;
+    if (in_range || fallback) {
+      float acc = begin_at;
+      int pick = -1, last_seen = -1;
+      for_each([&](std::int64_t i, T v) {
+        if (pick >= 0 || K::Of(v) < lo) return;
+        last_seen = static_cast<int>(i);
+        acc += __expf(ToFloat(v) * inv_t - log_norm);
+        if (in_range && acc > target) pick = last_seen;
+      });
+      if (last_seen >= 0) atomicMax(chosen0, -(pick >= 0 ? pick : last_seen) - 1);
+    }
+  }
+  __threadfence();  // the capped logits other blocks wrote are visible to rank 0 below
+  cluster.sync();
+  if (rank != 0 || threadIdx.x != 0) return;
+  const std::int64_t token = chosen == INT_MIN ? 0 : -static_cast<std::int64_t>(chosen) - 1;
+  const std::int64_t out_at = a.row_index[row] * a.out_stride + a.step;
+  a.out_tokens[out_at] = token;
+  a.out_logprobs[out_at] = ToFloat(logits[token]) * inv_t - log_norm;
+  a.next_ids[row] = token;
+  bool stop = false;
+  for (int s = 0; s < a.num_stop_ids; ++s) stop |= a.stop_ids[s] == token;
+  if (stop) a.finished[row] = true;
+}
+
+// GSPO_SAMPLER_CLUSTERS=0 keeps one block per row (to compare), read once.
+bool ClusterSamplingEnabled() {
+  static const bool enabled = [] {
+    const char* value = std::getenv("GSPO_SAMPLER_CLUSTERS");
+    return value == nullptr || std::string_view(value) != "0";
+  }();
+  return enabled;
+}
+
 }  // namespace
 
 cudaError_t SampleTopP(DType dtype, const SampleArgs& args, cudaStream_t stream) {
   if (args.rows == 0) return cudaSuccess;
   if (args.vocab >= (std::int64_t{1} << 31)) return cudaErrorNotSupported;
+  const std::size_t element = dtype == DType::kBFloat16 ? 2 : 4;
+  const bool aligned = reinterpret_cast<std::uintptr_t>(args.logits) % 16 == 0 &&
+                       (args.logits_stride * static_cast<std::int64_t>(element)) % 16 == 0;
+  if (aligned && ClusterSamplingEnabled()) {
+    const dim3 grid(args.rows * kClusterBlocks);
+    if (dtype == DType::kBFloat16) {
+      SampleClusterKernel<__nv_bfloat16><<<grid, kClusterThreads, 0, stream>>>(args);
+    } else {
+      SampleClusterKernel<float><<<grid, kClusterThreads, 0, stream>>>(args);
+    }
+    return cudaGetLastError();
+  }
   if (dtype == DType::kBFloat16) {
     SampleKernel<__nv_bfloat16><<<args.rows, kThreads, 0, stream>>>(args);
   } else {

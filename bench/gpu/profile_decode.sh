@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Per-kernel device time of the fused decode step, from Nsight Compute on the GPU host (run after
+# bench/gpu/run.sh built build-gpu/): a short eager rollout on the gemma-2-2b shape (64 rows,
+# prompt 128), kernels timed one at a time with the clocks and caches left alone, then summed per
+# kernel name over the profiled steps. Writes $OUT/decode-profile.{csv,md}.
+#   bench/gpu/profile_decode.sh [kernels to profile, default 600]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=${OUT:-$PWD/build-gpu/logs}
+count=${1:-600}
+prefix=${GSPO_GPU_PREFIX:-/tmp/gspo-prefix}
+export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+export PATH="/opt/torch/.venv/bin:/usr/local/cuda/bin:$PATH"
+config=$(mktemp --suffix .json)
+python3 -c "import sys, json; sys.path.insert(0, 'bench'); import model_bench; json.dump(dict(model_bench.GEMMA2_2B, torch_dtype='bfloat16'), open('$config', 'w'))"
+ncu=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu | head -1)
+# Skip the warm-up rollout and the prefill: decode kernels of the timed run's middle steps.
+GSPO_CUDA_GRAPHS=0 "$ncu" --clock-control none --cache-control none --metrics gpu__time_duration.sum \
+  --launch-skip 4000 --launch-count "$count" --csv --log-file "$out/decode-profile.log" \
+  build-gpu/bin/gspo bench-rollout --random-config "$config" --device cuda --dtype bfloat16 \
+  --prompts 8 --samples 8 --prompt-len 128 --new-tokens 64 --reps 1 --configs base_eager > "$out/decode-profile.csv" || true
+python3 - "$out/decode-profile.csv" > "$out/decode-profile.md" <<'PY'
+import collections, csv, sys
+rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
+head = rows[0]
+name_i, metric_i, value_i = head.index("Kernel Name"), head.index("Metric Name"), head.index("Metric Value")
+unit_i = head.index("Metric Unit")
+scale = {"nsecond": 1.0, "usecond": 1e3, "msecond": 1e6}
+total = collections.defaultdict(float)
+count = collections.Counter()
+for r in rows[1:]:
+    if r[metric_i] != "gpu__time_duration.sum":
+        continue
+    name = r[name_i].split("(")[0].split("<")[0][-60:]
+    total[name] += float(r[value_i].replace(",", "")) * scale.get(r[unit_i], 1.0)
+    count[name] += 1
+print("| kernel | calls | mean us | share % |\n|---|---|---|---|")
+s = sum(total.values())
+for name, t in sorted(total.items(), key=lambda kv: -kv[1]):
+    print(f"| {name} | {count[name]} | {t / count[name] / 1000:.1f} | {100 * t / s:.1f} |")
+print(f"\nsum {s / 1000:.0f} us over the profiled kernels")
+PY
+cat "$out/decode-profile.md"

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# One GPU-host call for work on the decode kernels: build, the GPU tests, the rollout bench with
+# each kernel switch flipped (same binary, same run), the per-piece bench and the Nsight Compute
+# profile. Logs to $OUT.
+#   bench/gpu/tune_decode.sh
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+out=${OUT:-$PWD/build-gpu/logs}
+mkdir -p "$out"
+export NCCL_NVLS_ENABLE=0
+GSPO_GPU_SKIP_TESTS=1 ./scripts/gpu-build.sh > "$out/build.log" 2>&1 || { tail -30 "$out/build.log"; exit 1; }
+prefix=${GSPO_GPU_PREFIX:-/tmp/gspo-prefix}
+export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+export PATH="/opt/torch/.venv/bin:$PATH"
+ctest --test-dir build-gpu -L gpu --output-on-failure > "$out/gpu-tests.log" 2>&1
+grep -E "tests passed|FAILED|Failed|\*\*\*" "$out/gpu-tests.log" | tail -15
+config=$(mktemp --suffix .json)
+python3 -c "import sys, json; sys.path.insert(0, 'bench'); import model_bench; json.dump(dict(model_bench.GEMMA2_2B, torch_dtype='bfloat16'), open('$config', 'w'))"
+bench() {
+  build-gpu/bin/gspo bench-rollout --random-config "$config" --device cuda --dtype bfloat16 --prompts 8 --samples 8 \
+    --prompt-len 128 --new-tokens 256 --temperature 0.7 --top-p 0.9 --reps 3 "$@" |
+    python3 -c "import sys, json
+for l in sys.stdin:
+    if l.startswith('{'): r = json.loads(l); print(r['config'], round(r['generated_tokens_per_s']), 'tok/s', round(r['decode_step_ms_median'], 3), 'ms/step')"
+}
+{
+  echo "== defaults"; bench --configs base_graphs,lora_r16_graphs
+  for chunk in 0 32 128; do echo "== GSPO_ATTENTION_CHUNK=$chunk"; GSPO_ATTENTION_CHUNK=$chunk bench --configs base_graphs; done
+  echo "== GSPO_SAMPLER_CLUSTERS=0"; GSPO_SAMPLER_CLUSTERS=0 bench --configs base_graphs
+  echo "== pieces"; build-gpu/bin/gspo bench-decode-step
+} 2>&1 | tee "$out/tune.log"
+bench/gpu/profile_decode.sh 800 > /dev/null 2>&1
+python3 - "$out/decode-profile.log" <<'PY' | tee "$out/decode-profile.md"
+import collections, csv, sys
+rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
+head = rows[0]
+ni, vi, gi = head.index("Kernel Name"), head.index("Metric Value"), head.index("Grid Size")
+total, count = collections.defaultdict(float), collections.Counter()
+for r in rows[1:]:
+    name = r[ni].split("(")[0][-60:] + " " + r[gi]
+    total[name] += float(r[vi].replace(",", ""))
+    count[name] += 1
+s = sum(total.values())
+print("| kernel grid | calls | mean us | share % |\n|---|---|---|---|")
+for name, t in sorted(total.items(), key=lambda kv: -kv[1]):
+    print(f"| {name} | {count[name]} | {t / count[name] / 1000:.1f} | {100 * t / s:.1f} |")
+print(f"\nsum {s / 1000:.0f} us over {len(rows) - 1} kernels")
+PY
