@@ -2,7 +2,7 @@
 # Per-kernel device time of the fused decode step, from Nsight Compute on the GPU host (run after
 # bench/gpu/run.sh built build-gpu/): a short eager rollout on the gemma-2-2b shape (64 rows,
 # prompt 128), kernels timed one at a time with the clocks and caches left alone, then summed per
-# kernel name over the profiled steps. Writes $OUT/decode-profile.{csv,md}.
+# kernel name over the profiled steps. Writes $OUT/decode-profile.{log,md} (the log is ncu's CSV).
 #   bench/gpu/profile_decode.sh [kernels to profile, default 600]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,26 +18,22 @@ ncu=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu | head -1)
 GSPO_CUDA_GRAPHS=0 "$ncu" --clock-control none --cache-control none --metrics gpu__time_duration.sum \
   --launch-skip 4000 --launch-count "$count" --csv --log-file "$out/decode-profile.log" \
   build-gpu/bin/gspo bench-rollout --random-config "$config" --device cuda --dtype bfloat16 \
-  --prompts 8 --samples 8 --prompt-len 128 --new-tokens 64 --reps 1 --configs base_eager > "$out/decode-profile.csv" || true
-python3 - "$out/decode-profile.csv" > "$out/decode-profile.md" <<'PY'
+  --prompts 8 --samples 8 --prompt-len 128 --new-tokens 64 --reps 1 --configs base_eager > /dev/null || true
+python3 - "$out/decode-profile.log" > "$out/decode-profile.md" <<'PY'
 import collections, csv, sys
 rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
 head = rows[0]
-name_i, metric_i, value_i = head.index("Kernel Name"), head.index("Metric Name"), head.index("Metric Value")
-unit_i = head.index("Metric Unit")
-scale = {"nsecond": 1.0, "usecond": 1e3, "msecond": 1e6}
-total = collections.defaultdict(float)
-count = collections.Counter()
+ni, vi, ui, gi = (head.index(k) for k in ("Kernel Name", "Metric Value", "Metric Unit", "Grid Size"))
+scale = {"nsecond": 1.0, "ns": 1.0, "usecond": 1e3, "us": 1e3, "msecond": 1e6, "ms": 1e6}
+total, count = collections.defaultdict(float), collections.Counter()
 for r in rows[1:]:
-    if r[metric_i] != "gpu__time_duration.sum":
-        continue
-    name = r[name_i].split("(")[0].split("<")[0][-60:]
-    total[name] += float(r[value_i].replace(",", "")) * scale.get(r[unit_i], 1.0)
+    name = r[ni].split("(")[0][-60:] + " " + r[gi]
+    total[name] += float(r[vi].replace(",", "")) * scale.get(r[ui], 1.0)
     count[name] += 1
-print("| kernel | calls | mean us | share % |\n|---|---|---|---|")
 s = sum(total.values())
+print("| kernel, grid | calls | mean us | share % |\n|---|---|---|---|")
 for name, t in sorted(total.items(), key=lambda kv: -kv[1]):
     print(f"| {name} | {count[name]} | {t / count[name] / 1000:.1f} | {100 * t / s:.1f} |")
-print(f"\nsum {s / 1000:.0f} us over the profiled kernels")
+print(f"\nsum {s / 1000:.0f} us over {len(rows) - 1} kernels")
 PY
 cat "$out/decode-profile.md"

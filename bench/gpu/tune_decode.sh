@@ -29,20 +29,4 @@ for l in sys.stdin:
   echo "== GSPO_SAMPLER_CLUSTERS=0"; GSPO_SAMPLER_CLUSTERS=0 bench --configs base_graphs
   echo "== pieces"; build-gpu/bin/gspo bench-decode-step
 } 2>&1 | tee "$out/tune.log"
-bench/gpu/profile_decode.sh 800 > /dev/null 2>&1
-python3 - "$out/decode-profile.log" <<'PY' | tee "$out/decode-profile.md"
-import collections, csv, sys
-rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
-head = rows[0]
-ni, vi, gi = head.index("Kernel Name"), head.index("Metric Value"), head.index("Grid Size")
-total, count = collections.defaultdict(float), collections.Counter()
-for r in rows[1:]:
-    name = r[ni].split("(")[0][-60:] + " " + r[gi]
-    total[name] += float(r[vi].replace(",", ""))
-    count[name] += 1
-s = sum(total.values())
-print("| kernel grid | calls | mean us | share % |\n|---|---|---|---|")
-for name, t in sorted(total.items(), key=lambda kv: -kv[1]):
-    print(f"| {name} | {count[name]} | {t / count[name] / 1000:.1f} | {100 * t / s:.1f} |")
-print(f"\nsum {s / 1000:.0f} us over {len(rows) - 1} kernels")
-PY
+bench/gpu/profile_decode.sh 800 2>&1 | tail -25
