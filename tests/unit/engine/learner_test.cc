@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
 
 #include "common/files.h"
 #include "tests/fakes/temp_dir.h"
@@ -187,6 +188,35 @@ TEST(TokenLogProbs, EqualFullLogSoftmaxAtMaskedPositions) {
       EXPECT_NEAR(got.logp[n][t].item<float>(), want, 1e-5) << n << "," << t;
     }
   }
+}
+
+// Recomputing each chunk's logits in backward (what gradient checkpointing asks for) changes
+// only what autograd keeps: log-probs, entropies and the gradient reaching the hidden states are
+// those of the direct computation. gemma2 has the final soft-cap in the recomputed part.
+TEST(TokenLogProbs, RecomputedLogitsGiveTheSameValuesAndGradients) {
+  auto model = Load("gemma2");
+  at::Tensor ids = at::arange(3, 23).view({2, 10});
+  at::Tensor mask = at::zeros({2, 10}, at::kBool);
+  mask[0].narrow(0, 4, 6).fill_(true);
+  mask[1].narrow(0, 1, 3).fill_(true);
+  at::Tensor base;
+  {
+    c10::NoGradGuard no_grad;
+    base = model->Hidden({ids, {}, {}});
+  }
+  const auto run = [&](bool recompute) {
+    at::Tensor hidden = base.clone().requires_grad_(true);
+    TokenLogProbs got = ComputeTokenLogProbs(*model, hidden, ids, mask, 0.7, /*chunk_rows=*/3, recompute);
+    // Weights that differ per position, so every row's gradient matters.
+    (got.logp * at::arange(1, 21, at::kFloat).view({2, 10})).sum().backward();
+    return std::make_tuple(got.logp.detach(), got.entropy, hidden.grad());
+  };
+  const auto [logp, entropy, grad] = run(true);
+  const auto [want_logp, want_entropy, want_grad] = run(false);
+  EXPECT_LE((logp - want_logp).abs().max().item<double>(), 1e-6);
+  EXPECT_LE((entropy - want_entropy).abs().max().item<double>(), 1e-6);
+  EXPECT_GT(want_grad.abs().max().item<double>(), 1e-3);  // a gradient to compare
+  EXPECT_LE((grad - want_grad).abs().max().item<double>(), 1e-6 * want_grad.abs().max().item<double>());
 }
 
 // A learning phase on identical sequences: the sequence with the higher reward must become more

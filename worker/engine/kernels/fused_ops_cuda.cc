@@ -108,12 +108,12 @@ void RopeAndWriteCache(const at::Tensor& qkv, const at::Tensor& positions, const
   Check(k::RopeAndWriteCache(KernelType(qkv), args, Stream()), "RopeAndWriteCache");
 }
 
-// Slots per split-K chunk of decode attention: one round of the kernel's warps by default;
+// Slots per split-K chunk of decode attention (when the batch is too small to fill the device);
 // GSPO_ATTENTION_CHUNK overrides it (0: no split), read once.
 static std::int64_t AttentionKeysPerChunk() {
   static const std::int64_t keys = [] {
     const char* value = std::getenv("GSPO_ATTENTION_CHUNK");
-    return value != nullptr ? std::strtoll(value, nullptr, 10) : std::int64_t{64};
+    return value != nullptr ? std::strtoll(value, nullptr, 10) : std::int64_t{256};
   }();
   return keys;
 }
@@ -152,7 +152,7 @@ void DecodeAttention(const at::Tensor& q, const KvCache::LayerBuffers& layer,
   args.heads = static_cast<int>(shape.heads);
   args.kv_heads = static_cast<int>(shape.kv_heads);
   args.head_dim = static_cast<int>(shape.head_dim);
-  // Split-K over the cache when rows x kv heads alone would leave the device half idle.
+  // Split-K over the cache when rows x kv heads alone would leave the device idle.
   args.chunks = k::DecodeAttentionChunks(args.rows, args.kv_heads, layer.capacity, AttentionKeysPerChunk());
   args.chunk = (layer.capacity + args.chunks - 1) / args.chunks;
   at::Tensor partials;

@@ -1,12 +1,77 @@
 #include "worker/engine/train/token_logprobs.h"
 
 #include <c10/core/GradMode.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/custom_function.h>
 
 namespace gspo::engine {
+namespace {
+
+// One chunk of rows: log_softmax(logits(rows) / T)[targets] as autograd records it, and the
+// entropy of each distribution (outside autograd).
+struct ChunkResult {
+  at::Tensor logp, entropy;
+};
+ChunkResult ChunkLogProbs(const DecoderModel& model, const at::Tensor& rows, const at::Tensor& targets,
+                          double temperature) {
+  at::Tensor log_probs = at::log_softmax(model.Logits(rows).to(at::kFloat) / temperature, -1);  // [len,V]
+  ChunkResult out{log_probs.gather(1, targets.unsqueeze(1)).squeeze(1), {}};
+  c10::NoGradGuard no_grad;
+  out.entropy = -(log_probs.exp() * log_probs).sum(-1);
+  return out;
+}
+
+// All rows, chunk by chunk: {logp, entropy}, keeping only `rows` for backward: backward
+// recomputes each chunk's logits and differentiates it alone (checkpointing of the vocabulary
+// projection), so one chunk's [chunk, V] activations live at a time instead of every chunk's.
+// The projection's weights are frozen (LoRA never adapts them): no gradient flows to them.
+struct RecomputedLogProbs : public torch::autograd::Function<RecomputedLogProbs> {
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const at::Tensor& rows,
+                                                const at::Tensor& targets, std::int64_t model_address,
+                                                double temperature, std::int64_t chunk_rows) {
+    const auto* model = reinterpret_cast<const DecoderModel*>(model_address);
+    ctx->save_for_backward({rows, targets});
+    ctx->saved_data["model"] = model_address;
+    ctx->saved_data["temperature"] = temperature;
+    ctx->saved_data["chunk_rows"] = chunk_rows;
+    std::vector<at::Tensor> logp, entropy;
+    for (std::int64_t start = 0; start < rows.size(0); start += chunk_rows) {
+      const std::int64_t len = std::min(chunk_rows, rows.size(0) - start);
+      ChunkResult chunk = ChunkLogProbs(*model, rows.narrow(0, start, len), targets.narrow(0, start, len), temperature);
+      logp.push_back(chunk.logp);
+      entropy.push_back(chunk.entropy);
+    }
+    at::Tensor entropy_all = at::cat(entropy);
+    ctx->mark_non_differentiable({entropy_all});
+    return {at::cat(logp), entropy_all};
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor& rows = saved[0];
+    const at::Tensor& targets = saved[1];
+    const auto* model = reinterpret_cast<const DecoderModel*>(ctx->saved_data["model"].toInt());
+    const double temperature = ctx->saved_data["temperature"].toDouble();
+    const std::int64_t chunk_rows = ctx->saved_data["chunk_rows"].toInt();
+    at::Tensor grad_rows = at::empty_like(rows);
+    c10::AutoGradMode enable(true);
+    for (std::int64_t start = 0; start < rows.size(0); start += chunk_rows) {
+      const std::int64_t len = std::min(chunk_rows, rows.size(0) - start);
+      at::Tensor chunk = rows.narrow(0, start, len).detach().requires_grad_(true);
+      at::Tensor logp = ChunkLogProbs(*model, chunk, targets.narrow(0, start, len), temperature).logp;
+      grad_rows.narrow(0, start, len).copy_(
+          torch::autograd::grad({logp}, {chunk}, {grads[0].narrow(0, start, len)})[0]);
+    }
+    return {grad_rows, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
 
 TokenLogProbs ComputeTokenLogProbs(const DecoderModel& model, const at::Tensor& hidden,
                                    const at::Tensor& ids, const at::Tensor& mask,
-                                   double temperature, std::int64_t chunk_rows) {
+                                   double temperature, std::int64_t chunk_rows, bool recompute_logits) {
   const std::int64_t n = ids.size(0), t = ids.size(1);
   at::Tensor target_mask = mask.to(at::kBool).to(hidden.device());
   TORCH_CHECK(!target_mask.select(1, 0).any().item<bool>(), "position 0 cannot be predicted");
@@ -16,13 +81,17 @@ TokenLogProbs ComputeTokenLogProbs(const DecoderModel& model, const at::Tensor& 
   at::Tensor rows = hidden.reshape({n * t, -1}).index({predict_mask.reshape({-1})});  // [M,E]
   at::Tensor targets = ids.to(hidden.device()).reshape({-1}).index({target_mask.reshape({-1})});
   std::vector<at::Tensor> logp_chunks, entropy_chunks;
-  for (std::int64_t start = 0; start < rows.size(0); start += chunk_rows) {
-    const std::int64_t len = std::min(chunk_rows, rows.size(0) - start);
-    at::Tensor logits = model.Logits(rows.narrow(0, start, len)).to(at::kFloat) / temperature;
-    at::Tensor log_probs = at::log_softmax(logits, -1);  // [len,V]
-    logp_chunks.push_back(log_probs.gather(1, targets.narrow(0, start, len).unsqueeze(1)).squeeze(1));
-    c10::NoGradGuard no_grad;
-    entropy_chunks.push_back(-(log_probs.exp() * log_probs).sum(-1));
+  if (recompute_logits && c10::GradMode::is_enabled() && rows.requires_grad() && rows.size(0) > 0) {
+    auto both = RecomputedLogProbs::apply(rows, targets, reinterpret_cast<std::int64_t>(&model), temperature, chunk_rows);
+    logp_chunks.push_back(both[0]);
+    entropy_chunks.push_back(both[1]);
+  } else {
+    for (std::int64_t start = 0; start < rows.size(0); start += chunk_rows) {
+      const std::int64_t len = std::min(chunk_rows, rows.size(0) - start);
+      ChunkResult chunk = ChunkLogProbs(model, rows.narrow(0, start, len), targets.narrow(0, start, len), temperature);
+      logp_chunks.push_back(chunk.logp);
+      entropy_chunks.push_back(chunk.entropy);
+    }
   }
   const auto opts = hidden.options().dtype(at::kFloat);
   TokenLogProbs out;

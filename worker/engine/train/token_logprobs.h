@@ -5,6 +5,9 @@
 // else 0 (position 0 has no prediction and must not be masked). This is the same full-vocabulary
 // temperature-scaled probability the sampler records (GSPO.md).
 // Shapes: hidden [N,T,E]; ids, mask [N,T]; result [N,T] float32.
+// recompute_logits: autograd keeps only the hidden rows and recomputes each chunk's logits in
+// backward (the vocabulary projection checkpointed: one chunk's [chunk, V] activations at a time
+// instead of all of them, for one more projection per chunk); the gradients are the same.
 // Stateless; safe from any thread.
 #pragma once
 
@@ -21,6 +24,7 @@ struct TokenLogProbs {
 
 TokenLogProbs ComputeTokenLogProbs(const DecoderModel& model, const at::Tensor& hidden,
                                    const at::Tensor& ids, const at::Tensor& mask,
-                                   double temperature, std::int64_t chunk_rows = 512);
+                                   double temperature, std::int64_t chunk_rows = 512,
+                                   bool recompute_logits = false);
 
 }  // namespace gspo::engine
