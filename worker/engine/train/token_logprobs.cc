@@ -7,15 +7,16 @@
 namespace gspo::engine {
 namespace {
 
-// One chunk of rows: log_softmax(logits(rows) / T)[targets] as autograd records it, and the
-// entropy of each distribution (outside autograd).
+// One chunk of rows: log_softmax(logits(rows) / T)[targets] as autograd records it, and (when
+// asked) the entropy of each distribution, outside autograd.
 struct ChunkResult {
   at::Tensor logp, entropy;
 };
 ChunkResult ChunkLogProbs(const DecoderModel& model, const at::Tensor& rows, const at::Tensor& targets,
-                          double temperature) {
+                          double temperature, bool with_entropy = true) {
   at::Tensor log_probs = at::log_softmax(model.Logits(rows).to(at::kFloat) / temperature, -1);  // [len,V]
   ChunkResult out{log_probs.gather(1, targets.unsqueeze(1)).squeeze(1), {}};
+  if (!with_entropy) return out;
   c10::NoGradGuard no_grad;
   out.entropy = -(log_probs.exp() * log_probs).sum(-1);
   return out;
@@ -59,7 +60,7 @@ struct RecomputedLogProbs : public torch::autograd::Function<RecomputedLogProbs>
     for (std::int64_t start = 0; start < rows.size(0); start += chunk_rows) {
       const std::int64_t len = std::min(chunk_rows, rows.size(0) - start);
       at::Tensor chunk = rows.narrow(0, start, len).detach().requires_grad_(true);
-      at::Tensor logp = ChunkLogProbs(*model, chunk, targets.narrow(0, start, len), temperature).logp;
+      at::Tensor logp = ChunkLogProbs(*model, chunk, targets.narrow(0, start, len), temperature, false).logp;
       grad_rows.narrow(0, start, len).copy_(
           torch::autograd::grad({logp}, {chunk}, {grads[0].narrow(0, start, len)})[0]);
     }
