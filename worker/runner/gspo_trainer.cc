@@ -69,6 +69,7 @@ struct GspoTrainer::Rollout {
   std::string first_scenario;    // of group 0, for samples.jsonl
   std::vector<EpisodeScore> scores;
   std::int64_t tokens_generated = 0;
+  std::int64_t kv_cache_bytes = 0;  // the largest KV cache of the step's turns
 };
 
 common::StatusOr<GspoTrainer::Rollout> GspoTrainer::CollectEpisodes(std::int64_t step,
@@ -108,8 +109,10 @@ common::StatusOr<GspoTrainer::Rollout> GspoTrainer::CollectEpisodes(std::int64_t
   for (std::int64_t turn = 0; !branch_of_row.empty(); ++turn) {
     request.seed = MixSeed(options_.seed, step, 1000 + turn);
     auto start = Clock::now();
-    GSPO_ASSIGN_OR_RETURN(std::vector<engine::Generation> generations, engine.Generate(request));
+    engine::RolloutTimings timings;
+    GSPO_ASSIGN_OR_RETURN(std::vector<engine::Generation> generations, engine.Generate(request, &timings));
     seconds_rollout += Since(start);
+    rollout.kv_cache_bytes = std::max(rollout.kv_cache_bytes, timings.kv_cache_bytes);
     start = Clock::now();
     std::vector<EpisodeSession*> sessions;
     std::vector<std::string> texts;
@@ -214,6 +217,7 @@ common::Status GspoTrainer::Run(bool progress) {
           phase, step + 1, {m.allocated, m.peak_allocated, m.reserved, m.total}, options_, e.what()));
     };
     common::StatusOr<Rollout> collected = common::InternalError("rollout did not run");
+    engine::ResetPeakMemory(model_->device());
     try {
       collected = CollectEpisodes(step, &metrics);
     } catch (const c10::OutOfMemoryError& e) {
@@ -221,6 +225,7 @@ common::Status GspoTrainer::Run(bool progress) {
     }
     GSPO_RETURN_IF_ERROR(collected.status());
     Rollout rollout = std::move(collected).value();
+    const std::int64_t rollout_peak = engine::QueryDeviceMemory(model_->device()).peak_allocated;
 
     // Right-padded batch of every branch.
     const std::int64_t n = static_cast<std::int64_t>(rollout.branches.size());
@@ -252,6 +257,7 @@ common::Status GspoTrainer::Run(bool progress) {
     const double lr_at_step = engine::ScheduledLearningRate(options_.lr_schedule, options_.learning_rate,
                                                     step, options_.warmup_steps, options_.steps);
     const auto learn_start = Clock::now();
+    engine::ResetPeakMemory(model_->device());
     // The schedule counts GSPO steps; the updates of a step advance through it by fractions.
     common::StatusOr<engine::LearnMetrics> learn_result = common::InternalError("learning did not run");
     try {
@@ -267,6 +273,7 @@ common::Status GspoTrainer::Run(bool progress) {
     GSPO_RETURN_IF_ERROR(learn_result.status());
     const engine::LearnMetrics learned = std::move(learn_result).value();
     const double seconds_learn = Since(learn_start);
+    const std::int64_t learn_peak = engine::QueryDeviceMemory(model_->device()).peak_allocated;
     const double seconds_step = Since(step_start);
 
     at::Tensor rewards = batch.rewards;
@@ -294,6 +301,13 @@ common::Status GspoTrainer::Run(bool progress) {
     row.emplace_back("seconds_learn", seconds_learn);
     row.emplace_back("seconds_step", seconds_step);
     row.emplace_back("tokens_per_second", (rollout.tokens_generated + learned.tokens_trained) / seconds_step);
+    // Memory (GiB): the base weights as stored (quantized when use_4bit / use_8bit), the
+    // rollout's KV cache, and the device allocator's peak in each phase (0 on the CPU).
+    constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+    row.emplace_back("memory_weights_gib", static_cast<double>(model_->WeightBytes()) / kGiB);
+    row.emplace_back("memory_kv_cache_gib", static_cast<double>(rollout.kv_cache_bytes) / kGiB);
+    row.emplace_back("memory_rollout_peak_gib", static_cast<double>(rollout_peak) / kGiB);
+    row.emplace_back("memory_learn_peak_gib", static_cast<double>(learn_peak) / kGiB);
     if ((step + 1) % options_.log_every == 0 || step + 1 == options_.steps) {
       GSPO_RETURN_IF_ERROR(writer->Write(step + 1, row));
       if (tensorboard) GSPO_RETURN_IF_ERROR(tensorboard->AddScalars(step + 1, row));

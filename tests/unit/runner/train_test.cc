@@ -60,6 +60,19 @@ double Value(const common::Json& row, const char* key) {
   return v == nullptr || !v->is_number() ? -1e300 : v->AsDouble();
 }
 
+// The tensor bytes of a safetensors file, from the format alone: the file less its 8-byte
+// header length and the JSON header.
+double SafetensorsDataGiB(const std::string& path) {
+  auto bytes = common::ReadFileToString(path, 1 << 26);
+  EXPECT_TRUE(bytes.ok()) << bytes.status();
+  if (!bytes.ok() || bytes->size() < 8) return -1;
+  std::uint64_t header = 0;
+  for (int i = 7; i >= 0; --i) header = header << 8 | static_cast<unsigned char>((*bytes)[i]);
+  return static_cast<double>(bytes->size() - 8 - header) / (1024.0 * 1024.0 * 1024.0);
+}
+
+const std::string kTinyWeights = std::string(GSPO_SOURCE_DIR) + "/examples/models/tiny-chat/model.safetensors";
+
 TEST(GspoTrain, WritesMetricsCheckpointsAndExports) {
   gspo::testing::ScopedTempDir dir;
   const std::string out = dir.Join("run");
@@ -76,6 +89,12 @@ TEST(GspoTrain, WritesMetricsCheckpointsAndExports) {
   EXPECT_EQ(Value(rows[3], "step"), 4);
   EXPECT_LT(Value(rows[0], "logprob_mismatch"), 1e-5);  // sampler and learner agree on CPU
   EXPECT_GT(Value(rows[0], "tokens_generated"), 0);
+  // Memory accounting: float32 weights as stored on disk, a KV cache, no device allocator.
+  EXPECT_NEAR(Value(rows[0], "memory_weights_gib"), SafetensorsDataGiB(kTinyWeights), 1e-9);
+  EXPECT_GT(Value(rows[0], "memory_kv_cache_gib"), 0);
+  EXPECT_LT(Value(rows[0], "memory_kv_cache_gib"), 0.01);
+  EXPECT_EQ(Value(rows[0], "memory_rollout_peak_gib"), 0);
+  EXPECT_EQ(Value(rows[0], "memory_learn_peak_gib"), 0);
   for (const char* path : {"/checkpoints/step-2/adapter/adapter_model.safetensors",
                            "/checkpoints/step-4/optimizer.safetensors",
                            "/final/adapter/adapter_config.json", "/final/merged/model.safetensors",
@@ -233,6 +252,8 @@ TEST(GspoTrain, TrainsOnQuantizedBaseWeights) {
     const std::vector<common::Json> rows = Metrics(out);
     ASSERT_EQ(rows.size(), 4u);
     for (const common::Json& row : rows) EXPECT_TRUE(std::isfinite(Value(row, "loss"))) << quant;
+    // The quantized projections take less than their float32 bytes (embeddings and norms stay).
+    EXPECT_LT(Value(rows[0], "memory_weights_gib"), SafetensorsDataGiB(kTinyWeights)) << quant;
     auto merged = engine::SafetensorsFile::Open(out + "/final/merged/model.safetensors");
     ASSERT_TRUE(merged.ok()) << merged.status();
     EXPECT_NE((*merged)->Find("model.layers.0.self_attn.q_proj.weight"), nullptr);

@@ -80,6 +80,16 @@ AttentionKeys KvCache::UpdateAtColumn(std::int64_t index, const at::Tensor& k, c
   return {layer.k, layer.v, layer.positions, layer.valid};
 }
 
+std::int64_t KvCache::Bytes() const {
+  const auto bytes = [](const at::Tensor& t) { return static_cast<std::int64_t>(t.numel() * t.element_size()); };
+  std::int64_t total = shared_positions_.defined() ? bytes(shared_positions_) + bytes(shared_valid_) : 0;
+  for (const LayerBuffers& layer : layers_) {
+    total += bytes(layer.k) + bytes(layer.v);
+    if (layer.ring) total += bytes(layer.positions) + bytes(layer.valid);
+  }
+  return total;
+}
+
 void KvCache::SelectRows(const at::Tensor& index) {
   if (shared_positions_.defined()) {
     shared_positions_ = shared_positions_.index_select(0, index);

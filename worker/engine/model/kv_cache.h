@@ -63,6 +63,9 @@ class KvCache {
   };
   const LayerBuffers& layer(std::int64_t index) const { return layers_.at(index); }
 
+  // Bytes held by the buffers (keys, values, positions, validity).
+  std::int64_t Bytes() const;
+
   // Keeps only rows `index` ([B'] int64), e.g. to drop finished sequences.
   void SelectRows(const at::Tensor& index);
 

@@ -95,6 +95,7 @@ common::StatusOr<std::vector<Generation>> RolloutEngine::Generate(const RolloutR
   const std::int64_t total = p * g;
   at::Tensor prompt_of_row = at::arange(p, long_opts).repeat_interleave(g);
   cache.SelectRows(prompt_of_row.to(device));
+  if (timings != nullptr) timings->kv_cache_bytes = std::max(timings->kv_cache_bytes, cache.Bytes());
   std::vector<std::uint64_t> seeds = request.row_seeds;
   std::vector<std::int64_t> next_position(total);
   for (std::int64_t r = 0; r < total; ++r) {

@@ -53,6 +53,7 @@ struct RolloutTimings {
   std::int64_t decode_steps = 0;   // model steps after the prefill
   std::int64_t graph_captures = 0;  // CUDA graphs recorded (one per batch size)
   std::int64_t row_steps = 0;      // sum over steps of the rows computed (compaction lowers it)
+  std::int64_t kv_cache_bytes = 0;  // the largest KV cache of the calls (all P x G rows)
 };
 
 class RolloutEngine {
