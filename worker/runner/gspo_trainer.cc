@@ -70,13 +70,15 @@ struct GspoTrainer::Rollout {
   std::vector<EpisodeScore> scores;
   std::int64_t tokens_generated = 0;
   std::int64_t kv_cache_bytes = 0;  // the largest KV cache of the step's turns
+  std::int64_t tokens_prefilled = 0;
 };
 
 common::StatusOr<GspoTrainer::Rollout> GspoTrainer::CollectEpisodes(std::int64_t step,
                                                                     StepMetrics* metrics) {
   const std::int64_t groups = options_.prompts_per_step, g = options_.group_size;
   Rollout rollout;
-  engine::RolloutEngine engine(model_);
+  // Later turns continue each conversation from its KV cache: only the new tokens are prefilled.
+  engine::RolloutSession session(model_);
   engine::RolloutRequest request;
   request.samples_per_prompt = g;
   request.max_new_tokens = options_.max_completion_length;
@@ -104,15 +106,19 @@ common::StatusOr<GspoTrainer::Rollout> GspoTrainer::CollectEpisodes(std::int64_t
   for (std::int32_t id : rollout.branches.front().builder->end_of_turn_ids()) request.stop_ids.push_back(id);
 
   double seconds_rollout = 0, seconds_env = 0;
-  std::vector<std::int64_t> branch_of_row;
+  std::vector<std::int64_t> branch_of_row, continuing;
+  std::vector<std::vector<std::int64_t>> conversations;
   for (std::int64_t r = 0; r < groups * g; ++r) branch_of_row.push_back(r);
   for (std::int64_t turn = 0; !branch_of_row.empty(); ++turn) {
     request.seed = MixSeed(options_.seed, step, 1000 + turn);
     auto start = Clock::now();
     engine::RolloutTimings timings;
-    GSPO_ASSIGN_OR_RETURN(std::vector<engine::Generation> generations, engine.Generate(request, &timings));
+    GSPO_ASSIGN_OR_RETURN(std::vector<engine::Generation> generations,
+                          turn == 0 ? session.Start(request, &timings)
+                                    : session.Continue(continuing, conversations, request, &timings));
     seconds_rollout += Since(start);
     rollout.kv_cache_bytes = std::max(rollout.kv_cache_bytes, timings.kv_cache_bytes);
+    rollout.tokens_prefilled += timings.prefill_tokens;
     start = Clock::now();
     std::vector<EpisodeSession*> sessions;
     std::vector<std::string> texts;
@@ -133,7 +139,8 @@ common::StatusOr<GspoTrainer::Rollout> GspoTrainer::CollectEpisodes(std::int64_t
     GSPO_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> replies,
                           episodes_->UserReplies(sessions, texts));
     std::vector<std::int64_t> next_rows;
-    std::vector<std::vector<std::int64_t>> next_prompts;
+    continuing.clear();
+    conversations.clear();
     for (std::size_t r = 0; r < replies.size(); ++r) {
       const std::int64_t index = branch_of_row[r];
       Branch& branch = rollout.branches[index];
@@ -146,14 +153,13 @@ common::StatusOr<GspoTrainer::Rollout> GspoTrainer::CollectEpisodes(std::int64_t
       GSPO_ASSIGN_OR_RETURN(std::vector<std::int32_t> user, branch.builder->AppendUser(*replies[r]));
       branch.logp.insert(branch.logp.end(), user.size(), 0.0f);
       next_rows.push_back(index);
+      continuing.push_back(static_cast<std::int64_t>(r));
       const auto& ids = branch.builder->ids();
-      next_prompts.emplace_back(ids.begin(), ids.end());
+      conversations.emplace_back(ids.begin(), ids.end());
     }
     seconds_env += Since(start);
     // Branches diverged after the first turn: one sample each from here on.
     branch_of_row = std::move(next_rows);
-    request.prompts = std::move(next_prompts);
-    request.samples_per_prompt = 1;
     // Each branch keeps drawing from its own seed, whichever others are still running.
     request.row_seeds.clear();
     const std::uint64_t next_seed = MixSeed(options_.seed, step, 1000 + turn + 1);
@@ -294,6 +300,7 @@ common::Status GspoTrainer::Run(bool progress) {
         {"logprob_mismatch", learned.logprob_mismatch},
         {"tokens_generated", static_cast<double>(rollout.tokens_generated)},
         {"tokens_trained", static_cast<double>(learned.tokens_trained)},
+        {"tokens_prefilled", static_cast<double>(rollout.tokens_prefilled)},
         {"turns_mean", turns / n},
         {"reward_call_errors", static_cast<double>(episodes_->RewardCallErrors())}};
     row.insert(row.end(), learned_row.begin(), learned_row.end());

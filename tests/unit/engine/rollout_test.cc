@@ -251,3 +251,135 @@ TEST(Sampling, TopKAndTopPNeverEmitOutsideTheKeptSet) {
 
 }  // namespace
 }  // namespace gspo::engine
+
+namespace gspo::engine {
+namespace {
+
+// One more turn of each continuing row, as the trainer builds it: the row's conversation so far
+// plus a made-up end of turn and user reply.
+std::vector<std::int64_t> NextTurn(std::vector<std::int64_t> conversation, const Generation& gen, std::int64_t i) {
+  conversation.insert(conversation.end(), gen.tokens.begin(), gen.tokens.end());
+  for (std::int64_t id : {std::int64_t{1}, 20 + i, 30 + i, 40 + i}) conversation.push_back(id);
+  return conversation;
+}
+
+// Turn after turn, continuing rows from their caches (prefilling only the new tokens) must give
+// what re-prefilling each whole conversation gives: the same tokens and log-probs.
+// `from_cache`: whether the turns continue from the caches (only the 5 new tokens of each row
+// prefilled: its last sampled token and NextTurn's 4) or prefill whole conversations.
+void ExpectContinuationEqualsRePrefill(const std::string& arch, RolloutRequest first, std::int64_t turns,
+                                       bool from_cache) {
+  auto model = Load(arch);
+  RolloutSession session(model.get());
+  auto out = session.Start(first);
+  ASSERT_TRUE(out.ok()) << out.status();
+  std::vector<std::vector<std::int64_t>> context;
+  for (std::size_t r = 0; r < out->size(); ++r) context.push_back(first.prompts[r / first.samples_per_prompt]);
+  std::vector<Generation> last = *out;
+  for (std::int64_t turn = 1; turn < turns; ++turn) {
+    // Every other row goes on (the first always), as conversations end at different turns.
+    std::vector<std::int64_t> rows;
+    std::vector<std::vector<std::int64_t>> conversations;
+    for (std::size_t r = 0; r < last.size(); r += (turn % 2 == 1 ? 2 : 1)) {
+      rows.push_back(static_cast<std::int64_t>(r));
+      conversations.push_back(NextTurn(context[r], last[r], static_cast<std::int64_t>(r)));
+    }
+    RolloutRequest next = first;
+    next.max_new_tokens = 6 + turn;
+    next.row_seeds.clear();
+    for (std::size_t i = 0; i < rows.size(); ++i) next.row_seeds.push_back(RowSeed(77 + turn, rows[i], 0));
+    RolloutTimings timings;
+    auto continued = session.Continue(rows, conversations, next, &timings);
+    ASSERT_TRUE(continued.ok()) << continued.status();
+    std::int64_t whole_tokens = 0;
+    for (const auto& c : conversations) whole_tokens += static_cast<std::int64_t>(c.size());
+    EXPECT_EQ(timings.prefill_tokens, from_cache ? 5 * static_cast<std::int64_t>(rows.size()) : whole_tokens)
+        << arch << " turn " << turn;
+    RolloutRequest whole = next;
+    whole.prompts = conversations;
+    whole.samples_per_prompt = 1;
+    auto reprefilled = RolloutEngine(model.get()).Generate(whole);
+    ASSERT_TRUE(reprefilled.ok()) << reprefilled.status();
+    ASSERT_EQ(continued->size(), rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const Generation& got = (*continued)[i];
+      const Generation& want = (*reprefilled)[i];
+      EXPECT_EQ(got.tokens, want.tokens) << arch << " turn " << turn << " row " << rows[i];
+      ASSERT_EQ(got.logprobs.size(), want.logprobs.size());
+      for (std::size_t t = 0; t < want.logprobs.size(); ++t) EXPECT_NEAR(got.logprobs[t], want.logprobs[t], 1e-5);
+      EXPECT_EQ(got.finish, want.finish);
+    }
+    context = conversations;
+    last = *continued;
+  }
+}
+
+TEST(RolloutSession, ContinuingFromCachesEqualsRePrefillingGemma2SlidingWindow) {
+  // The first turn fits the test model's 8-token window, later turns pass it (whole
+  // conversations prefilled from then on).
+  RolloutRequest first = Sampled(5);
+  first.prompts = {{5, 6, 7}, {9, 10}};
+  first.max_new_tokens = 4;
+  ExpectContinuationEqualsRePrefill("gemma2", first, 4, /*from_cache=*/false);
+}
+
+TEST(KvCache, GrowingPastTheWindowTurnsSlidingLayersIntoRings) {
+  auto model = Load("gemma2");  // sliding window 8
+  KvCache cache(model->config(), 2, 6, at::kFloat, at::kCPU);
+  EXPECT_FALSE(cache.RingsAt(8));
+  EXPECT_TRUE(cache.RingsAt(9));
+  // Six tokens through the model, then grow: what the cache holds reads back unchanged.
+  at::Tensor ids = at::arange(3, 15).view({2, 6});
+  (void)model->Hidden({ids, {}, {}}, &cache);
+  const KvCache before = cache.Rows(at::arange(2));
+  cache.Grow(20);
+  bool some_ring = false;
+  for (std::int64_t i = 0; i < model->config().num_layers; ++i) {
+    const auto& was = before.layer(i);
+    const auto& now = cache.layer(i);
+    EXPECT_EQ(now.capacity, now.sliding ? 8 : 20) << i;
+    EXPECT_EQ(now.ring, now.sliding) << i;
+    some_ring |= now.ring;
+    EXPECT_TRUE(at::equal(now.k.narrow(2, 0, 6), was.k.narrow(2, 0, 6))) << i;
+    EXPECT_TRUE(at::equal(now.positions.narrow(1, 0, 6), was.positions.narrow(1, 0, 6))) << i;
+    EXPECT_TRUE(now.valid.narrow(1, 0, 6).all().item<bool>()) << i;
+    EXPECT_FALSE(now.valid.narrow(1, 6, now.capacity - 6).any().item<bool>()) << i;
+  }
+  EXPECT_TRUE(some_ring);
+}
+
+TEST(RolloutSession, ContinuingFromCachesEqualsRePrefillingAfterCompaction) {
+  // Rows that stop early leave the batch (compaction) with their caches parked.
+  auto model = Load("qwen3");
+  RolloutRequest probe = Sampled(9);
+  probe.samples_per_prompt = 4;
+  probe.max_new_tokens = 30;
+  probe.sampling.top_k = 0;
+  probe.sampling.top_p = 1.0;
+  auto full = RolloutEngine(model.get()).Generate(probe);
+  ASSERT_TRUE(full.ok());
+  RolloutRequest first = probe;
+  first.stop_ids = {(*full)[0].tokens[2]};
+  RolloutTimings timings;
+  auto cut = RolloutEngine(model.get()).Generate(first, &timings);
+  ASSERT_TRUE(cut.ok());
+  ASSERT_LT(timings.row_steps, 8 * 29) << "no compaction to exercise";
+  ExpectContinuationEqualsRePrefill("qwen3", first, 3, /*from_cache=*/true);
+}
+
+TEST(RolloutSession, RejectsAConversationThatDoesNotExtendTheRow) {
+  auto model = Load("llama");
+  RolloutSession session(model.get());
+  RolloutRequest first = Sampled(3);
+  auto out = session.Start(first);
+  ASSERT_TRUE(out.ok());
+  std::vector<std::int64_t> wrong = {5, 6, 99};  // not prompt 0 + its tokens
+  auto continued = session.Continue({0}, {wrong}, first);
+  ASSERT_FALSE(continued.ok());
+  EXPECT_NE(continued.status().message().find("does not extend"), std::string::npos);
+  auto unordered = session.Continue({1, 0}, {NextTurn(first.prompts[0], (*out)[1], 1), NextTurn(first.prompts[0], (*out)[0], 0)}, first);
+  EXPECT_FALSE(unordered.ok());
+}
+
+}  // namespace
+}  // namespace gspo::engine

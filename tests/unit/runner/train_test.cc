@@ -83,7 +83,7 @@ TEST(GspoTrain, WritesMetricsCheckpointsAndExports) {
   for (const char* key : {"step", "reward_mean", "reward_std", "loss", "clip_fraction", "ratio_mean",
                           "kl", "entropy", "grad_norm", "lr", "tokens_generated", "tokens_trained",
                           "seconds_rollout", "seconds_learn", "tokens_per_second",
-                          "reward/empathy", "reward/professionalism", "logprob_mismatch"}) {
+                          "reward/empathy", "reward/professionalism", "logprob_mismatch", "tokens_prefilled"}) {
     EXPECT_NE(rows[0].Find(key), nullptr) << key;
   }
   EXPECT_EQ(Value(rows[3], "step"), 4);

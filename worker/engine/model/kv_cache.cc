@@ -6,10 +6,11 @@ namespace gspo::engine {
 
 KvCache::KvCache(const ModelConfig& config, std::int64_t batch, std::int64_t max_tokens,
                  at::ScalarType dtype, at::Device device)
-    : batch_(batch), max_tokens_(max_tokens) {
+    : window_(config.sliding_window), batch_(batch), max_tokens_(max_tokens) {
   const auto opts = at::TensorOptions().dtype(dtype).device(device);
   for (const LayerSpec& spec : config.layers) {
     LayerBuffers layer;
+    layer.sliding = spec.sliding;
     layer.ring = spec.sliding && config.sliding_window < max_tokens;
     layer.capacity = layer.ring ? config.sliding_window : max_tokens;
     layer.k = at::zeros({batch, config.num_kv_heads, layer.capacity, config.head_dim}, opts);
@@ -101,12 +102,102 @@ void KvCache::SelectRows(const at::Tensor& index) {
     if (layer.ring) {
       layer.positions = layer.positions.index_select(0, index);
       layer.valid = layer.valid.index_select(0, index);
-    } else {
-      layer.positions = shared_positions_;
-      layer.valid = shared_valid_;
     }
   }
+  ShareFullLengthPositions();
   batch_ = index.size(0);
+}
+
+void KvCache::ShareFullLengthPositions() {
+  for (LayerBuffers& layer : layers_) {
+    if (layer.ring) continue;
+    layer.positions = shared_positions_;
+    layer.valid = shared_valid_;
+  }
+}
+
+KvCache KvCache::Rows(const at::Tensor& index) const {
+  KvCache copy = *this;  // shares buffers until SelectRows replaces them with copies
+  copy.SelectRows(index);
+  return copy;
+}
+
+void KvCache::AppendRows(const KvCache& other) {
+  if (other.layers_.size() != layers_.size() || other.max_tokens_ != max_tokens_) {
+    throw std::invalid_argument("KvCache::AppendRows: caches of different shapes");
+  }
+  if (shared_positions_.defined()) {
+    shared_positions_ = at::cat({shared_positions_, other.shared_positions_});
+    shared_valid_ = at::cat({shared_valid_, other.shared_valid_});
+  }
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    LayerBuffers& layer = layers_[i];
+    const LayerBuffers& more = other.layers_[i];
+    layer.k = at::cat({layer.k, more.k});
+    layer.v = at::cat({layer.v, more.v});
+    if (layer.ring) {
+      layer.positions = at::cat({layer.positions, more.positions});
+      layer.valid = at::cat({layer.valid, more.valid});
+    }
+  }
+  ShareFullLengthPositions();
+  batch_ += other.batch_;
+}
+
+bool KvCache::RingsAt(std::int64_t max_tokens) const {
+  for (const LayerBuffers& layer : layers_) {
+    if (layer.ring || (layer.sliding && window_ < max_tokens)) return true;
+  }
+  return false;
+}
+
+void KvCache::InvalidateFrom(const std::vector<std::int64_t>& first_column) {
+  if (!shared_valid_.defined()) return;
+  const at::Tensor first = at::tensor(first_column, at::kLong).to(shared_valid_.device()).unsqueeze(1);
+  const at::Tensor columns = at::arange(shared_valid_.size(1), first.options()).unsqueeze(0);
+  shared_valid_.masked_fill_(columns >= first, false);
+}
+
+void KvCache::Grow(std::int64_t max_tokens) {
+  if (max_tokens <= max_tokens_) return;
+  // Slot = column while a layer has never wrapped, so stored slots keep their index in a larger
+  // buffer; a layer that already rings (capacity = window) stays as it is, and a sliding layer
+  // that held every token so far rings once the window is the smaller.
+  const auto grown = [&](const at::Tensor& t, std::int64_t dim, std::int64_t capacity) {
+    std::vector<std::int64_t> shape = t.sizes().vec();
+    const std::int64_t old = shape[dim];
+    shape[dim] = capacity;
+    at::Tensor bigger = at::zeros(shape, t.options());
+    bigger.narrow(dim, 0, old).copy_(t);
+    return bigger;
+  };
+  for (LayerBuffers& layer : layers_) {
+    if (layer.ring) continue;
+    const bool ring = layer.sliding && window_ < max_tokens;
+    const std::int64_t capacity = ring ? window_ : max_tokens;
+    layer.k = grown(layer.k, 2, capacity);
+    layer.v = grown(layer.v, 2, capacity);
+    if (ring) {  // its own positions from now on, starting from the shared ones
+      layer.positions = grown(shared_positions_, 1, capacity);
+      layer.valid = grown(shared_valid_, 1, capacity);
+    }
+    layer.capacity = capacity;
+    layer.ring = ring;
+  }
+  bool first_full_length = true;
+  for (LayerBuffers& layer : layers_) {
+    layer.writes_positions = layer.ring || first_full_length;
+    if (!layer.ring) first_full_length = false;
+  }
+  if (first_full_length) {  // every layer rings now
+    shared_positions_ = at::Tensor();
+    shared_valid_ = at::Tensor();
+  } else {
+    shared_positions_ = grown(shared_positions_, 1, max_tokens);
+    shared_valid_ = grown(shared_valid_, 1, max_tokens);
+  }
+  ShareFullLengthPositions();
+  max_tokens_ = max_tokens;
 }
 
 }  // namespace gspo::engine

@@ -56,6 +56,7 @@ class KvCache {
     at::Tensor valid;            // [B,C] bool: the slot holds a real token
     std::int64_t capacity;       // C
     bool ring;                   // slot = column mod C (sliding-window layers)
+    bool sliding;                // a sliding-window layer (it rings once the cache outgrows the window)
     // Full-length layers share one positions/valid pair (their slots always match), written by
     // the first of them: fewer kernels per step, and equal key tensors let the model build one
     // attention mask for all of them.
@@ -69,11 +70,28 @@ class KvCache {
   // Keeps only rows `index` ([B'] int64), e.g. to drop finished sequences.
   void SelectRows(const at::Tensor& index);
 
+  // Multi-turn continuation. A copy of rows `index`; appends another cache's rows (same model
+  // and capacity) after this one's; sets where the next multi-token Update writes (after
+  // decoding by column, the caller's column); grows every full-length layer to `max_tokens`
+  // slots (sliding-window layers up to their window), keeping what is stored.
+  KvCache Rows(const at::Tensor& index) const;
+  void AppendRows(const KvCache& other);
+  void SetLength(std::int64_t length) { length_ = length; }
+  void Grow(std::int64_t max_tokens);
+  // Whether a sliding-window layer is, or would be at `max_tokens`, a ring buffer.
+  bool RingsAt(std::int64_t max_tokens) const;
+  // Marks row r's slots from column first_column[r] on as empty (full-length layers: a row that
+  // stopped while the batch went on decoding wrote tokens there that are not its own).
+  void InvalidateFrom(const std::vector<std::int64_t>& first_column);
+
  private:
+  void ShareFullLengthPositions();
+
   std::vector<LayerBuffers> layers_;
+  std::int64_t window_ = 0;
   at::Tensor shared_positions_, shared_valid_;
-  std::int64_t batch_;
-  std::int64_t max_tokens_;
+  std::int64_t batch_ = 0;
+  std::int64_t max_tokens_ = 0;
   std::int64_t length_ = 0;
 };
 

@@ -42,83 +42,53 @@ struct DecodeBatch {
   }
 };
 
-}  // namespace
+// The decode loop shared by a first turn and a continuation. `cache` holds the rows' context
+// up to `column` (exclusive); `logits` [B,V] predict each row's first token. With keep_caches,
+// rows leaving the batch (compaction) keep their caches, and the result holds every row's cache
+// in batch order for the next turn.
+struct DecodeStart {
+  KvCache* cache;
+  at::Tensor logits;                       // [B,V], raw (uncapped) when fused_sampling
+  std::vector<std::int64_t> next_position;  // per row: the position of its first sampled token
+  std::int64_t column = 0;
+  std::vector<std::uint64_t> seeds;         // per row
+  bool fused_sampling = false;
+  bool keep_caches = false;
+};
 
-common::StatusOr<std::vector<Generation>> RolloutEngine::Generate(const RolloutRequest& request,
-                                                                  RolloutTimings* timings) const {
-  const std::int64_t p = static_cast<std::int64_t>(request.prompts.size());
-  const std::int64_t g = request.samples_per_prompt;
-  const std::int64_t n = request.max_new_tokens;
-  if (p == 0 || g < 1 || n < 1) {
-    return common::InvalidArgumentError("rollout: expected prompts, samples_per_prompt >= 1 and "
-                                        "max_new_tokens >= 1");
-  }
-  if (!request.row_seeds.empty() && static_cast<std::int64_t>(request.row_seeds.size()) != p * g) {
-    return common::InvalidArgumentError("rollout: " + std::to_string(request.row_seeds.size()) +
-                                        " row seeds for " + std::to_string(p * g) + " rows");
-  }
-  std::int64_t longest = 0;
-  for (const auto& prompt : request.prompts) {
-    if (prompt.empty()) return common::InvalidArgumentError("rollout: empty prompt");
-    longest = std::max<std::int64_t>(longest, prompt.size());
-  }
-  c10::NoGradGuard no_grad;
-  const at::Device device = model_->device();
+struct DecodeEnd {
+  std::vector<Generation> generations;  // batch order
+  std::optional<KvCache> cache;         // with keep_caches: every row, batch order
+  std::int64_t column = 0;              // the next free cache column
+};
+
+DecodeEnd DecodeRows(const DecoderModel& model, const RolloutRequest& request, DecodeStart s,
+                     RolloutTimings* timings) {
+  const at::Device device = model.device();
   const auto long_opts = at::TensorOptions().dtype(at::kLong);
-
-  // Left-padded prompts: every row's last prompt token sits in the last column.
-  at::Tensor ids = at::zeros({p, longest}, long_opts);
-  at::Tensor valid = at::zeros({p, longest}, long_opts.dtype(at::kBool));
-  at::Tensor positions = at::zeros({p, longest}, long_opts);
-  for (std::int64_t i = 0; i < p; ++i) {
-    const auto& prompt = request.prompts[i];
-    const std::int64_t len = prompt.size(), pad = longest - len;
-    ids[i].narrow(0, pad, len).copy_(at::tensor(prompt, long_opts));
-    valid[i].narrow(0, pad, len).fill_(true);
-    positions[i].narrow(0, pad, len).copy_(at::arange(len, long_opts));
-  }
-  const auto start = std::chrono::steady_clock::now();
-  if (request.use_adapters && model_->FusedDecodeAvailable()) model_->PrepareDecodeAdapters();
-  // The fused sampler (one kernel per step, no vocabulary sort) takes raw logits and caps them
-  // itself; top-k keeps the reference sampler.
-  const std::int64_t vocab = model_->config().vocab_size;
+  const std::int64_t total = static_cast<std::int64_t>(s.next_position.size());
+  const std::int64_t n = request.max_new_tokens;
   const SamplingParams& sampling = request.sampling;
-  const bool fused_sampling = model_->FusedDecodeAvailable() &&
-                              (sampling.greedy || sampling.top_k <= 0 || sampling.top_k >= vocab);
-  const std::optional<double> softcap = model_->config().final_logit_softcap;
-  KvCache cache(model_->config(), p, longest + n, model_->dtype(), device);
-  ForwardInput prefill{ids.to(device), positions.to(device), valid.to(device), request.use_adapters};
-  const at::Tensor prompt_hidden = model_->Hidden(prefill, &cache).select(1, longest - 1);
-  at::Tensor prompt_logits = fused_sampling ? model_->RawLogits(prompt_hidden) : model_->Logits(prompt_hidden);
-
-  // One prefill per prompt, shared by its G samples: copy the cache rows.
-  const std::int64_t total = p * g;
-  at::Tensor prompt_of_row = at::arange(p, long_opts).repeat_interleave(g);
-  cache.SelectRows(prompt_of_row.to(device));
-  if (timings != nullptr) timings->kv_cache_bytes = std::max(timings->kv_cache_bytes, cache.Bytes());
-  std::vector<std::uint64_t> seeds = request.row_seeds;
-  std::vector<std::int64_t> next_position(total);
-  for (std::int64_t r = 0; r < total; ++r) {
-    if (request.row_seeds.empty()) seeds.push_back(RowSeed(request.seed, r / g, r % g));
-    next_position[r] = static_cast<std::int64_t>(request.prompts[r / g].size());
-  }
+  const std::optional<double> softcap = model.config().final_logit_softcap;
+  KvCache& cache = *s.cache;
   DecodeBatch batch;
   batch.ids = at::zeros({total, 1}, long_opts.device(device));
-  batch.positions = at::tensor(next_position, long_opts).unsqueeze(1).to(device);
-  batch.column = at::full({1}, longest, long_opts.device(device));
-  batch.logits = prompt_logits.index_select(0, prompt_of_row.to(device));
+  batch.positions = at::tensor(s.next_position, long_opts).unsqueeze(1).to(device);
+  batch.column = at::full({1}, s.column, long_opts.device(device));
+  batch.logits = s.logits;
   batch.rows = at::arange(total, long_opts.device(device));
-  batch.uniforms = RowUniforms(seeds, n).to(device);
+  batch.uniforms = RowUniforms(s.seeds, n).to(device);
   batch.finished = at::zeros({total}, long_opts.dtype(at::kBool).device(device));
   at::Tensor stop;
   if (!request.stop_ids.empty()) stop = at::tensor(request.stop_ids, long_opts).to(device);
   at::Tensor out_tokens = at::zeros({total, n}, long_opts.device(device));
   at::Tensor out_logprobs = at::zeros({total, n}, at::TensorOptions(device).dtype(at::kFloat));
-  if (timings != nullptr) timings->prefill_seconds += Seconds(start);
+  std::optional<KvCache> parked;  // rows compacted away, when their caches are kept
+  std::vector<at::Tensor> parked_rows;
 
   const auto decode_start = std::chrono::steady_clock::now();
   const auto sample = [&](std::int64_t step) {
-    if (fused_sampling) {
+    if (s.fused_sampling) {
       fused::Sample({batch.logits, softcap ? *softcap : 0.0, sampling.temperature, sampling.top_p, sampling.greedy,
                      batch.uniforms, step, batch.rows, out_tokens, out_logprobs, batch.ids, stop, batch.finished});
       return;
@@ -131,16 +101,17 @@ common::StatusOr<std::vector<Generation>> RolloutEngine::Generate(const RolloutR
   };
   const auto model_step = [&] {
     ForwardInput input{batch.ids, batch.positions, {}, request.use_adapters, false, batch.column};
-    const at::Tensor hidden = model_->Hidden(input, &cache).select(1, 0);
-    if (fused_sampling) {
-      model_->RawLogitsInto(hidden, batch.logits);
+    const at::Tensor hidden = model.Hidden(input, &cache).select(1, 0);
+    if (s.fused_sampling) {
+      model.RawLogitsInto(hidden, batch.logits);
     } else {
-      batch.logits.copy_(model_->Logits(hidden));
+      batch.logits.copy_(model.Logits(hidden));
     }
   };
   sample(0);
   std::unique_ptr<StepGraph> graph;
   bool recorded = false;  // for the current batch size
+  std::int64_t column = s.column;
   for (std::int64_t step = 1; step < n; ++step) {
     if (stop.defined() && step % kCheckEvery == 0) {
       const at::Tensor running = batch.finished.logical_not();
@@ -148,6 +119,16 @@ common::StatusOr<std::vector<Generation>> RolloutEngine::Generate(const RolloutR
       if (left == 0) break;
       // Compaction: finished rows leave the batch and the cache once they are a quarter of it.
       if (4 * (batch.size() - left) >= batch.size()) {
+        if (s.keep_caches) {
+          const at::Tensor done = batch.finished.nonzero().squeeze(1);
+          KvCache leaving = cache.Rows(done);
+          if (parked) {
+            parked->AppendRows(leaving);
+          } else {
+            parked.emplace(std::move(leaving));
+          }
+          parked_rows.push_back(batch.rows.index_select(0, done));
+        }
         const at::Tensor keep = running.nonzero().squeeze(1);
         cache.SelectRows(keep);
         batch.Keep(keep);
@@ -168,20 +149,32 @@ common::StatusOr<std::vector<Generation>> RolloutEngine::Generate(const RolloutR
     sample(step);
     batch.positions.add_(1);
     batch.column.add_(1);
+    ++column;
     if (timings != nullptr) {
       ++timings->decode_steps;
       timings->row_steps += batch.size();
     }
   }
 
+  DecodeEnd end;
+  end.column = column;
+  if (s.keep_caches) {
+    // Back to batch order: the rows still in the batch, then the parked ones, sorted by row.
+    std::vector<at::Tensor> order = {batch.rows};
+    order.insert(order.end(), parked_rows.begin(), parked_rows.end());
+    KvCache all = cache;
+    if (parked) all.AppendRows(*parked);
+    all.SelectRows(at::argsort(at::cat(order)));
+    end.cache.emplace(std::move(all));
+  }
   const at::Tensor tokens_cpu = out_tokens.to(at::kCPU);
   const at::Tensor logprobs_cpu = out_logprobs.to(at::kCPU);
   if (timings != nullptr) timings->decode_seconds += Seconds(decode_start);
   const std::set<std::int64_t> stops(request.stop_ids.begin(), request.stop_ids.end());
-  std::vector<Generation> out(total);
+  end.generations.resize(total);
+  std::vector<std::int64_t> first_foreign_column(total);
   for (std::int64_t r = 0; r < total; ++r) {
-    Generation& gen = out[r];
-    gen.prompt_index = r / g;
+    Generation& gen = end.generations[r];
     const std::int64_t* row_tokens = tokens_cpu[r].data_ptr<std::int64_t>();
     const float* row_logprobs = logprobs_cpu[r].data_ptr<float>();
     for (std::int64_t t = 0; t < n; ++t) {
@@ -192,8 +185,194 @@ common::StatusOr<std::vector<Generation>> RolloutEngine::Generate(const RolloutR
         break;
       }
     }
+    // Token t was fed at column s.column + t; the last one was never fed.
+    first_foreign_column[r] = s.column + static_cast<std::int64_t>(gen.tokens.size()) - 1;
   }
-  return out;
+  if (end.cache) end.cache->InvalidateFrom(first_foreign_column);
+  return end;
+}
+
+common::Status CheckTurn(const RolloutRequest& request, std::int64_t rows) {
+  if (request.max_new_tokens < 1) return common::InvalidArgumentError("rollout: expected max_new_tokens >= 1");
+  if (!request.row_seeds.empty() && static_cast<std::int64_t>(request.row_seeds.size()) != rows) {
+    return common::InvalidArgumentError("rollout: " + std::to_string(request.row_seeds.size()) +
+                                        " row seeds for " + std::to_string(rows) + " rows");
+  }
+  return common::Status::Ok();
+}
+
+bool FusedSampling(const DecoderModel& model, const SamplingParams& sampling) {
+  // The fused sampler (one kernel per step, no vocabulary sort) takes raw logits and caps them
+  // itself; top-k keeps the reference sampler.
+  const std::int64_t vocab = model.config().vocab_size;
+  return model.FusedDecodeAvailable() && (sampling.greedy || sampling.top_k <= 0 || sampling.top_k >= vocab);
+}
+
+}  // namespace
+
+common::StatusOr<std::vector<Generation>> RolloutEngine::Generate(const RolloutRequest& request,
+                                                                  RolloutTimings* timings) const {
+  RolloutSession session(model_, /*keep_caches=*/false);
+  return session.Start(request, timings);
+}
+
+common::StatusOr<std::vector<Generation>> RolloutSession::Start(const RolloutRequest& request,
+                                                                RolloutTimings* timings) {
+  const std::int64_t p = static_cast<std::int64_t>(request.prompts.size());
+  const std::int64_t g = request.samples_per_prompt;
+  if (p == 0 || g < 1) {
+    return common::InvalidArgumentError("rollout: expected prompts and samples_per_prompt >= 1");
+  }
+  GSPO_RETURN_IF_ERROR(CheckTurn(request, p * g));
+  std::int64_t longest = 0;
+  for (const auto& prompt : request.prompts) {
+    if (prompt.empty()) return common::InvalidArgumentError("rollout: empty prompt");
+    longest = std::max<std::int64_t>(longest, prompt.size());
+  }
+  c10::NoGradGuard no_grad;
+  const at::Device device = model_->device();
+  const auto long_opts = at::TensorOptions().dtype(at::kLong);
+
+  // Left-padded prompts: every row's last prompt token sits in the last column.
+  at::Tensor ids = at::zeros({p, longest}, long_opts);
+  at::Tensor valid = at::zeros({p, longest}, long_opts.dtype(at::kBool));
+  at::Tensor positions = at::zeros({p, longest}, long_opts);
+  for (std::int64_t i = 0; i < p; ++i) {
+    const auto& prompt = request.prompts[i];
+    const std::int64_t len = prompt.size(), pad = longest - len;
+    ids[i].narrow(0, pad, len).copy_(at::tensor(prompt, long_opts));
+    valid[i].narrow(0, pad, len).fill_(true);
+    positions[i].narrow(0, pad, len).copy_(at::arange(len, long_opts));
+    if (timings != nullptr) timings->prefill_tokens += len;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  if (request.use_adapters && model_->FusedDecodeAvailable()) model_->PrepareDecodeAdapters();
+  const bool fused_sampling = FusedSampling(*model_, request.sampling);
+  KvCache cache(model_->config(), p, longest + request.max_new_tokens, model_->dtype(), device);
+  ForwardInput prefill{ids.to(device), positions.to(device), valid.to(device), request.use_adapters};
+  const at::Tensor prompt_hidden = model_->Hidden(prefill, &cache).select(1, longest - 1);
+  at::Tensor prompt_logits = fused_sampling ? model_->RawLogits(prompt_hidden) : model_->Logits(prompt_hidden);
+
+  // One prefill per prompt, shared by its G samples: copy the cache rows.
+  const std::int64_t total = p * g;
+  const at::Tensor prompt_of_row = at::arange(p, long_opts).repeat_interleave(g).to(device);
+  cache.SelectRows(prompt_of_row);
+  if (timings != nullptr) timings->kv_cache_bytes = std::max(timings->kv_cache_bytes, cache.Bytes());
+  DecodeStart s{&cache, prompt_logits.index_select(0, prompt_of_row)};
+  s.seeds = request.row_seeds;
+  for (std::int64_t r = 0; r < total; ++r) {
+    if (request.row_seeds.empty()) s.seeds.push_back(RowSeed(request.seed, r / g, r % g));
+    s.next_position.push_back(static_cast<std::int64_t>(request.prompts[r / g].size()));
+  }
+  s.column = longest;
+  s.fused_sampling = fused_sampling;
+  s.keep_caches = keep_caches_;
+  if (timings != nullptr) timings->prefill_seconds += Seconds(start);
+  DecodeEnd end = DecodeRows(*model_, request, std::move(s), timings);
+  for (std::int64_t r = 0; r < total; ++r) end.generations[r].prompt_index = r / g;
+  std::vector<std::vector<std::int64_t>> contexts;
+  if (keep_caches_) {
+    for (std::int64_t r = 0; r < total; ++r) contexts.push_back(request.prompts[r / g]);
+  }
+  Remember(std::move(end.cache), end.column, end.generations, std::move(contexts));
+  return std::move(end.generations);
+}
+
+common::StatusOr<std::vector<Generation>> RolloutSession::Continue(
+    const std::vector<std::int64_t>& rows, const std::vector<std::vector<std::int64_t>>& conversations,
+    const RolloutRequest& request, RolloutTimings* timings) {
+  if (!cache_) return common::FailedPreconditionError("rollout: Continue before a Start that keeps caches");
+  const std::int64_t b = static_cast<std::int64_t>(rows.size());
+  if (b == 0 || conversations.size() != rows.size()) {
+    return common::InvalidArgumentError("rollout: Continue needs one conversation per continuing row");
+  }
+  GSPO_RETURN_IF_ERROR(CheckTurn(request, b));
+  const std::int64_t known = static_cast<std::int64_t>(seen_.size());
+  std::vector<std::int64_t> appended_from(b);
+  std::int64_t longest = 0;
+  for (std::int64_t i = 0; i < b; ++i) {
+    const std::int64_t r = rows[i];
+    if (r < 0 || r >= known || (i > 0 && r <= rows[i - 1])) {
+      return common::InvalidArgumentError("rollout: continuing rows must be increasing indices below " +
+                                          std::to_string(known));
+    }
+    const auto& seen = seen_[r];
+    const auto& conversation = conversations[i];
+    if (conversation.size() < seen.size() || !std::equal(seen.begin(), seen.end(), conversation.begin())) {
+      return common::InvalidArgumentError("rollout: the conversation of row " + std::to_string(r) +
+                                          " does not extend what the row has generated");
+    }
+    appended_from[i] = fed_[r];  // the cache holds all but the row's last sampled token
+    longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(conversation.size()) - fed_[r]);
+  }
+  if (cache_->RingsAt(column_ + longest + request.max_new_tokens)) {
+    // A sliding-window layer wraps around (or would): rows that stopped early wrote foreign
+    // tokens into its ring, and columns run ahead of their positions; prefill whole
+    // conversations instead (the same seeds: row i of a one-sample request).
+    RolloutRequest whole = request;
+    whole.prompts = conversations;
+    whole.samples_per_prompt = 1;
+    return Start(whole, timings);
+  }
+  c10::NoGradGuard no_grad;
+  const at::Device device = model_->device();
+  const auto long_opts = at::TensorOptions().dtype(at::kLong);
+  const auto start = std::chrono::steady_clock::now();
+  // The new tokens, left-padded so every row's last one sits in the last column; they take the
+  // cache columns [column_, column_ + longest).
+  at::Tensor ids = at::zeros({b, longest}, long_opts);
+  at::Tensor valid = at::zeros({b, longest}, long_opts.dtype(at::kBool));
+  at::Tensor positions = at::zeros({b, longest}, long_opts);
+  DecodeStart s{};
+  for (std::int64_t i = 0; i < b; ++i) {
+    const auto& conversation = conversations[i];
+    const std::int64_t len = static_cast<std::int64_t>(conversation.size()) - appended_from[i], pad = longest - len;
+    ids[i].narrow(0, pad, len).copy_(at::tensor(std::vector<std::int64_t>(conversation.begin() + appended_from[i],
+                                                                          conversation.end()), long_opts));
+    valid[i].narrow(0, pad, len).fill_(true);
+    positions[i].narrow(0, pad, len).copy_(at::arange(appended_from[i], appended_from[i] + len, long_opts));
+    s.next_position.push_back(static_cast<std::int64_t>(conversation.size()));
+    if (timings != nullptr) timings->prefill_tokens += len;
+  }
+  if (request.use_adapters && model_->FusedDecodeAvailable()) model_->PrepareDecodeAdapters();
+  const bool fused_sampling = FusedSampling(*model_, request.sampling);
+  KvCache cache = cache_->Rows(at::tensor(rows, long_opts).to(device));
+  cache_.reset();
+  cache.Grow(column_ + longest + request.max_new_tokens);
+  cache.SetLength(column_);
+  ForwardInput prefill{ids.to(device), positions.to(device), valid.to(device), request.use_adapters};
+  const at::Tensor hidden = model_->Hidden(prefill, &cache).select(1, longest - 1);
+  if (timings != nullptr) timings->kv_cache_bytes = std::max(timings->kv_cache_bytes, cache.Bytes());
+  s.cache = &cache;
+  s.logits = fused_sampling ? model_->RawLogits(hidden) : model_->Logits(hidden);
+  s.seeds = request.row_seeds;
+  for (std::int64_t i = 0; i < b; ++i) {
+    if (request.row_seeds.empty()) s.seeds.push_back(RowSeed(request.seed, i, 0));
+  }
+  s.column = column_ + longest;
+  s.fused_sampling = fused_sampling;
+  s.keep_caches = true;
+  if (timings != nullptr) timings->prefill_seconds += Seconds(start);
+  DecodeEnd end = DecodeRows(*model_, request, std::move(s), timings);
+  for (std::int64_t i = 0; i < b; ++i) end.generations[i].prompt_index = i;
+  Remember(std::move(end.cache), end.column, end.generations, conversations);
+  return std::move(end.generations);
+}
+
+void RolloutSession::Remember(std::optional<KvCache> cache, std::int64_t column,
+                              const std::vector<Generation>& generations,
+                              std::vector<std::vector<std::int64_t>> contexts) {
+  if (!keep_caches_) return;
+  cache_ = std::move(cache);
+  column_ = column;
+  const std::int64_t rows = static_cast<std::int64_t>(generations.size());
+  seen_ = std::move(contexts);
+  fed_.assign(rows, 0);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const auto& tokens = generations[r].tokens;
+    seen_[r].insert(seen_[r].end(), tokens.begin(), tokens.end());
+    fed_[r] = static_cast<std::int64_t>(seen_[r].size()) - 1;
+  }
 }
 
 }  // namespace gspo::engine
