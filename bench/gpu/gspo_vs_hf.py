@@ -76,6 +76,24 @@ def run_ours(gspo, config, fused=True):
         del os.environ["GSPO_FUSED_DECODE"]
 
 
+def run_step(gspo, config):
+    """Whole GSPO steps (rollout, rewards, learning) on the baseline's setting."""
+    cmd = [gspo, "bench-step", "--random-config", config, "--device", "cuda", "--dtype", "bfloat16",
+           "--prompts", "8", "--samples", "8", "--prompt-len", str(PROMPT), "--new-tokens", str(NEW),
+           "--temperature", "0.7", "--top-p", "0.9", "--lora-r", "16", "--micro-batch", "8", "--reps", "3"]
+    return run_json_lines(cmd)[0]
+
+
+def peer_step(peer):
+    """The peer's step from its own phases in the same run: its best base rollout + best learner."""
+    rollouts = [v for k, v in peer.items() if k.startswith("rollout_2b") and "lora" not in k and isinstance(v, dict)]
+    learners = [v for k, v in peer.items() if k.startswith("learner_2b") and isinstance(v, dict)]
+    if not rollouts or not learners:
+        return None
+    seconds = min(v["time_s"] for v in rollouts) + min(v["time_s"] for v in learners)
+    return {"seconds": seconds, "tokens_per_s": ROWS * (PROMPT + NEW) / seconds}
+
+
 def run_rollout_9b(gspo, config9, quantize):
     """One rollout of the baseline's setting on the 9b shape with LoRA r64 on all modules (eager:
     the quantized base runs the reference layers)."""
@@ -102,7 +120,7 @@ def main():
     ap.add_argument("--gspo", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--skip-peer", action="store_true")
-    ap.add_argument("--parts", default="rollout,learner", help="rollout, learner, qlora (comma-separated)")
+    ap.add_argument("--parts", default="rollout,learner,step", help="rollout, learner, step, qlora (comma-separated)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
@@ -119,6 +137,7 @@ def main():
         ours = run_ours(a.gspo, config) if "rollout" in parts else {}
         if "rollout" in parts:
             ours.update(run_ours(a.gspo, config, fused=False))
+        step = run_step(a.gspo, config) if "step" in parts else None
         learner = run_learner(a.gspo, config) if "learner" in parts else None
         learner_gc = run_learner(a.gspo, config, gc=True) if "learner" in parts else None
         learner_9b = run_learner(a.gspo, config9, 64, ALL_MODULES, gc=True) if "learner" in parts else None
@@ -140,7 +159,8 @@ def main():
                               temperature=0.7, top_p=0.9),
               "ours": ours, "ours_learner": learner, "ours_learner_gc": learner_gc,
               "ours_learner_9b_r64_all_gc": learner_9b, "ours_qlora_9b_r64_all_gc": qlora_9b, "peer": peer, "floor_decode_step_ms": floor,
-              "peer_best_base_tok_s": hf_best, "peer_best_lora_tok_s": hf_lora}
+              "peer_best_base_tok_s": hf_best, "peer_best_lora_tok_s": hf_lora,
+              "ours_step": step, "peer_step": peer_step(peer)}
     with open(os.path.join(a.out, "h200.json"), "w") as f:
         json.dump(result, f, indent=1)
     lines = ["| configuration | generated tok/s (median of 3) | decode step ms | x floor | peer figure | ratio |",
@@ -170,6 +190,13 @@ def main():
                      f"{learner_9b['tokens_per_s']:.0f} | {learner_9b['peak_GiB']:.1f} | | | |")
     for name, v in hf_learn.items():
         lines.append(f"| HF {name} | {v['tok_s']:.0f} | {v['peak_GiB']:.1f} | | | |")
+    if step:
+        ref = peer_step(peer)
+        ratio = f"{step['tokens_per_s'] / ref['tokens_per_s']:.2f}x" if ref else "n/a"
+        lines += ["", "| whole GSPO step (64 x 384 tokens) | tokens/s | seconds | peer tokens/s (its best rollout + best learner) | ratio |",
+                  "|---|---|---|---|---|",
+                  f"| ours, LoRA r16 q/k/v/o | {step['tokens_per_s']:.0f} | {step['seconds_median']:.2f} | "
+                  f"{ref['tokens_per_s'] if ref else 0:.0f} | {ratio} |"]
     if qlora_9b:
         lines += ["", "| QLoRA (LoRA r64, all 7 modules, gradient checkpointing) | weights GiB | learner tokens/s | peak GiB |",
                   "|---|---|---|---|"]

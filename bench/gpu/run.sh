@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The GPU host's one call: build and test (scripts/gpu-build.sh), then the benchmarks against the
 # peer in the same run. Results and logs go to $OUT (the device tool brings it back).
-#   bench/gpu/run.sh [--skip-peer] [--no-tests] [--parts rollout,learner,qlora]
+#   bench/gpu/run.sh [--skip-peer] [--no-tests] [--parts rollout,learner,step,qlora]
 # Copy $OUT/h200.{json,md} to bench/results/ to check them in.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-$PWD/build-gpu/logs}
 peer_flag=""
-parts=rollout,learner
+parts=rollout,learner,step
 tests=true
 while (($#)); do
   case $1 in

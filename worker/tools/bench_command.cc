@@ -21,38 +21,13 @@
 #include "worker/engine/train/policy_learner.h"
 #include "worker/engine/train/token_logprobs.h"
 #include "worker/tools/flags.h"
+#include "worker/tools/bench_support.h"
 #include "worker/tools/model_commands.h"
 
 namespace gspo::tools {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Waits for the device: copying a scalar to the host waits for the stream's earlier work.
-void Sync(const at::Tensor& t) { (void)t.sum().item<double>(); }
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-std::string JsonList(const std::vector<double>& v) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + std::to_string(v[i]);
-  return out + "]";
-}
-
-// --quantize none|nf4|nf4-dq|int8: the base weights as `use_4bit` / `use_8bit` jobs load them.
-common::Status QuantizeFromFlag(const std::string& command, const std::string& quantize, engine::DecoderModel* model) {
-  if (quantize == "none") return common::Status::Ok();
-  if (quantize != "nf4" && quantize != "nf4-dq" && quantize != "int8") {
-    return common::InvalidArgumentError(command + ": --quantize: expected none, nf4, nf4-dq or int8, got '" +
-                                        quantize + "'");
-  }
-  model->QuantizeBaseWeights({quantize == "int8" ? engine::QuantKind::kInt8 : engine::QuantKind::kNf4,
-                              quantize == "nf4-dq"});
-  return common::Status::Ok();
-}
 
 common::Status Bench(const std::vector<std::string>& args) {
   Flags flags({"--model", "--device", "--dtype", "--reps", "--prefill-batch", "--prefill-len",
@@ -111,35 +86,6 @@ common::Status Bench(const std::vector<std::string>& args) {
             << ", \"decode_step_ms_median\": " << Median(step_ms)
             << ", \"decode_tokens_per_s\": " << db / (Median(step_ms) / 1000.0) << "}\n";
   return common::Status::Ok();
-}
-
-// A model of config.json's shape with random weights made on the device (normal, std 0.02;
-// norms near their identity), so no checkpoint of billions of parameters is written or read.
-common::StatusOr<std::unique_ptr<engine::DecoderModel>> RandomModel(const std::string& config_path,
-                                                                    at::ScalarType dtype,
-                                                                    at::Device device) {
-  GSPO_ASSIGN_OR_RETURN(std::string text, common::ReadFileToString(config_path, 4 << 20));
-  GSPO_ASSIGN_OR_RETURN(engine::ModelConfig config, engine::ParseModelConfig(text, config_path));
-  at::manual_seed(0);
-  std::map<std::string, at::Tensor> tensors;
-  const auto opts = at::TensorOptions().device(device).dtype(dtype);
-  for (const engine::WeightSpec& spec : engine::ExpectedWeights(config)) {
-    const bool norm = spec.kind == engine::WeightKind::kNorm;
-    tensors[spec.name] = norm ? at::randn(spec.shape, opts) * 0.05 + (config.norm_adds_one ? 0.0 : 1.0)
-                              : at::randn(spec.shape, opts) * 0.02;
-  }
-  return engine::DecoderModel::FromTensors(config, tensors, dtype, device, config_path);
-}
-
-// --random-config config.json (random weights on --device) or --model DIR.
-common::StatusOr<LoadedModel> LoadBenchModel(const Flags& flags) {
-  if (!flags.Has("--random-config")) return LoadModelFromFlags(flags);
-  LoadedModel loaded;
-  loaded.device = at::Device(flags.Get("--device", "cpu"));
-  GSPO_ASSIGN_OR_RETURN(at::ScalarType dtype,
-                        ParseDtype(flags.Get("--dtype", loaded.device.is_cuda() ? "bfloat16" : "float32")));
-  GSPO_ASSIGN_OR_RETURN(loaded.model, RandomModel(flags.Get("--random-config", ""), dtype, loaded.device));
-  return loaded;
 }
 
 // gspo bench-rollout: the rollout engine on the GSPO baseline's setting (P prompts x G samples,

@@ -13,6 +13,11 @@
 //               [--sequences N --prompt-len T --completion-len T --micro-batch M]
 //               [--lora-r R --lora-targets q_proj,...]
 //     one GSPO learning phase (PolicyLearner::Learn) on random sequences; tokens/s and peak memory
+//   bench-step (--model DIR | --random-config config.json) [--device D] [--dtype T] [--reps N]
+//               [--prompts P --samples G --prompt-len T --new-tokens N] [--temperature X --top-p X]
+//               [--lora-r R --lora-targets ...] [--micro-batch M] [--gradient-checkpointing]
+//               [--quantize none|nf4|nf4-dq|int8]
+//     whole GSPO steps (rollout, rewards, learning) as the peer times them; one JSON object
 #pragma once
 
 #include <string>
@@ -23,6 +28,8 @@ namespace gspo::tools {
 int RunBenchModel(const std::vector<std::string>& args);
 int RunBenchRollout(const std::vector<std::string>& args);
 int RunBenchLearner(const std::vector<std::string>& args);
+// bench_step_command.cc
+int RunBenchStep(const std::vector<std::string>& args);
 // bench_decode_step_command.cc: each piece of the fused decode step, timed on the GPU.
 int RunBenchDecodeStep(const std::vector<std::string>& args);
 

@@ -29,6 +29,7 @@ void Usage(std::ostream& os) {
      << "  bench-model prefill and decode timings of a model, as JSON\n"
      << "  bench-rollout  rollout engine throughput (GSPO sampling setting), as JSON\n"
      << "  bench-learner  learner throughput and peak memory (one GSPO phase), as JSON\n"
+     << "  bench-step     whole GSPO steps (rollout, rewards, learning), as JSON\n"
      << "  bench-decode-step  each piece of the fused decode step on the GPU, as JSON\n"
      << "  tokenize   ids of a text (Hugging Face tokenizer.json)\n"
      << "  detokenize text of ids\n"
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
   if (command == "bench-model") return gspo::tools::RunBenchModel(args);
   if (command == "bench-rollout") return gspo::tools::RunBenchRollout(args);
   if (command == "bench-learner") return gspo::tools::RunBenchLearner(args);
+  if (command == "bench-step") return gspo::tools::RunBenchStep(args);
   if (command == "bench-decode-step") return gspo::tools::RunBenchDecodeStep(args);
   if (command == "export") return gspo::tools::RunExport(args);
   if (command == "tokenize") return gspo::tools::RunTokenize(args);

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "common/files.h"
+#include "common/json.h"
 #include "tests/fakes/run_command.h"
 #include "tests/fakes/temp_dir.h"
 #include "worker/engine/model/safetensors.h"
@@ -163,6 +164,28 @@ TEST(GspoTool, BadInputsExitTwoWithTheirCause) {
   r = Gspo("logits --model " + dir.path() + " --input x --output y");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.output, HasSubstr(dir.Join("config.json")));
+}
+
+// bench-step on a tiny random model: whole steps run and their figures add up; bad sizes and
+// an unknown quantization exit 2.
+TEST(GspoTool, BenchStepTimesWholeGspoSteps) {
+  const std::string config = "--random-config " + kModels + "llama/config.json ";
+  ToolRun r = Gspo("bench-step " + config + "--prompts 2 --samples 2 --prompt-len 5 --new-tokens 4 --reps 2 "
+                   "--micro-batch 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto json = common::ParseJson(r.output.substr(r.output.find('{')), "bench-step");
+  ASSERT_TRUE(json.ok()) << json.status() << r.output;
+  EXPECT_EQ(json->Find("rows")->AsDouble(), 4);
+  EXPECT_EQ(json->Find("tokens_per_sequence")->AsDouble(), 9);
+  const double seconds = json->Find("seconds_median")->AsDouble();
+  EXPECT_GT(seconds, 0);
+  EXPECT_NEAR(json->Find("tokens_per_s")->AsDouble(), 4 * 9 / seconds, 1e-5 * 36 / seconds);  // printed to 6 digits
+  r = Gspo("bench-step " + config + "--samples 1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.output, HasSubstr("--samples >= 2"));
+  r = Gspo("bench-step " + config + "--quantize fp4");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.output, HasSubstr("--quantize: expected none, nf4, nf4-dq or int8, got 'fp4'"));
 }
 
 }  // namespace

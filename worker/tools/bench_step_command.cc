@@ -1,0 +1,135 @@
+// gspo bench-step: whole GSPO steps on the peer baseline's setting, as the peer times its own
+// (rollout of P x G rows with exactly --new-tokens tokens each, rewards, one learning phase on
+// the prompts + completions); tokens/s counts every token of every sequence per step second.
+// The reward is synthetic and cheap (the share of even token ids in a completion): what it
+// rewards does not matter to the timing, only that groups get different rewards.
+#include <chrono>
+#include <iostream>
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include "common/strings.h"
+#include "worker/engine/device_memory.h"
+#include "worker/engine/lora/lora_adapters.h"
+#include "worker/engine/runtime.h"
+#include "worker/engine/sampler/rollout_engine.h"
+#include "worker/engine/train/adamw.h"
+#include "worker/engine/train/policy_learner.h"
+#include "worker/tools/bench_command.h"
+#include "worker/tools/bench_support.h"
+
+namespace gspo::tools {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+common::Status BenchStep(const std::vector<std::string>& args) {
+  Flags flags({"--model", "--random-config", "--device", "--dtype", "--reps", "--prompts", "--samples",
+               "--prompt-len", "--new-tokens", "--temperature", "--top-p", "--lora-r", "--lora-targets",
+               "--micro-batch", "--quantize"},
+              {"--gradient-checkpointing"});
+  GSPO_RETURN_IF_ERROR(flags.Parse(args));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t reps, flags.Int("--reps", 3));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t prompts, flags.Int("--prompts", 8));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t samples, flags.Int("--samples", 8));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t prompt_len, flags.Int("--prompt-len", 128));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t new_tokens, flags.Int("--new-tokens", 256));
+  GSPO_ASSIGN_OR_RETURN(double temperature, flags.Number("--temperature", 0.7));
+  GSPO_ASSIGN_OR_RETURN(double top_p, flags.Number("--top-p", 0.9));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t lora_r, flags.Int("--lora-r", 16));
+  GSPO_ASSIGN_OR_RETURN(std::int64_t micro_batch, flags.Int("--micro-batch", 8));
+  if (reps < 1 || prompts < 1 || samples < 2 || prompt_len < 1 || new_tokens < 1 || lora_r < 1 || micro_batch < 1) {
+    return common::InvalidArgumentError("bench-step: sizes must be >= 1 and --samples >= 2 (a group)");
+  }
+  engine::ConfigureRuntime();
+  GSPO_ASSIGN_OR_RETURN(LoadedModel loaded, LoadBenchModel(flags));
+  std::unique_ptr<engine::DecoderModel> model = std::move(loaded.model);
+  const at::Device device = loaded.device;
+  const std::string quantize = flags.Get("--quantize", "none");
+  GSPO_RETURN_IF_ERROR(QuantizeFromFlag("bench-step", quantize, model.get()));
+  engine::LoraConfig lora;
+  lora.r = lora_r;
+  lora.alpha = 2.0 * lora_r;
+  lora.target_modules = common::Split(flags.Get("--lora-targets", "q_proj,k_proj,v_proj,o_proj"), ',');
+  GSPO_ASSIGN_OR_RETURN(auto adapters, engine::LoraAdapters::Attach(model.get(), lora));
+  engine::AdamW optimizer(adapters->Parameters(), engine::AdamWConfig{});
+  engine::LearnerConfig config;
+  config.micro_batch = micro_batch;
+  config.temperature = temperature;
+  config.gradient_checkpointing = flags.Has("--gradient-checkpointing");
+  engine::PolicyLearner learner(model.get(), adapters.get(), &optimizer, config);
+
+  at::manual_seed(3);
+  const at::Tensor prompt_ids = at::randint(3, model->config().vocab_size, {prompts, prompt_len}, at::kLong);
+  engine::RolloutRequest request;
+  for (std::int64_t i = 0; i < prompts; ++i) {
+    const std::int64_t* row = prompt_ids[i].data_ptr<std::int64_t>();
+    request.prompts.emplace_back(row, row + prompt_len);
+  }
+  request.samples_per_prompt = samples;
+  request.max_new_tokens = new_tokens;
+  request.sampling.temperature = temperature;
+  request.sampling.top_p = top_p;
+  const std::int64_t rows = prompts * samples, length = prompt_len + new_tokens;
+  std::vector<double> step_s, rollout_s, learn_s;
+  std::int64_t peak = 0;
+  for (std::int64_t r = 0; r <= reps; ++r) {  // the first step warms up
+    engine::ResetPeakMemory(device);
+    const auto start = Clock::now();
+    request.seed = static_cast<std::uint64_t>(r);
+    std::vector<engine::Generation> generations;
+    {
+      c10::NoGradGuard no_grad;
+      GSPO_ASSIGN_OR_RETURN(generations, engine::RolloutEngine(model.get()).Generate(request));
+    }
+    const double rolled = Since(start);
+    engine::TrainBatch batch;
+    batch.ids = at::zeros({rows, length}, at::kLong);
+    batch.valid = at::ones({rows, length}, at::kBool);
+    batch.assistant_mask = at::zeros({rows, length}, at::kBool);
+    batch.assistant_mask.narrow(1, prompt_len, new_tokens).fill_(true);
+    batch.old_logp = at::zeros({rows, length}, at::kFloat);
+    batch.rewards = at::zeros({rows}, at::kFloat);
+    batch.group_size = samples;
+    for (std::int64_t i = 0; i < rows; ++i) {
+      const engine::Generation& gen = generations[i];
+      if (static_cast<std::int64_t>(gen.tokens.size()) != new_tokens) {
+        return common::InternalError("bench-step: a row generated " + std::to_string(gen.tokens.size()) +
+                                     " tokens, expected " + std::to_string(new_tokens));
+      }
+      batch.ids[i].narrow(0, 0, prompt_len).copy_(prompt_ids[i / samples]);
+      batch.ids[i].narrow(0, prompt_len, new_tokens).copy_(at::tensor(gen.tokens, at::kLong));
+      batch.old_logp[i].narrow(0, prompt_len, new_tokens).copy_(at::tensor(gen.logprobs));
+      std::int64_t even = 0;
+      for (std::int64_t token : gen.tokens) even += token % 2 == 0;
+      batch.rewards[i] = static_cast<float>(even) / static_cast<float>(new_tokens);
+    }
+    GSPO_RETURN_IF_ERROR(learner.Learn(batch, [](std::int64_t) { return 1e-5; }).status());
+    Sync(adapters->Parameters().front());
+    const double total = Since(start);
+    if (r == 0) continue;
+    step_s.push_back(total);
+    rollout_s.push_back(rolled);
+    learn_s.push_back(total - rolled);
+    peak = std::max(peak, engine::QueryDeviceMemory(device).peak_allocated);
+  }
+  const double median = Median(step_s);
+  std::cout << "{\"config\": \"step_lora_r" << lora_r << (config.gradient_checkpointing ? "_gc" : "")
+            << (quantize != "none" ? "_" + quantize : "") << "\", \"rows\": " << rows
+            << ", \"tokens_per_sequence\": " << length << ", \"seconds\": " << JsonList(step_s)
+            << ", \"seconds_median\": " << median << ", \"rollout_seconds\": " << JsonList(rollout_s)
+            << ", \"learn_seconds\": " << JsonList(learn_s) << ", \"tokens_per_s\": " << rows * length / median
+            << ", \"peak_GiB\": " << static_cast<double>(peak) / (1 << 30) << "}" << std::endl;
+  return common::Status::Ok();
+}
+
+}  // namespace
+
+int RunBenchStep(const std::vector<std::string>& args) {
+  return GuardedCommand("bench-step", [&] { return BenchStep(args); });
+}
+
+}  // namespace gspo::tools
