@@ -22,13 +22,14 @@ common::Status CopyFile(const std::string& from, const std::string& to) {
   return common::WriteFileAtomically(to, bytes);
 }
 
+using Weights = std::map<std::string, engine::DecoderModel::LazyWeight>;
+
 // Groups tensors (in name order) into shards of at most `max_bytes`.
-std::vector<std::vector<std::string>> PlanShards(const std::map<std::string, at::Tensor>& weights,
-                                                 std::int64_t max_bytes) {
+std::vector<std::vector<std::string>> PlanShards(const Weights& weights, std::int64_t max_bytes) {
   std::vector<std::vector<std::string>> shards(1);
   std::int64_t filled = 0;
-  for (const auto& [name, tensor] : weights) {
-    const std::int64_t bytes = tensor.numel() * static_cast<std::int64_t>(tensor.element_size());
+  for (const auto& [name, weight] : weights) {
+    const std::int64_t bytes = weight.bytes;
     if (!shards.back().empty() && filled + bytes > max_bytes) {
       shards.emplace_back();
       filled = 0;
@@ -51,9 +52,9 @@ bool IsWeightFile(const std::string& name) {
          (common::StartsWith(name, "model-") && common::EndsWith(name, ".safetensors"));
 }
 
-// OUT/ as a Hugging Face checkpoint of `weights` (sharded past `max_shard_bytes`, one shard in
-// host memory at a time) with the side files of `base_dir`.
-common::Status WriteCheckpoint(const std::map<std::string, at::Tensor>& weights, const std::string& base_dir,
+// OUT/ as a Hugging Face checkpoint of `weights` (sharded past `max_shard_bytes`; one shard's
+// tensors made, dequantized or merged, and held at a time) with the side files of `base_dir`.
+common::Status WriteCheckpoint(const Weights& weights, const std::string& base_dir,
                                const std::string& out_dir, std::int64_t max_shard_bytes) {
   if (max_shard_bytes < 1) return common::InvalidArgumentError("max shard size must be at least 1 byte");
   GSPO_RETURN_IF_ERROR(common::MakeDirectories(out_dir));
@@ -68,9 +69,9 @@ common::Status WriteCheckpoint(const std::map<std::string, at::Tensor>& weights,
     const std::string file = shards.size() == 1 ? "model.safetensors" : ShardName(i, shards.size());
     std::vector<std::pair<std::string, at::Tensor>> tensors;
     for (const std::string& name : shards[i]) {
-      const at::Tensor& tensor = weights.at(name);
-      tensors.emplace_back(name, tensor.detach().to(at::kCPU));
-      total_bytes += tensor.numel() * static_cast<std::int64_t>(tensor.element_size());
+      const engine::DecoderModel::LazyWeight& weight = weights.at(name);
+      tensors.emplace_back(name, weight.make().detach().to(at::kCPU));
+      total_bytes += weight.bytes;
       weight_map.emplace_back(name, common::Json::String(file));
     }
     GSPO_RETURN_IF_ERROR(engine::SaveTensors(common::JoinPath(out_dir, file), tensors, {{"format", "pt"}}));
@@ -96,14 +97,18 @@ common::Status WriteCheckpoint(const std::map<std::string, at::Tensor>& weights,
 common::Status ExportMerged(const engine::DecoderModel& model, const engine::LoraAdapters& adapters,
                             const std::string& base_dir, const std::string& out_dir,
                             std::int64_t max_shard_bytes) {
-  std::map<std::string, at::Tensor> weights = model.NamedWeights();
-  for (auto& [name, merged] : adapters.MergedWeights()) weights[name] = merged;
+  Weights weights = model.LazyWeights();
+  for (const std::string& name : adapters.AdaptedWeightNames()) {
+    auto it = weights.find(name);
+    if (it == weights.end()) return common::InternalError("merged export: the model has no weight " + name);
+    it->second.make = [&adapters, name] { return adapters.MergedWeight(name); };
+  }
   return WriteCheckpoint(weights, base_dir, out_dir, max_shard_bytes);
 }
 
 common::Status ExportModel(const engine::DecoderModel& model, const std::string& base_dir,
                            const std::string& out_dir, std::int64_t max_shard_bytes) {
-  return WriteCheckpoint(model.NamedWeights(), base_dir, out_dir, max_shard_bytes);
+  return WriteCheckpoint(model.LazyWeights(), base_dir, out_dir, max_shard_bytes);
 }
 
 common::StatusOr<std::string> FindAdapterDirectory(const std::string& dir) {

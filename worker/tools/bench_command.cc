@@ -241,7 +241,7 @@ common::Status BenchLearner(const std::vector<std::string>& args) {
     engine::ResetPeakMemory(device);
     Sync(batch.rewards.to(device));
     const auto start = Clock::now();
-    GSPO_ASSIGN_OR_RETURN(engine::LearnMetrics m, learner.Learn(batch, [](std::int64_t) { return 1e-5; }));
+    GSPO_RETURN_IF_ERROR(learner.Learn(batch, [](std::int64_t) { return 1e-5; }).status());
     Sync(adapters->Parameters().front());
     const double s = std::chrono::duration<double>(Clock::now() - start).count();
     if (r == 0) continue;

@@ -169,6 +169,13 @@ TEST(QuantizedModel, ComputesWhatTheDequantizedWeightsComputeForwardAndBackward)
   EXPECT_GT(weight_rel, 0.01);
   EXPECT_LE(weight_rel, 0.12);
   EXPECT_GE(cosine, 0.9);
+  // Exports plan shards from sizes known before dequantizing: they must be the dense sizes.
+  const auto lazy = (*model)->LazyWeights();
+  const auto dense = (*original)->NamedWeights();
+  ASSERT_EQ(lazy.size(), dense.size());
+  for (const auto& [name, w] : dense) {
+    EXPECT_EQ(lazy.at(name).bytes, w.numel() * static_cast<std::int64_t>(w.element_size())) << name;
+  }
 }
 
 }  // namespace

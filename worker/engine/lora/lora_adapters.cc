@@ -1,5 +1,7 @@
 #include "worker/engine/lora/lora_adapters.h"
 
+#include <stdexcept>
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/GradMode.h>
 
@@ -89,14 +91,26 @@ common::Status LoraAdapters::LoadNamedParameters(const std::map<std::string, at:
 }
 
 std::map<std::string, at::Tensor> LoraAdapters::MergedWeights() const {
-  c10::NoGradGuard no_grad;
   std::map<std::string, at::Tensor> merged;
-  for (const Entry& e : entries_) {
-    const at::Tensor w = e.linear->DenseWeight();
-    at::Tensor delta = at::matmul(e.adapter->b, e.adapter->a) * e.adapter->scale;
-    merged[e.name + ".weight"] = (w.to(at::kFloat) + delta).to(w.scalar_type());
-  }
+  for (const std::string& name : AdaptedWeightNames()) merged[name] = MergedWeight(name);
   return merged;
+}
+
+std::vector<std::string> LoraAdapters::AdaptedWeightNames() const {
+  std::vector<std::string> names;
+  for (const Entry& e : entries_) names.push_back(e.name + ".weight");
+  return names;
+}
+
+at::Tensor LoraAdapters::MergedWeight(const std::string& weight_name) const {
+  c10::NoGradGuard no_grad;
+  for (const Entry& e : entries_) {
+    if (e.name + ".weight" != weight_name) continue;
+    const at::Tensor w = e.linear->DenseWeight();
+    const at::Tensor delta = at::matmul(e.adapter->b, e.adapter->a) * e.adapter->scale;
+    return (w.to(at::kFloat) + delta).to(w.scalar_type());
+  }
+  throw std::out_of_range("no adapter on " + weight_name);
 }
 
 common::Status LoraAdapters::SavePeft(const std::string& dir, const std::string& base_model) const {

@@ -45,6 +45,9 @@ class LoraAdapters {
 
   // Base weights with the adapters folded in: W + scale * B A, under the base weight's name.
   std::map<std::string, at::Tensor> MergedWeights() const;
+  // The same one weight at a time: the base weight names that have an adapter, and one merge.
+  std::vector<std::string> AdaptedWeightNames() const;
+  at::Tensor MergedWeight(const std::string& weight_name) const;
 
   // PEFT layout: adapter_config.json + adapter_model.safetensors with keys
   // "base_model.model.<name>" (e.g. base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight).

@@ -369,35 +369,48 @@ Linear* DecoderModel::MutableProjection(std::int64_t layer, const std::string& m
   return nullptr;
 }
 
-std::map<std::string, at::Tensor> DecoderModel::NamedWeights() const {
-  std::map<std::string, at::Tensor> named;
+std::map<std::string, DecoderModel::LazyWeight> DecoderModel::LazyWeights() const {
+  std::map<std::string, LazyWeight> named;
+  const auto tensor = [&](const std::string& name, const at::Tensor& t) {
+    if (t.defined()) named[name] = {t.numel() * static_cast<std::int64_t>(t.element_size()), [t] { return t; }};
+  };
+  const auto linear = [&](const std::string& name, const Linear& l) {
+    if (!l.quantized) return tensor(name, l.weight);
+    const std::int64_t bytes =
+        l.out_features() * l.in_features() * static_cast<std::int64_t>(c10::elementSize(l.quantized->original_dtype()));
+    named[name] = {bytes, [&l] { return l.DenseWeight(); }};
+  };
   const std::string& p = config_.weight_prefix;
-  named[p + "embed_tokens.weight"] = embed_tokens_;
-  named[p + "norm.weight"] = final_norm_;
-  if (!config_.tie_word_embeddings) named[config_.lm_head_name] = lm_head_;
+  tensor(p + "embed_tokens.weight", embed_tokens_);
+  tensor(p + "norm.weight", final_norm_);
+  if (!config_.tie_word_embeddings) tensor(config_.lm_head_name, lm_head_);
   for (std::int64_t i = 0; i < config_.num_layers; ++i) {
     const DecoderLayerWeights& w = layers_[i];
-    const auto put = [&](const std::string& suffix, const at::Tensor& t) {
-      if (t.defined()) named[LayerWeightName(config_, i, suffix)] = t;
-    };
-    put("self_attn.q_proj.weight", w.q_proj.DenseWeight());
-    put("self_attn.q_proj.bias", w.q_proj.bias);
-    put("self_attn.k_proj.weight", w.k_proj.DenseWeight());
-    put("self_attn.k_proj.bias", w.k_proj.bias);
-    put("self_attn.v_proj.weight", w.v_proj.DenseWeight());
-    put("self_attn.v_proj.bias", w.v_proj.bias);
-    put("self_attn.o_proj.weight", w.o_proj.DenseWeight());
-    put("self_attn.o_proj.bias", w.o_proj.bias);
-    put("self_attn.q_norm.weight", w.q_norm);
-    put("self_attn.k_norm.weight", w.k_norm);
-    put("mlp.gate_proj.weight", w.gate_proj.DenseWeight());
-    put("mlp.up_proj.weight", w.up_proj.DenseWeight());
-    put("mlp.down_proj.weight", w.down_proj.DenseWeight());
-    put("input_layernorm.weight", w.input_norm);
-    put("post_attention_layernorm.weight", w.post_attention_norm);
-    put("pre_feedforward_layernorm.weight", w.pre_ffn_norm);
-    put("post_feedforward_layernorm.weight", w.post_ffn_norm);
+    const auto name = [&](const char* suffix) { return LayerWeightName(config_, i, suffix); };
+    linear(name("self_attn.q_proj.weight"), w.q_proj);
+    tensor(name("self_attn.q_proj.bias"), w.q_proj.bias);
+    linear(name("self_attn.k_proj.weight"), w.k_proj);
+    tensor(name("self_attn.k_proj.bias"), w.k_proj.bias);
+    linear(name("self_attn.v_proj.weight"), w.v_proj);
+    tensor(name("self_attn.v_proj.bias"), w.v_proj.bias);
+    linear(name("self_attn.o_proj.weight"), w.o_proj);
+    tensor(name("self_attn.o_proj.bias"), w.o_proj.bias);
+    tensor(name("self_attn.q_norm.weight"), w.q_norm);
+    tensor(name("self_attn.k_norm.weight"), w.k_norm);
+    linear(name("mlp.gate_proj.weight"), w.gate_proj);
+    linear(name("mlp.up_proj.weight"), w.up_proj);
+    linear(name("mlp.down_proj.weight"), w.down_proj);
+    tensor(name("input_layernorm.weight"), w.input_norm);
+    tensor(name("post_attention_layernorm.weight"), w.post_attention_norm);
+    tensor(name("pre_feedforward_layernorm.weight"), w.pre_ffn_norm);
+    tensor(name("post_feedforward_layernorm.weight"), w.post_ffn_norm);
   }
+  return named;
+}
+
+std::map<std::string, at::Tensor> DecoderModel::NamedWeights() const {
+  std::map<std::string, at::Tensor> named;
+  for (const auto& [name, weight] : LazyWeights()) named[name] = weight.make();
   return named;
 }
 

@@ -13,6 +13,7 @@
 
 #include <ATen/ATen.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -122,6 +123,15 @@ class DecoderModel {
 
   // Every weight under its Hugging Face name (quantized projections dequantized).
   std::map<std::string, at::Tensor> NamedWeights() const;
+
+  // The same, each weight made only when asked (a quantized projection is dequantized by the
+  // call), with its size known before: writers that hold one shard at a time never hold every
+  // dense weight at once. The functions borrow the model.
+  struct LazyWeight {
+    std::int64_t bytes = 0;
+    std::function<at::Tensor()> make;
+  };
+  std::map<std::string, LazyWeight> LazyWeights() const;
 
   // Replaces the frozen projection weights (q/k/v/o/gate/up/down) by their 4- or 8-bit form
   // (quantized_weight.h), freeing the dense ones; embeddings, norms and the LM head stay. Call
