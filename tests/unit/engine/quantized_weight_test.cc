@@ -171,9 +171,9 @@ TEST(QuantizedModel, ComputesWhatTheDequantizedWeightsComputeForwardAndBackward)
   EXPECT_GE(cosine, 0.9);
   // Exports plan shards from sizes known before dequantizing: they must be the dense sizes.
   const auto lazy = (*model)->LazyWeights();
-  const auto dense = (*original)->NamedWeights();
-  ASSERT_EQ(lazy.size(), dense.size());
-  for (const auto& [name, w] : dense) {
+  const auto unquantized = (*original)->NamedWeights();
+  ASSERT_EQ(lazy.size(), unquantized.size());
+  for (const auto& [name, w] : unquantized) {
     EXPECT_EQ(lazy.at(name).bytes, w.numel() * static_cast<std::int64_t>(w.element_size())) << name;
   }
 }
