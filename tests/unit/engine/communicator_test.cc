@@ -154,17 +154,19 @@ TEST(GlooCommunicator, ARankThatNeverJoinsTimesOutTheRendezvous) {
 
 TEST(GlooCommunicator, ARankThatLeavesFailsTheOthersBeforeTheTimeout) {
   gspo::testing::ScopedTempDir dir;
-  std::promise<void> rank1_gone;
+  std::promise<void> rank0_joined, rank1_gone;
   std::thread leaver([&] {
     auto c = CreateGlooCommunicator(Options(dir.Join("store"), 1, 2, std::chrono::seconds(60)));
-    ASSERT_TRUE(c.ok()) << c.status();
-    c->reset();  // closes its connections, as a dying process does
+    EXPECT_TRUE(c.ok()) << c.status();
+    rank0_joined.get_future().wait();
+    if (c.ok()) c->reset();  // closes its connections, as a dying process does
     rank1_gone.set_value();
   });
   auto c = CreateGlooCommunicator(Options(dir.Join("store"), 0, 2, std::chrono::seconds(60)));
-  ASSERT_TRUE(c.ok()) << c.status();
+  rank0_joined.set_value();
   rank1_gone.get_future().wait();
   leaver.join();
+  ASSERT_TRUE(c.ok()) << c.status();
   std::vector<at::Tensor> t = {at::ones({3})};
   const auto start = Clock::now();
   common::Status status = (*c)->AllReduceSum(t);
