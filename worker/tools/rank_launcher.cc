@@ -30,8 +30,7 @@ struct Rank {
   pid_t pid = -1;
   int output_fd = -1;        // read end of its stdout/stderr pipe; -1 once closed
   std::string partial_line;  // output after the last newline
-  std::string last_error;    // last line it printed that looks like its error
-  std::string last_line;
+  std::string last_line;     // a rank that fails prints its error last
   bool exited = false;
   int status = 0;            // waitpid status
 };
@@ -73,11 +72,7 @@ void Forward(int index, Rank& rank, const std::string& text) {
     std::string line = rank.partial_line.substr(0, newline);
     rank.partial_line.erase(0, newline + 1);
     std::cerr << "[rank " << index << "] " << line << "\n";
-    if (line.empty()) continue;
-    rank.last_line = line;
-    if (line.rfind("gspo train: ", 0) == 0 || line.find("error") != std::string::npos) {
-      rank.last_error = line;
-    }
+    if (!line.empty()) rank.last_line = line;
   }
 }
 
@@ -275,7 +270,8 @@ int LaunchRanks(const std::string& executable, const std::vector<std::string>& t
   rmdir(dir.c_str());
   if (!cause) return 0;
   const Rank& r = ranks[*cause];
-  std::string why = r.last_error.empty() ? r.last_line : r.last_error;
+  // A rank that exits with an error prints it last; a killed one may have printed anything.
+  const std::string why = WIFEXITED(r.status) ? r.last_line : "";
   std::cerr << "gspo train: rank " << *cause << " of " << nproc << " " << Describe(r.status)
             << (why.empty() ? "" : ": " + why) << "; the other ranks were stopped\n";
   if (r.pid > 0 && WIFEXITED(r.status) && WEXITSTATUS(r.status) == 2) return 2;
