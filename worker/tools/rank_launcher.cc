@@ -116,7 +116,7 @@ std::string MakeStoreDirectory() {
 
 common::StatusOr<RankFlags> ExtractRankFlags(std::vector<std::string>* args) {
   static const std::vector<std::string> kNames = {"--nproc", "--dist-timeout", "--rank",
-                                                  "--world-size", "--dist-store"};
+                                                  "--world-size", "--dist-store", "--threads"};
   std::vector<std::string> ours, rest;
   for (std::size_t i = 0; i < args->size(); ++i) {
     const std::string& a = (*args)[i];
@@ -135,7 +135,7 @@ common::StatusOr<RankFlags> ExtractRankFlags(std::vector<std::string>* args) {
     }
     if (!matched) rest.push_back(a);
   }
-  Flags flags({"--nproc", "--dist-timeout", "--rank", "--world-size", "--dist-store"}, {});
+  Flags flags({"--nproc", "--dist-timeout", "--rank", "--world-size", "--dist-store", "--threads"}, {});
   GSPO_RETURN_IF_ERROR(flags.Parse(ours));
   RankFlags out;
   GSPO_ASSIGN_OR_RETURN(std::int64_t nproc, flags.Int("--nproc", 0));
@@ -148,6 +148,11 @@ common::StatusOr<RankFlags> ExtractRankFlags(std::vector<std::string>* args) {
     return common::InvalidArgumentError("--dist-timeout: expected 1 to 86400 seconds, got " +
                                         flags.Get("--dist-timeout", ""));
   }
+  GSPO_ASSIGN_OR_RETURN(std::int64_t threads, flags.Int("--threads", 0));
+  if (flags.Has("--threads") && (threads < 1 || threads > 1024)) {
+    return common::InvalidArgumentError("--threads: expected 1 to 1024, got " + std::to_string(threads));
+  }
+  out.threads = static_cast<int>(threads);
   const int given = flags.Has("--rank") + flags.Has("--world-size") + flags.Has("--dist-store");
   if (given != 0 && given != 3) {
     return common::InvalidArgumentError("--rank, --world-size and --dist-store go together");
@@ -170,7 +175,8 @@ common::StatusOr<RankFlags> ExtractRankFlags(std::vector<std::string>* args) {
 }
 
 std::vector<std::string> RankArguments(const std::vector<std::string>& train_args, int rank,
-                                       int nproc, const std::string& store, double timeout_s) {
+                                       int nproc, const std::string& store, double timeout_s,
+                                       int threads) {
   std::vector<std::string> args = train_args;
   std::ostringstream timeout;
   timeout << timeout_s;
@@ -180,12 +186,16 @@ std::vector<std::string> RankArguments(const std::vector<std::string>& train_arg
                                std::string("--dist-timeout"), timeout.str()}) {
     args.push_back(a);
   }
+  if (threads > 0) {
+    args.push_back("--threads");
+    args.push_back(std::to_string(threads));
+  }
   if (rank > 0) args.push_back("--no-progress");
   return args;
 }
 
 int LaunchRanks(const std::string& executable, const std::vector<std::string>& train_args,
-                int nproc, double timeout_s) {
+                int nproc, double timeout_s, int threads) {
   const std::string dir = MakeStoreDirectory();
   if (dir.empty()) {
     std::cerr << "gspo train: cannot make a store directory in $TMPDIR or /tmp: " << std::strerror(errno) << "\n";
@@ -212,7 +222,7 @@ int LaunchRanks(const std::string& executable, const std::vector<std::string>& t
     const pid_t pid = fork();
     if (pid == 0) {
       close(fds[0]);
-      ExecRank(executable, RankArguments(train_args, i, nproc, store, timeout_s), fds[1], i == 0);
+      ExecRank(executable, RankArguments(train_args, i, nproc, store, timeout_s, threads), fds[1], i == 0);
     }
     close(fds[1]);
     if (pid < 0) {

@@ -64,8 +64,8 @@ common::Status Train(const std::vector<std::string>& args, const RankFlags& rank
   const runner::TrainOptions& options = setup.options;
   // Ranks on one machine share its cores.
   const int world_size = std::max(1, ranks.world_size);
-  const engine::RuntimeInfo runtime =
-      engine::ConfigureRuntime(std::max(1, engine::UsableCores() / world_size));
+  const engine::RuntimeInfo runtime = engine::ConfigureRuntime(
+      ranks.threads > 0 ? ranks.threads : std::max(1, engine::UsableCores() / world_size));
   const at::Device device = runtime.cuda_devices > 0 ? at::Device("cuda:0") : at::Device(at::kCPU);
   if (ranks.world_size > 1 && device.is_cuda()) {
     // TODO(multi-GPU): an NCCL communicator and one device per rank.
@@ -151,7 +151,7 @@ int Launch(const std::vector<std::string>& args, const RankFlags& ranks) {
     return CheckRanks(setup.options, ranks.nproc);
   });
   if (checked != 0) return checked;
-  return LaunchRanks("/proc/self/exe", args, ranks.nproc, ranks.timeout_s);
+  return LaunchRanks("/proc/self/exe", args, ranks.nproc, ranks.timeout_s, ranks.threads);
 }
 
 }  // namespace

@@ -24,7 +24,8 @@ namespace {
 using ::testing::HasSubstr;
 using gspo::testing::RunShellCommand;
 
-std::string Gspo() { return "'" + std::string(GSPO_BINARY_DIR) + "/bin/gspo'"; }
+// CPU ranks, also on a GPU host (several CUDA ranks need the NCCL communicator).
+std::string Gspo() { return "CUDA_VISIBLE_DEVICES= '" + std::string(GSPO_BINARY_DIR) + "/bin/gspo'"; }
 
 // examples/jobs/tiny-cpu.yaml, 3 steps of 4 groups x 2 samples in 2 minibatches, into `out`.
 std::string TinyJob(const std::string& out, int steps = 3) {
@@ -61,11 +62,10 @@ double Value(const common::Json& row, const char* key) {
 TEST(GspoTrainRanks, TwoRanksTrainTheAdapterOneRankTrains) {
   gspo::testing::ScopedTempDir dir;
   const std::string one = dir.Join("one"), two = dir.Join("two");
-  // Each of the 2 ranks computes with 1 of the 2 cores' threads (cores / ranks); so does the
-  // one-rank run, pinned to one core: thread counts change float32 roundings, ranks should not.
-  auto single = InSource("taskset -c 0 " + Gspo() + " train " + TinyJob(one));
+  // One intra-op thread in every process: thread counts change float32 roundings, ranks should not.
+  auto single = InSource(Gspo() + " train " + TinyJob(one) + " --threads 1");
   ASSERT_EQ(single.exit_code, 0) << single.output;
-  auto pair = InSource(Gspo() + " train " + TinyJob(two) + " --nproc 2 --dist-timeout 120");
+  auto pair = InSource(Gspo() + " train " + TinyJob(two) + " --nproc 2 --dist-timeout 120 --threads 1");
   ASSERT_EQ(pair.exit_code, 0) << pair.output;
   EXPECT_THAT(pair.output, HasSubstr("[rank 1] "));
 

@@ -43,12 +43,14 @@ Launched Launch(const std::string& script_body, int nproc) {
 }
 
 TEST(RankFlags, AreTakenOutOfTheTrainArguments) {
-  std::vector<std::string> args = {"job.yaml", "--nproc", "3", "--set", "x=1", "--dist-timeout=30"};
+  std::vector<std::string> args = {"job.yaml", "--nproc", "3", "--set", "x=1", "--dist-timeout=30",
+                                   "--threads", "4"};
   auto flags = ExtractRankFlags(&args);
   ASSERT_TRUE(flags.ok()) << flags.status();
   EXPECT_EQ(flags->nproc, 3);
   EXPECT_EQ(flags->timeout_s, 30);
   EXPECT_EQ(flags->rank, -1);
+  EXPECT_EQ(flags->threads, 4);
   EXPECT_THAT(args, ElementsAre("job.yaml", "--set", "x=1"));
 
   std::vector<std::string> rank = {"job.yaml", "--rank", "1", "--world-size", "2", "--dist-store", "/s"};
@@ -60,7 +62,7 @@ TEST(RankFlags, AreTakenOutOfTheTrainArguments) {
   EXPECT_THAT(rank, ElementsAre("job.yaml"));
 
   for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{
-           {"--nproc", "0"}, {"--nproc", "two"}, {"--nproc"}, {"--dist-timeout", "0"},
+           {"--nproc", "0"}, {"--nproc", "two"}, {"--threads", "0"}, {"--nproc"}, {"--dist-timeout", "0"},
            {"--rank", "2", "--world-size", "2", "--dist-store", "/s"}, {"--world-size", "2"},
            {"--nproc", "2", "--rank", "0", "--world-size", "2", "--dist-store", "/s"}}) {
     EXPECT_EQ(ExtractRankFlags(&bad).status().code(), common::StatusCode::kInvalidArgument);
@@ -71,6 +73,9 @@ TEST(RankArguments, NameTheWorldAndTheStore) {
   EXPECT_THAT(RankArguments({"job.yaml"}, 1, 2, "/tmp/s", 600),
               ElementsAre("job.yaml", "--set", "resources.gpus=2", "--rank", "1", "--world-size", "2",
                           "--dist-store", "/tmp/s", "--dist-timeout", "600", "--no-progress"));
+  EXPECT_THAT(RankArguments({"job.yaml"}, 0, 2, "/tmp/s", 60, 3),
+              ElementsAre("job.yaml", "--set", "resources.gpus=2", "--rank", "0", "--world-size", "2",
+                          "--dist-store", "/tmp/s", "--dist-timeout", "60", "--threads", "3"));
 }
 
 TEST(LaunchRanks, EveryRankSucceeds) {
