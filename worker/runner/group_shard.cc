@@ -12,7 +12,8 @@ common::StatusOr<GroupShard> GroupShard::Create(int rank, int world_size,
                                         std::to_string(world_size));
   }
   if (prompts_per_step < 1 || minibatches < 1) {
-    return common::InvalidArgumentError("training.prompts_per_step and gspo.minibatches must be positive");
+    return common::InvalidArgumentError(
+        "training.prompts_per_step and gspo.minibatches must be positive");
   }
   const std::int64_t unit = world_size * minibatches;
   // One rank learns from the whole batch in whatever minibatches the learner makes of it.
@@ -28,8 +29,8 @@ common::StatusOr<GroupShard> GroupShard::Create(int rank, int world_size,
 
 std::int64_t GroupShard::GlobalGroup(std::int64_t local) const {
   if (world_size_ == 1) return local;
-  const std::int64_t per_minibatch = prompts_per_step_ / minibatches_;   // groups, all ranks
-  const std::int64_t per_rank_slice = per_minibatch / world_size_;       // groups, this rank
+  const std::int64_t per_minibatch = prompts_per_step_ / minibatches_;  // groups, all ranks
+  const std::int64_t per_rank_slice = per_minibatch / world_size_;      // groups, this rank
   const std::int64_t minibatch = local / per_rank_slice;
   return minibatch * per_minibatch + rank_ * per_rank_slice + local % per_rank_slice;
 }

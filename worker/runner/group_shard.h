@@ -23,7 +23,8 @@ class GroupShard {
  public:
   // kInvalidArgument, naming training.prompts_per_step, unless prompts_per_step is a multiple of
   // world_size x minibatches (any prompts_per_step with one rank).
-  static common::StatusOr<GroupShard> Create(int rank, int world_size, std::int64_t prompts_per_step,
+  static common::StatusOr<GroupShard> Create(int rank, int world_size,
+                                             std::int64_t prompts_per_step,
                                              std::int64_t minibatches);
 
   int rank() const { return rank_; }
@@ -34,7 +35,9 @@ class GroupShard {
 
  private:
   GroupShard(int rank, int world_size, std::int64_t prompts_per_step, std::int64_t minibatches)
-      : rank_(rank), world_size_(world_size), prompts_per_step_(prompts_per_step),
+      : rank_(rank),
+        world_size_(world_size),
+        prompts_per_step_(prompts_per_step),
         minibatches_(minibatches) {}
 
   int rank_;

@@ -7,7 +7,8 @@
 namespace gspo::runner {
 
 common::Status CombineRolloutMetrics(engine::Communicator& communicator, double reward_square_mean,
-                                     StepMetrics* rewards, StepMetrics* counts, StepMetrics* timings) {
+                                     StepMetrics* rewards, StepMetrics* counts,
+                                     StepMetrics* timings) {
   std::vector<double> mine = {reward_square_mean};
   for (const StepMetrics* part : {rewards, counts, timings}) {
     for (const auto& entry : *part) mine.push_back(entry.second);
@@ -22,14 +23,18 @@ common::Status CombineRolloutMetrics(engine::Communicator& communicator, double 
   };
   const auto extreme = [&](std::size_t i, bool largest) {
     double value = all.front()[i];
-    for (const auto& rank : all) value = largest ? std::max(value, rank[i]) : std::min(value, rank[i]);
+    for (const auto& rank : all)
+      value = largest ? std::max(value, rank[i]) : std::min(value, rank[i]);
     return value;
   };
   std::size_t i = 1;
   for (auto& [name, value] : *rewards) {
-    if (name == "reward_min") value = extreme(i, false);
-    else if (name == "reward_max") value = extreme(i, true);
-    else value = mean(i);  // reward_std is replaced below
+    if (name == "reward_min")
+      value = extreme(i, false);
+    else if (name == "reward_max")
+      value = extreme(i, true);
+    else
+      value = mean(i);  // reward_std is replaced below
     ++i;
   }
   for (auto& [name, value] : *counts) {

@@ -17,6 +17,7 @@
 namespace gspo::runner {
 
 common::Status CombineRolloutMetrics(engine::Communicator& communicator, double reward_square_mean,
-                                     StepMetrics* rewards, StepMetrics* counts, StepMetrics* timings);
+                                     StepMetrics* rewards, StepMetrics* counts,
+                                     StepMetrics* timings);
 
 }  // namespace gspo::runner

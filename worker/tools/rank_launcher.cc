@@ -32,7 +32,7 @@ struct Rank {
   std::string partial_line;  // output after the last newline
   std::string last_line;     // a rank that fails prints its error last
   bool exited = false;
-  int status = 0;            // waitpid status
+  int status = 0;  // waitpid status
 };
 
 std::string Describe(int status) {
@@ -48,8 +48,9 @@ bool Failed(int status) { return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
 // The process image of one rank; never returns.
 [[noreturn]] void ExecRank(const std::string& executable, const std::vector<std::string>& args,
                            int output_fd, bool keep_stdout) {
-  // A rank never outlives its launcher.
+  // A rank never outlives its launcher; stopping its process group stops what it started too.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  setpgid(0, 0);
   dup2(output_fd, STDERR_FILENO);
   if (!keep_stdout) dup2(output_fd, STDOUT_FILENO);
   close(output_fd);
@@ -107,7 +108,8 @@ void PumpOutput(std::vector<Rank>& ranks, int wait_ms) {
 
 std::string MakeStoreDirectory() {
   const char* tmp = std::getenv("TMPDIR");
-  std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/gspo-ranks-XXXXXX";
+  std::string pattern =
+      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/gspo-ranks-XXXXXX";
   if (mkdtemp(pattern.data()) == nullptr) return "";
   return pattern;
 }
@@ -115,8 +117,8 @@ std::string MakeStoreDirectory() {
 }  // namespace
 
 common::StatusOr<RankFlags> ExtractRankFlags(std::vector<std::string>* args) {
-  static const std::vector<std::string> kNames = {"--nproc", "--dist-timeout", "--rank",
-                                                  "--world-size", "--dist-store", "--threads"};
+  static const std::vector<std::string> kNames = {"--nproc",      "--dist-timeout", "--rank",
+                                                  "--world-size", "--dist-store",   "--threads"};
   std::vector<std::string> ours, rest;
   for (std::size_t i = 0; i < args->size(); ++i) {
     const std::string& a = (*args)[i];
@@ -135,12 +137,14 @@ common::StatusOr<RankFlags> ExtractRankFlags(std::vector<std::string>* args) {
     }
     if (!matched) rest.push_back(a);
   }
-  Flags flags({"--nproc", "--dist-timeout", "--rank", "--world-size", "--dist-store", "--threads"}, {});
+  Flags flags({"--nproc", "--dist-timeout", "--rank", "--world-size", "--dist-store", "--threads"},
+              {});
   GSPO_RETURN_IF_ERROR(flags.Parse(ours));
   RankFlags out;
   GSPO_ASSIGN_OR_RETURN(std::int64_t nproc, flags.Int("--nproc", 0));
   if (flags.Has("--nproc") && (nproc < 1 || nproc > 256)) {
-    return common::InvalidArgumentError("--nproc: expected 1 to 256 ranks, got " + std::to_string(nproc));
+    return common::InvalidArgumentError("--nproc: expected 1 to 256 ranks, got " +
+                                        std::to_string(nproc));
   }
   out.nproc = static_cast<int>(nproc);
   GSPO_ASSIGN_OR_RETURN(out.timeout_s, flags.Number("--dist-timeout", out.timeout_s));
@@ -150,7 +154,8 @@ common::StatusOr<RankFlags> ExtractRankFlags(std::vector<std::string>* args) {
   }
   GSPO_ASSIGN_OR_RETURN(std::int64_t threads, flags.Int("--threads", 0));
   if (flags.Has("--threads") && (threads < 1 || threads > 1024)) {
-    return common::InvalidArgumentError("--threads: expected 1 to 1024, got " + std::to_string(threads));
+    return common::InvalidArgumentError("--threads: expected 1 to 1024, got " +
+                                        std::to_string(threads));
   }
   out.threads = static_cast<int>(threads);
   const int given = flags.Has("--rank") + flags.Has("--world-size") + flags.Has("--dist-store");
@@ -162,13 +167,16 @@ common::StatusOr<RankFlags> ExtractRankFlags(std::vector<std::string>* args) {
     GSPO_ASSIGN_OR_RETURN(std::int64_t world, flags.Int("--world-size", 0));
     if (world < 1 || world > 256 || rank < 0 || rank >= world) {
       return common::InvalidArgumentError("--rank " + std::to_string(rank) + " --world-size " +
-                                          std::to_string(world) + ": expected 0 <= rank < world size <= 256");
+                                          std::to_string(world) +
+                                          ": expected 0 <= rank < world size <= 256");
     }
-    if (out.nproc != 0) return common::InvalidArgumentError("--nproc launches ranks; it is not given to one");
+    if (out.nproc != 0)
+      return common::InvalidArgumentError("--nproc launches ranks; it is not given to one");
     out.rank = static_cast<int>(rank);
     out.world_size = static_cast<int>(world);
     out.store = flags.Get("--dist-store", "");
-    if (out.store.empty()) return common::InvalidArgumentError("--dist-store: expected a file path");
+    if (out.store.empty())
+      return common::InvalidArgumentError("--dist-store: expected a file path");
   }
   *args = std::move(rest);
   return out;
@@ -180,10 +188,10 @@ std::vector<std::string> RankArguments(const std::vector<std::string>& train_arg
   std::vector<std::string> args = train_args;
   std::ostringstream timeout;
   timeout << timeout_s;
-  for (const std::string& a : {std::string("--set"), "resources.gpus=" + std::to_string(nproc),
-                               std::string("--rank"), std::to_string(rank), std::string("--world-size"),
-                               std::to_string(nproc), std::string("--dist-store"), store,
-                               std::string("--dist-timeout"), timeout.str()}) {
+  for (const std::string& a :
+       {std::string("--set"), "resources.gpus=" + std::to_string(nproc), std::string("--rank"),
+        std::to_string(rank), std::string("--world-size"), std::to_string(nproc),
+        std::string("--dist-store"), store, std::string("--dist-timeout"), timeout.str()}) {
     args.push_back(a);
   }
   if (threads > 0) {
@@ -198,17 +206,19 @@ int LaunchRanks(const std::string& executable, const std::vector<std::string>& t
                 int nproc, double timeout_s, int threads) {
   const std::string dir = MakeStoreDirectory();
   if (dir.empty()) {
-    std::cerr << "gspo train: cannot make a store directory in $TMPDIR or /tmp: " << std::strerror(errno) << "\n";
+    std::cerr << "gspo train: cannot make a store directory in $TMPDIR or /tmp: "
+              << std::strerror(errno) << "\n";
     return 1;
   }
   const std::string store = dir + "/store";
-  std::cerr << "gspo train: " << nproc << " ranks (Gloo, store " << store << ", timeout " << timeout_s << " s)\n";
+  std::cerr << "gspo train: " << nproc << " ranks (Gloo, store " << store << ", timeout "
+            << timeout_s << " s)\n";
   std::vector<Rank> ranks(nproc);
   std::optional<int> cause;  // the first rank that failed on its own
   std::optional<Clock::time_point> stop_deadline;
   const auto stop_others = [&] {
     for (Rank& r : ranks) {
-      if (r.pid > 0 && !r.exited) kill(r.pid, SIGTERM);
+      if (r.pid > 0 && !r.exited) kill(-r.pid, SIGTERM);
     }
     stop_deadline = Clock::now() + kStopGrace;
   };
@@ -222,7 +232,8 @@ int LaunchRanks(const std::string& executable, const std::vector<std::string>& t
     const pid_t pid = fork();
     if (pid == 0) {
       close(fds[0]);
-      ExecRank(executable, RankArguments(train_args, i, nproc, store, timeout_s, threads), fds[1], i == 0);
+      ExecRank(executable, RankArguments(train_args, i, nproc, store, timeout_s, threads), fds[1],
+               i == 0);
     }
     close(fds[1]);
     if (pid < 0) {
@@ -231,6 +242,7 @@ int LaunchRanks(const std::string& executable, const std::vector<std::string>& t
       cause = i;
       break;
     }
+    setpgid(pid, pid);  // also here: the launcher may signal the group before the child ran
     ranks[i].pid = pid;
     ranks[i].output_fd = fds[0];
     std::cerr << "gspo train: rank " << i << " is pid " << pid << "\n";
@@ -262,7 +274,7 @@ int LaunchRanks(const std::string& executable, const std::vector<std::string>& t
     if (!running) break;
     if (stop_deadline && Clock::now() > *stop_deadline) {
       for (Rank& r : ranks) {
-        if (r.pid > 0 && !r.exited) kill(r.pid, SIGKILL);
+        if (r.pid > 0 && !r.exited) kill(-r.pid, SIGKILL);
       }
     }
   }

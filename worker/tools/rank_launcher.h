@@ -5,12 +5,12 @@
 //          gspo train job.yaml ... --set resources.gpus=N
 //                     --rank R --world-size N --dist-store DIR/store --dist-timeout S
 //        forwards their output line by line ("[rank R] ..."), waits for them; when one fails it
-//        stops the others (SIGTERM, then SIGKILL after a grace period) and exits non-zero with
-//        that rank's cause.
+//        stops the others (SIGTERM to each rank's process group, then SIGKILL after a grace
+//        period) and exits non-zero with that rank's cause.
 //
 // --rank, --world-size and --dist-store are how the launcher talks to its ranks (not for users);
-// --nproc, --dist-timeout and --threads are user flags. Torch-free. Stateless functions; the launcher owns
-// its child processes until they exit and removes the store directory afterwards.
+// --nproc, --dist-timeout and --threads are user flags. Torch-free. Stateless functions; the
+// launcher owns its child processes until they exit and removes the store directory afterwards.
 #pragma once
 
 #include <string>
@@ -21,12 +21,12 @@
 namespace gspo::tools {
 
 struct RankFlags {
-  int nproc = 0;              // --nproc; 0: not given
-  double timeout_s = 600;     // --dist-timeout: rendezvous and each collective
-  int rank = -1;              // --rank; -1: not a launched rank
-  int world_size = 0;         // --world-size
-  std::string store;          // --dist-store
-  int threads = 0;            // --threads: intra-op threads per rank; 0: cores / ranks
+  int nproc = 0;           // --nproc; 0: not given
+  double timeout_s = 600;  // --dist-timeout: rendezvous and each collective
+  int rank = -1;           // --rank; -1: not a launched rank
+  int world_size = 0;      // --world-size
+  std::string store;       // --dist-store
+  int threads = 0;         // --threads: intra-op threads per rank; 0: cores / ranks
 };
 
 // Removes the flags above from `args` and returns them; kInvalidArgument for a bad value or a

@@ -1,18 +1,18 @@
 // The communicators: SingleRankCommunicator, and GlooCommunicator with two ranks in two threads
 // of this process, over a FileStore in a temporary directory. Expected values are worked out
 // from what each rank contributes.
+#include "worker/engine/dist/communicator.h"
+
 #include <ATen/ATen.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include <chrono>
 #include <functional>
 #include <future>
 #include <thread>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include "tests/fakes/temp_dir.h"
-#include "worker/engine/dist/communicator.h"
 #include "worker/engine/dist/gloo_communicator.h"
 
 namespace gspo::engine {
@@ -25,7 +25,8 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-GlooOptions Options(const std::string& store, int rank, int world, std::chrono::milliseconds timeout) {
+GlooOptions Options(const std::string& store, int rank, int world,
+                    std::chrono::milliseconds timeout) {
   GlooOptions o;
   o.store_path = store;
   o.rank = rank;
@@ -175,12 +176,14 @@ TEST(GlooCommunicator, ARankThatLeavesFailsTheOthersBeforeTheTimeout) {
 }
 
 TEST(GlooCommunicator, RejectsBadOptions) {
-  EXPECT_EQ(CreateGlooCommunicator(Options("/tmp/x", 2, 2, std::chrono::seconds(1))).status().code(),
-            common::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      CreateGlooCommunicator(Options("/tmp/x", 2, 2, std::chrono::seconds(1))).status().code(),
+      common::StatusCode::kInvalidArgument);
   EXPECT_EQ(CreateGlooCommunicator(Options("", 0, 2, std::chrono::seconds(1))).status().code(),
             common::StatusCode::kInvalidArgument);
-  EXPECT_EQ(CreateGlooCommunicator(Options("/tmp/x", 0, 2, std::chrono::seconds(0))).status().code(),
-            common::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      CreateGlooCommunicator(Options("/tmp/x", 0, 2, std::chrono::seconds(0))).status().code(),
+      common::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -2,11 +2,10 @@
 // the optimizer steps one PolicyLearner takes on all of them: same adapters, same metrics.
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
+#include <gtest/gtest.h>
 
 #include <iostream>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "tests/fakes/temp_dir.h"
 #include "worker/engine/dist/gloo_communicator.h"
@@ -31,7 +30,8 @@ struct Learner {
 // in every call.
 Learner MakeLearner() {
   Learner l;
-  auto model = DecoderModel::Load(std::string(GSPO_SOURCE_DIR) + "/tests/data/models/llama", at::kFloat, at::kCPU);
+  auto model = DecoderModel::Load(std::string(GSPO_SOURCE_DIR) + "/tests/data/models/llama",
+                                  at::kFloat, at::kCPU);
   EXPECT_TRUE(model.ok()) << model.status();
   l.model = std::move(*model);
   LoraConfig lora;
@@ -43,7 +43,9 @@ Learner MakeLearner() {
   c10::NoGradGuard no_grad;
   std::int64_t k = 0;
   for (auto& [name, p] : l.adapters->NamedParameters()) {
-    p.copy_(at::sin(at::arange(p.numel(), at::kFloat).view_as(p) * 0.37 + static_cast<double>(++k)) * 0.05);
+    p.copy_(
+        at::sin(at::arange(p.numel(), at::kFloat).view_as(p) * 0.37 + static_cast<double>(++k)) *
+        0.05);
   }
   l.optimizer = std::make_unique<AdamW>(l.adapters->Parameters(), AdamWConfig{});
   return l;

@@ -1,14 +1,14 @@
 // `gspo train --nproc 2`: two Gloo ranks (real processes) on the tiny CPU job end with the adapter
 // one rank trains on the same groups; a rank that dies or never joins stops the others within
 // the timeout; bad rank settings are usage errors.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cmath>
 #include <regex>
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "common/files.h"
 #include "common/json.h"
@@ -21,11 +21,13 @@
 namespace gspo::runner {
 namespace {
 
-using ::testing::HasSubstr;
 using gspo::testing::RunShellCommand;
+using ::testing::HasSubstr;
 
 // CPU ranks, also on a GPU host (several CUDA ranks need the NCCL communicator).
-std::string Gspo() { return "CUDA_VISIBLE_DEVICES= '" + std::string(GSPO_BINARY_DIR) + "/bin/gspo'"; }
+std::string Gspo() {
+  return "CUDA_VISIBLE_DEVICES= '" + std::string(GSPO_BINARY_DIR) + "/bin/gspo'";
+}
 
 // examples/jobs/tiny-cpu.yaml, 3 steps of 4 groups x 2 samples in 2 minibatches, into `out`.
 std::string TinyJob(const std::string& out, int steps = 3) {
@@ -37,7 +39,8 @@ std::string TinyJob(const std::string& out, int steps = 3) {
 }
 
 gspo::testing::CommandResult InSource(const std::string& command) {
-  return RunShellCommand("cd '" + std::string(GSPO_SOURCE_DIR) + "' || exit 1; (" + command + ") 2>&1");
+  return RunShellCommand("cd '" + std::string(GSPO_SOURCE_DIR) + "' || exit 1; (" + command +
+                         ") 2>&1");
 }
 
 std::vector<common::Json> Metrics(const std::string& out) {
@@ -65,7 +68,8 @@ TEST(GspoTrainRanks, TwoRanksTrainTheAdapterOneRankTrains) {
   // One intra-op thread in every process: thread counts change float32 roundings, ranks should not.
   auto single = InSource(Gspo() + " train " + TinyJob(one) + " --threads 1");
   ASSERT_EQ(single.exit_code, 0) << single.output;
-  auto pair = InSource(Gspo() + " train " + TinyJob(two) + " --nproc 2 --dist-timeout 120 --threads 1");
+  auto pair =
+      InSource(Gspo() + " train " + TinyJob(two) + " --nproc 2 --dist-timeout 120 --threads 1");
   ASSERT_EQ(pair.exit_code, 0) << pair.output;
   EXPECT_THAT(pair.output, HasSubstr("[rank 1] "));
 
@@ -121,10 +125,15 @@ TEST(GspoTrainRanks, AKilledRankStopsTheLauncherWithItsCause) {
   const std::string script =
       Gspo() + " train " + TinyJob(out, 200) + " --nproc 2 --dist-timeout 20 > " + log +
       " 2>&1 & launcher=$!; "
-      "for i in $(seq 1200); do [ -s " + out + "/metrics.jsonl ] && break; sleep 0.1; done; "
-      "rank1=$(sed -n 's/^gspo train: rank 1 is pid \\([0-9]*\\)$/\\1/p' " + log + "); "
+      "for i in $(seq 1200); do [ -s " +
+      out +
+      "/metrics.jsonl ] && break; sleep 0.1; done; "
+      "rank1=$(sed -n 's/^gspo train: rank 1 is pid \\([0-9]*\\)$/\\1/p' " +
+      log +
+      "); "
       "kill -9 $rank1; start=$(date +%s.%N); wait $launcher; code=$?; "
-      "echo exit=$code elapsed=$(awk \"BEGIN { print $(date +%s.%N) - $start }\"); cat " + log;
+      "echo exit=$code elapsed=$(awk \"BEGIN { print $(date +%s.%N) - $start }\"); cat " +
+      log;
   auto r = InSource(script);
   EXPECT_THAT(r.output, HasSubstr("exit=1 "));
   EXPECT_LT(Elapsed(r.output), 20.0) << r.output;
@@ -140,10 +149,14 @@ TEST(GspoTrainRanks, ARankWhosePeerDiesStopsWithinTheTimeout) {
                            " --set resources.gpus=2 --world-size 2 --dist-store " + store +
                            " --dist-timeout 20 --rank ";
   const std::string script =
-      rank + "0 > " + dir.Join("rank0.log") + " 2>&1 & r0=$!; " + rank + "1 > /dev/null 2>&1 & r1=$!; "
-      "for i in $(seq 1200); do [ -s " + out + "/metrics.jsonl ] && break; sleep 0.1; done; "
+      rank + "0 > " + dir.Join("rank0.log") + " 2>&1 & r0=$!; " + rank +
+      "1 > /dev/null 2>&1 & r1=$!; "
+      "for i in $(seq 1200); do [ -s " +
+      out +
+      "/metrics.jsonl ] && break; sleep 0.1; done; "
       "kill -9 $r1; start=$(date +%s.%N); wait $r0; code=$?; "
-      "echo exit=$code elapsed=$(awk \"BEGIN { print $(date +%s.%N) - $start }\"); cat " + dir.Join("rank0.log");
+      "echo exit=$code elapsed=$(awk \"BEGIN { print $(date +%s.%N) - $start }\"); cat " +
+      dir.Join("rank0.log");
   auto r = InSource(script);
   EXPECT_THAT(r.output, HasSubstr("exit=1 "));
   EXPECT_LT(Elapsed(r.output), 25.0) << r.output;
@@ -152,8 +165,10 @@ TEST(GspoTrainRanks, ARankWhosePeerDiesStopsWithinTheTimeout) {
 
 TEST(GspoTrainRanks, ARankAloneGivesUpAfterTheTimeout) {
   gspo::testing::ScopedTempDir dir;
-  auto r = InSource(Gspo() + " train " + TinyJob(dir.Join("run")) + " --set resources.gpus=2 --rank 0 "
-                    "--world-size 2 --dist-store " + dir.Join("store") + " --dist-timeout 2");
+  auto r = InSource(Gspo() + " train " + TinyJob(dir.Join("run")) +
+                    " --set resources.gpus=2 --rank 0 "
+                    "--world-size 2 --dist-store " +
+                    dir.Join("store") + " --dist-timeout 2");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("the other ranks did not join within 2 s"));
 }
@@ -163,11 +178,13 @@ TEST(GspoTrainRanks, BadRankSettingsAreUsageErrors) {
   const std::string job = TinyJob(dir.Join("run"));
   // 4 groups of 4 in 4 minibatches: each rank's 8 sequences split into updates of 2, but a
   // minibatch of whole groups cannot be shared by 2 ranks.
-  auto uneven = InSource(Gspo() + " train " + job + " --set gspo.num_generations=4"
+  auto uneven = InSource(Gspo() + " train " + job +
+                         " --set gspo.num_generations=4"
                          " --set gspo.minibatches=4 --nproc 2");
   EXPECT_EQ(uneven.exit_code, 2) << uneven.output;
   EXPECT_THAT(uneven.output, HasSubstr("use a multiple of 8 (ranks x gspo.minibatches)"));
-  EXPECT_THAT(uneven.output, ::testing::Not(HasSubstr("[rank ")));  // refused before any rank started
+  EXPECT_THAT(uneven.output,
+              ::testing::Not(HasSubstr("[rank ")));  // refused before any rank started
   auto zero = InSource(Gspo() + " train " + job + " --nproc 0");
   EXPECT_EQ(zero.exit_code, 2);
   EXPECT_THAT(zero.output, HasSubstr("--nproc: expected 1 to 256 ranks, got 0"));

@@ -38,7 +38,8 @@ common::Status SingleRankCommunicator::Broadcast(std::vector<at::Tensor>& tensor
   return CheckCollectiveTensors(tensors, "broadcast");
 }
 
-common::Status AllReduceGradients(Communicator& communicator, const std::vector<at::Tensor>& params) {
+common::Status AllReduceGradients(Communicator& communicator,
+                                  const std::vector<at::Tensor>& params) {
   if (communicator.world_size() == 1 || params.empty()) return common::Status::Ok();
   std::vector<at::Tensor> grads;
   for (const at::Tensor& p : params) {

@@ -64,6 +64,7 @@ common::Status CheckCollectiveTensors(const std::vector<at::Tensor>& tensors, co
 
 // Sums the gradients of `params` over the ranks in one flat float32 buffer (one collective
 // instead of one per tensor). A parameter without a gradient contributes zeros and gets the sum.
-common::Status AllReduceGradients(Communicator& communicator, const std::vector<at::Tensor>& params);
+common::Status AllReduceGradients(Communicator& communicator,
+                                  const std::vector<at::Tensor>& params);
 
 }  // namespace gspo::engine

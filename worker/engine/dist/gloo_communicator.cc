@@ -2,11 +2,12 @@
 #include "worker/engine/dist/gloo_communicator.h"
 
 #include <ATen/ATen.h>
-#include <torch/csrc/distributed/c10d/FileStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 
 #include <sstream>
 #include <string>
+
+#include <torch/csrc/distributed/c10d/FileStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 
 namespace gspo::engine {
 namespace {
@@ -49,7 +50,8 @@ class GlooCommunicator final : public Communicator {
   common::Status Broadcast(std::vector<at::Tensor>& tensors, int root) override {
     if (root < 0 || root >= options_.world_size) {
       return common::InvalidArgumentError("broadcast: root rank " + std::to_string(root) +
-                                          " outside a world of " + std::to_string(options_.world_size));
+                                          " outside a world of " +
+                                          std::to_string(options_.world_size));
     }
     GSPO_RETURN_IF_ERROR(CheckCollectiveTensors(tensors, "broadcast"));
     for (at::Tensor& t : tensors) {
@@ -97,7 +99,8 @@ class GlooCommunicator final : public Communicator {
     } catch (const std::exception& e) {
       broken_ = true;
       const std::string message = MessageOf(e);
-      if (message.find("imed out") != std::string::npos || message.find("imeout") != std::string::npos) {
+      if (message.find("imed out") != std::string::npos ||
+          message.find("imeout") != std::string::npos) {
         return common::DeadlineExceededError(where + ": no answer from the other ranks within " +
                                              Seconds(options_.timeout) + " (" + message + ")");
       }
@@ -121,24 +124,28 @@ common::StatusOr<std::unique_ptr<Communicator>> CreateGlooCommunicator(const Glo
                                         std::to_string(options.world_size));
   }
   if (options.rank < 0 || options.rank >= options.world_size) {
-    return common::InvalidArgumentError("rank " + std::to_string(options.rank) + " outside a world of " +
+    return common::InvalidArgumentError("rank " + std::to_string(options.rank) +
+                                        " outside a world of " +
                                         std::to_string(options.world_size));
   }
   if (options.store_path.empty()) return common::InvalidArgumentError("the store path is empty");
-  if (options.timeout.count() <= 0) return common::InvalidArgumentError("the timeout must be positive");
+  if (options.timeout.count() <= 0)
+    return common::InvalidArgumentError("the timeout must be positive");
   try {
     auto store = c10::make_intrusive<c10d::FileStore>(options.store_path, options.world_size);
     store->setTimeout(options.timeout);
     auto group_options = c10d::ProcessGroupGloo::Options::create(options.timeout);
-    group_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(options.hostname));
-    auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, options.rank, options.world_size,
-                                                             group_options);
+    group_options->devices.push_back(
+        c10d::ProcessGroupGloo::createDeviceForHostname(options.hostname));
+    auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, options.rank,
+                                                             options.world_size, group_options);
     return std::unique_ptr<Communicator>(new GlooCommunicator(options, store, group));
   } catch (const std::exception& e) {
     const std::string message = MessageOf(e);
     const std::string where = "rank " + std::to_string(options.rank) + " of " +
                               std::to_string(options.world_size) + ", store " + options.store_path;
-    if (message.find("imeout") != std::string::npos || message.find("imed out") != std::string::npos) {
+    if (message.find("imeout") != std::string::npos ||
+        message.find("imed out") != std::string::npos) {
       return common::DeadlineExceededError(where + ": the other ranks did not join within " +
                                            Seconds(options.timeout) + " (" + message + ")");
     }
