@@ -8,9 +8,10 @@
 // Every call is collective: all ranks make the same calls, with tensors of the same shapes, in
 // the same order. A call that does not complete within the timeout given at creation (a rank
 // died, hangs, or took another path) fails with kDeadlineExceeded or kUnavailable, and the
-// communicator must not be used again: the job fails rather than continuing with ranks that
-// disagree. Only float32 is reduced: bfloat16 all-reduce is not supported by Gloo, and summing
-// gradients in float32 keeps the ranks' optimizer steps identical on every backend.
+// communicator must not be used again (its later calls fail with kAborted): the job fails
+// rather than continuing with ranks that disagree. Only float32 is reduced: bfloat16 all-reduce is
+// not supported by Gloo, and summing gradients in float32 keeps the ranks' optimizer steps
+// identical on every backend.
 //
 // Implementations: SingleRankCommunicator (a world of one; every call is the identity) and
 // GlooCommunicator (CPU, gloo_communicator.h). GPU ranks need an NCCL implementation of the

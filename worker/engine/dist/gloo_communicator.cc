@@ -90,12 +90,14 @@ class GlooCommunicator final : public Communicator {
     const std::string where = std::string(what) + " (rank " + std::to_string(options_.rank) +
                               " of " + std::to_string(options_.world_size) + ")";
     if (broken_) {
-      return common::FailedPreconditionError(where + ": an earlier collective failed");
+      return common::AbortedError(where + ": an earlier collective failed");
     }
     try {
       auto work = start();
-      work->wait(options_.timeout);
-      return common::Status::Ok();
+      if (work->wait(options_.timeout)) return common::Status::Ok();
+      broken_ = true;
+      return common::DeadlineExceededError(where + ": no answer from the other ranks within " +
+                                           Seconds(options_.timeout));
     } catch (const std::exception& e) {
       broken_ = true;
       const std::string message = MessageOf(e);
