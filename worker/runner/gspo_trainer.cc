@@ -14,6 +14,8 @@
 #include "worker/engine/train/adamw.h"
 #include "worker/engine/train/policy_learner.h"
 #include "worker/runner/checkpoint_manager.h"
+#include "worker/runner/group_shard.h"
+#include "worker/runner/rank_metrics.h"
 #include "worker/runner/out_of_memory.h"
 #include "worker/engine/device_memory.h"
 #include "worker/runner/sample_log.h"
@@ -75,7 +77,7 @@ struct GspoTrainer::Rollout {
 
 common::StatusOr<GspoTrainer::Rollout> GspoTrainer::CollectEpisodes(std::int64_t step,
                                                                     StepMetrics* metrics) {
-  const std::int64_t groups = options_.prompts_per_step, g = options_.group_size;
+  const std::int64_t groups = static_cast<std::int64_t>(global_groups_.size()), g = options_.group_size;
   Rollout rollout;
   // Later turns continue each conversation from its KV cache: only the new tokens are prefilled.
   engine::RolloutSession session(model_);
@@ -87,7 +89,7 @@ common::StatusOr<GspoTrainer::Rollout> GspoTrainer::CollectEpisodes(std::int64_t
   request.sampling.top_k = options_.top_k;
   std::vector<std::int64_t> max_turns(groups);
   for (std::int64_t i = 0; i < groups; ++i) {
-    GSPO_ASSIGN_OR_RETURN(EpisodeOpening opening, episodes_->Open(step, i));
+    GSPO_ASSIGN_OR_RETURN(EpisodeOpening opening, episodes_->Open(step, global_groups_[i]));
     max_turns[i] = std::max<std::int64_t>(1, opening.max_turns);
     if (i == 0) rollout.first_scenario = opening.scenario_id;
     std::vector<std::int32_t> prompt;
@@ -97,7 +99,9 @@ common::StatusOr<GspoTrainer::Rollout> GspoTrainer::CollectEpisodes(std::int64_t
                             tokenizer::EpisodeBuilder::Create(*tokenizer_, *format_));
       branch.builder = std::make_unique<tokenizer::EpisodeBuilder>(std::move(builder));
       GSPO_ASSIGN_OR_RETURN(prompt, branch.builder->Start(opening.system_prompt, opening.user_message));
-      GSPO_ASSIGN_OR_RETURN(branch.session, episodes_->StartSession(step, i, b));
+      GSPO_ASSIGN_OR_RETURN(branch.session, episodes_->StartSession(step, global_groups_[i], b));
+      // Seeded by the group's step-wide index, whichever rank runs it.
+      request.row_seeds.push_back(engine::RowSeed(MixSeed(options_.seed, step, 1000), global_groups_[i], b));
       branch.logp.assign(branch.builder->ids().size(), 0.0f);
       rollout.branches.push_back(std::move(branch));
     }
@@ -163,7 +167,10 @@ common::StatusOr<GspoTrainer::Rollout> GspoTrainer::CollectEpisodes(std::int64_t
     // Each branch keeps drawing from its own seed, whichever others are still running.
     request.row_seeds.clear();
     const std::uint64_t next_seed = MixSeed(options_.seed, step, 1000 + turn + 1);
-    for (std::int64_t index : branch_of_row) request.row_seeds.push_back(engine::RowSeed(next_seed, index, 0));
+    for (std::int64_t index : branch_of_row) {
+      const std::int64_t global_branch = global_groups_[index / g] * g + index % g;
+      request.row_seeds.push_back(engine::RowSeed(next_seed, global_branch, 0));
+    }
   }
   const auto start = Clock::now();
   std::vector<EpisodeSession*> sessions;
@@ -181,6 +188,13 @@ common::StatusOr<GspoTrainer::Rollout> GspoTrainer::CollectEpisodes(std::int64_t
 }
 
 common::Status GspoTrainer::Run(bool progress) {
+  engine::SingleRankCommunicator single_rank;
+  engine::Communicator& ranks = communicator_ != nullptr ? *communicator_ : single_rank;
+  GSPO_ASSIGN_OR_RETURN(GroupShard shard, GroupShard::Create(ranks.rank(), ranks.world_size(),
+                                                             options_.prompts_per_step, options_.minibatches));
+  global_groups_.clear();
+  for (std::int64_t i = 0; i < shard.groups_per_rank(); ++i) global_groups_.push_back(shard.GlobalGroup(i));
+  const bool lead = ranks.rank() == 0;  // the rank that writes
   GSPO_RETURN_IF_ERROR(common::MakeDirectories(options_.output_dir));
   GSPO_ASSIGN_OR_RETURN(auto adapters, engine::LoraAdapters::Attach(model_, LoraConfigOf(options_)));
   engine::AdamWConfig adamw;
@@ -201,17 +215,21 @@ common::Status GspoTrainer::Run(bool progress) {
     GSPO_ASSIGN_OR_RETURN(first_step, checkpoints.Load(dir, adapters.get(), &optimizer));
     common::LogInfo("resumed", {{"checkpoint", dir}, {"step", first_step}});
   }
-  GSPO_ASSIGN_OR_RETURN(auto writer, MetricsWriter::Open(common::JoinPath(options_.output_dir, "metrics.jsonl"),
-                                                         options_.steps, progress));
-  GSPO_ASSIGN_OR_RETURN(auto samples, SampleLog::Open(common::JoinPath(options_.output_dir, "samples.jsonl")));
+  std::unique_ptr<MetricsWriter> writer;
+  std::unique_ptr<SampleLog> samples;
+  if (lead) {
+    GSPO_ASSIGN_OR_RETURN(writer, MetricsWriter::Open(common::JoinPath(options_.output_dir, "metrics.jsonl"),
+                                                      options_.steps, progress));
+    GSPO_ASSIGN_OR_RETURN(samples, SampleLog::Open(common::JoinPath(options_.output_dir, "samples.jsonl")));
+  }
   std::unique_ptr<TensorBoardWriter> tensorboard;
-  if (options_.tensorboard) {
+  if (options_.tensorboard && lead) {
     std::string dir = common::JoinPath(options_.output_dir, "tensorboard");
     if (!options_.run_name.empty()) dir = common::JoinPath(dir, options_.run_name);
     GSPO_ASSIGN_OR_RETURN(tensorboard, TensorBoardWriter::Open(dir));
   }
   const engine::LearnerConfig learner_config = LearnerConfigOf(options_);
-  engine::PolicyLearner learner(model_, adapters.get(), &optimizer, learner_config);
+  engine::PolicyLearner learner(model_, adapters.get(), &optimizer, learner_config, communicator_);
   const std::int64_t updates_per_step = learner_config.num_iterations * learner_config.minibatches;
 
   for (std::int64_t step = first_step; step < options_.steps; ++step) {
@@ -237,6 +255,12 @@ common::Status GspoTrainer::Run(bool progress) {
     const std::int64_t n = static_cast<std::int64_t>(rollout.branches.size());
     std::int64_t longest = 0;
     for (const Branch& b : rollout.branches) longest = std::max<std::int64_t>(longest, b.builder->ids().size());
+    if (ranks.world_size() > 1) {
+      // Every rank pads to the step's longest sequence: the learner's products then have the
+      // shapes (and roundings) one rank would have.
+      GSPO_ASSIGN_OR_RETURN(auto lengths, ranks.AllGather({static_cast<double>(longest)}));
+      for (const auto& length : lengths) longest = std::max(longest, static_cast<std::int64_t>(length[0]));
+    }
     engine::TrainBatch batch;
     batch.ids = at::zeros({n, longest}, at::kLong);
     batch.valid = at::zeros({n, longest}, at::kBool);
@@ -290,6 +314,22 @@ common::Status GspoTrainer::Run(bool progress) {
         {"reward_max", rewards.max().item<double>()},
     };
     for (const auto& [name, sum] : component_sums) row.emplace_back("reward/" + name, sum / n);
+    StepMetrics counts = {{"tokens_generated", static_cast<double>(rollout.tokens_generated)},
+                          {"turns_mean", turns / n},
+                          {"reward_call_errors", static_cast<double>(episodes_->RewardCallErrors())},
+                          {"tokens_prefilled", static_cast<double>(rollout.tokens_prefilled)}};
+    // Memory (GiB): the base weights as held (quantized when use_4bit / use_8bit), the rollout's
+    // KV cache, and the device allocator's peak in each phase (0 on the CPU); over ranks, the
+    // largest (combined with the timings).
+    constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+    metrics.emplace_back("memory_weights_gib", static_cast<double>(model_->WeightBytes()) / kGiB);
+    metrics.emplace_back("memory_kv_cache_gib", static_cast<double>(rollout.kv_cache_bytes) / kGiB);
+    metrics.emplace_back("memory_rollout_peak_gib", static_cast<double>(rollout_peak) / kGiB);
+    metrics.emplace_back("memory_learn_peak_gib", static_cast<double>(learn_peak) / kGiB);
+    if (ranks.world_size() > 1) {
+      GSPO_RETURN_IF_ERROR(CombineRolloutMetrics(ranks, (rewards * rewards).mean().item<double>(),
+                                                 &row, &counts, &metrics));
+    }
     const StepMetrics learned_row = {
         {"loss", learned.loss}, {"clip_fraction", learned.clip_fraction},
         {"clip_fraction_low", learned.clip_fraction_low}, {"clip_fraction_high", learned.clip_fraction_high},
@@ -298,23 +338,17 @@ common::Status GspoTrainer::Run(bool progress) {
         {"lr", lr_at_step}, {"advantage_std", learned.advantage_std},
         {"zero_advantage_groups", static_cast<double>(learned.zero_advantage_groups)},
         {"logprob_mismatch", learned.logprob_mismatch},
-        {"tokens_generated", static_cast<double>(rollout.tokens_generated)},
+        {"tokens_generated", counts[0].second},
         {"tokens_trained", static_cast<double>(learned.tokens_trained)},
-        {"tokens_prefilled", static_cast<double>(rollout.tokens_prefilled)},
-        {"turns_mean", turns / n},
-        {"reward_call_errors", static_cast<double>(episodes_->RewardCallErrors())}};
+        {"tokens_prefilled", counts[3].second},
+        {"turns_mean", counts[1].second},
+        {"reward_call_errors", counts[2].second}};
     row.insert(row.end(), learned_row.begin(), learned_row.end());
     row.insert(row.end(), metrics.begin(), metrics.end());
     row.emplace_back("seconds_learn", seconds_learn);
     row.emplace_back("seconds_step", seconds_step);
-    row.emplace_back("tokens_per_second", (rollout.tokens_generated + learned.tokens_trained) / seconds_step);
-    // Memory (GiB): the base weights as stored (quantized when use_4bit / use_8bit), the
-    // rollout's KV cache, and the device allocator's peak in each phase (0 on the CPU).
-    constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-    row.emplace_back("memory_weights_gib", static_cast<double>(model_->WeightBytes()) / kGiB);
-    row.emplace_back("memory_kv_cache_gib", static_cast<double>(rollout.kv_cache_bytes) / kGiB);
-    row.emplace_back("memory_rollout_peak_gib", static_cast<double>(rollout_peak) / kGiB);
-    row.emplace_back("memory_learn_peak_gib", static_cast<double>(learn_peak) / kGiB);
+    row.emplace_back("tokens_per_second", (counts[0].second + learned.tokens_trained) / seconds_step);
+    if (!lead) continue;
     if ((step + 1) % options_.log_every == 0 || step + 1 == options_.steps) {
       GSPO_RETURN_IF_ERROR(writer->Write(step + 1, row));
       if (tensorboard) GSPO_RETURN_IF_ERROR(tensorboard->AddScalars(step + 1, row));
@@ -330,7 +364,7 @@ common::Status GspoTrainer::Run(bool progress) {
       GSPO_RETURN_IF_ERROR(checkpoints.Save(step + 1, *adapters, optimizer));
     }
   }
-  GSPO_RETURN_IF_ERROR(ExportFinal(options_, *model_, adapters.get()));
+  if (lead) GSPO_RETURN_IF_ERROR(ExportFinal(options_, *model_, adapters.get()));
   return common::Status::Ok();
 }
 

@@ -9,12 +9,19 @@
 //     PolicyLearner::Learn ─▶ metrics.jsonl ─▶ checkpoint every save_steps
 //   final/adapter (PEFT) and final/merged
 //
-// Borrows the model, tokenizer, chat format and episode source. Not thread-safe.
+// With a communicator of several ranks (colocated data parallelism) each rank runs the loop on
+// its share of every step's groups (group_shard.h); the groups' seeds come from their step-wide
+// index, so a group's episodes do not depend on the rank that runs it. The learner sums the
+// ranks' gradients; the metrics are combined, and rank 0 alone writes metrics, samples,
+// checkpoints and exports.
+// Borrows the model, tokenizer, chat format, episode source and communicator. Not thread-safe.
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "common/status.h"
+#include "worker/engine/dist/communicator.h"
 #include "worker/engine/model/decoder_model.h"
 #include "worker/runner/episode_source.h"
 #include "worker/runner/metrics_writer.h"
@@ -28,9 +35,9 @@ class GspoTrainer {
  public:
   GspoTrainer(TrainOptions options, engine::DecoderModel* model,
               const tokenizer::Tokenizer* tokenizer, const tokenizer::ChatFormat* format,
-              EpisodeSource* episodes)
+              EpisodeSource* episodes, engine::Communicator* communicator = nullptr)
       : options_(std::move(options)), model_(model), tokenizer_(tokenizer), format_(format),
-        episodes_(episodes) {}
+        episodes_(episodes), communicator_(communicator) {}
 
   // Trains to options.steps, resuming first when asked; `progress` draws a progress line on a
   // terminal. A failed step leaves the last checkpoint as it was.
@@ -46,6 +53,8 @@ class GspoTrainer {
   const tokenizer::Tokenizer* tokenizer_;
   const tokenizer::ChatFormat* format_;
   EpisodeSource* episodes_;
+  engine::Communicator* communicator_;      // null: one rank
+  std::vector<std::int64_t> global_groups_;  // step-wide index of each group this rank runs
 };
 
 }  // namespace gspo::runner

@@ -12,9 +12,13 @@
 namespace gspo::runner {
 
 std::string TrainUsage() {
-  return std::string("usage: gspo train job.yaml [--set FIELD=VALUE]... [flags] [--no-progress]\n") +
+  return std::string("usage: gspo train job.yaml [--set FIELD=VALUE]... [flags] [--no-progress]\n"
+                     "                  [--nproc N] [--dist-timeout SECONDS] [--threads N]\n") +
          "Runs the GSPO job (or, with algorithm: sft, supervised fine-tuning on dataset.path) on\n"
-         "this machine; writes output.output_dir (metrics.jsonl, checkpoints/, final/). The\n"
+         "this machine; writes output.output_dir (metrics.jsonl, checkpoints/, final/).\n"
+         "--nproc N runs N data-parallel CPU ranks (default 1; sets resources.gpus to N);\n"
+         "--dist-timeout bounds how long a rank waits for the others (default 600 s);\n"
+         "--threads sets each rank's intra-op threads (default: cores / ranks). The\n"
          "reference guide's flags also work:\n" +
          config::GuideFlagsHelp();
 }

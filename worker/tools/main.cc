@@ -18,7 +18,7 @@ void Usage(std::ostream& os) {
   os << "usage: gspo <command> [args]\n\n"
      << "commands:\n"
      << "  validate   resolve and check a job spec (same as gspoctl validate)\n"
-     << "  train      run a GSPO job (or algorithm: sft) on this machine (gspo train job.yaml)\n"
+     << "  train      run a GSPO job (or algorithm: sft) on this machine (gspo train job.yaml [--nproc N])\n"
      << "  make-sft-data   scripted conversations in a job's scenarios, as JSONL for algorithm: sft\n"
      << "  train-tokenizer a byte-level BPE tokenizer.json learned from such a JSONL file\n"
      << "  export     a checkpoint to a PEFT adapter or a merged checkpoint\n"

@@ -1,19 +1,25 @@
 #include "worker/tools/train_command.h"
 
+#include <algorithm>
+#include <chrono>
 #include <iostream>
+#include <memory>
 #include <optional>
 
 #include "common/files.h"
 #include "common/model_dir.h"
 #include "common/strings.h"
+#include "worker/engine/dist/gloo_communicator.h"
 #include "worker/engine/model/decoder_model.h"
 #include "worker/engine/runtime.h"
 #include "worker/runner/engine_user_simulator.h"
 #include "worker/runner/env_episode_source.h"
+#include "worker/runner/group_shard.h"
 #include "worker/runner/gspo_trainer.h"
 #include "worker/runner/sft_trainer.h"
 #include "worker/runner/train_setup.h"
 #include "worker/tools/model_commands.h"
+#include "worker/tools/rank_launcher.h"
 
 namespace gspo::tools {
 namespace {
@@ -41,12 +47,32 @@ common::Status LoadUserModel(const std::string& name, at::ScalarType dtype, at::
   return common::Status::Ok();
 }
 
-common::Status Train(const std::vector<std::string>& args) {
+// Multi-rank jobs train GSPO (sft runs on one rank: the job validation says so) with whole
+// groups in every minibatch of every rank.
+common::Status CheckRanks(const runner::TrainOptions& options, int world_size) {
+  if (world_size == 1) return common::Status::Ok();
+  return runner::GroupShard::Create(0, world_size, options.prompts_per_step, options.minibatches).status();
+}
+
+common::Status Train(const std::vector<std::string>& args, const RankFlags& ranks) {
   GSPO_ASSIGN_OR_RETURN(runner::TrainSetup setup, runner::PrepareTraining(args));
+  if (ranks.rank >= 0) {
+    GSPO_RETURN_IF_ERROR(CheckRanks(setup.options, ranks.world_size));
+    setup.progress = setup.progress && ranks.rank == 0;
+  }
   for (const std::string& warning : setup.warnings) std::cerr << "warning: " << warning << "\n";
   const runner::TrainOptions& options = setup.options;
-  const engine::RuntimeInfo runtime = engine::ConfigureRuntime();
+  // Ranks on one machine share its cores.
+  const int world_size = std::max(1, ranks.world_size);
+  const engine::RuntimeInfo runtime = engine::ConfigureRuntime(
+      ranks.threads > 0 ? ranks.threads : std::max(1, engine::UsableCores() / world_size));
   const at::Device device = runtime.cuda_devices > 0 ? at::Device("cuda:0") : at::Device(at::kCPU);
+  if (ranks.world_size > 1 && device.is_cuda()) {
+    // TODO(multi-GPU): an NCCL communicator and one device per rank.
+    return common::UnimplementedError(
+        "--nproc: several ranks on CUDA need the NCCL communicator, which this build does not "
+        "have yet; run one rank per job, or CPU ranks (CUDA_VISIBLE_DEVICES=)");
+  }
   at::ScalarType dtype = device.is_cuda() ? at::kBFloat16 : at::kFloat;
   if (options.dtype == "float32") dtype = at::kFloat;
   if (options.dtype == "bfloat16") dtype = at::kBFloat16;
@@ -96,17 +122,51 @@ common::Status Train(const std::vector<std::string>& args) {
             << options.group_size << " episodes, " << options.user_simulator << " user"
             << (options.user_simulator == "llm" && !options.user_model.empty() ? " (" + options.user_model + ")" : "")
             << "\n";
-  runner::GspoTrainer trainer(options, model.get(), tokenizer.get(), &format, &episodes);
+  std::unique_ptr<engine::Communicator> communicator;
+  if (ranks.world_size > 1) {
+    engine::GlooOptions gloo;
+    gloo.store_path = ranks.store;
+    gloo.rank = ranks.rank;
+    gloo.world_size = ranks.world_size;
+    gloo.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(ranks.timeout_s * 1000));
+    GSPO_ASSIGN_OR_RETURN(communicator, engine::CreateGlooCommunicator(gloo));
+  }
+  runner::GspoTrainer trainer(options, model.get(), tokenizer.get(), &format, &episodes,
+                              communicator.get());
   GSPO_RETURN_IF_ERROR(trainer.Run(setup.progress));
-  std::cerr << "gspo train: metrics in " << common::JoinPath(options.output_dir, "metrics.jsonl")
-            << "; exports in " << common::JoinPath(options.output_dir, "final") << "\n";
+  if (ranks.rank <= 0) {
+    std::cerr << "gspo train: metrics in " << common::JoinPath(options.output_dir, "metrics.jsonl")
+              << "; exports in " << common::JoinPath(options.output_dir, "final") << "\n";
+  }
   return common::Status::Ok();
+}
+
+// `--nproc N`: validates the job as each rank will see it, then starts the ranks.
+int Launch(const std::vector<std::string>& args, const RankFlags& ranks) {
+  std::vector<std::string> as_ranks = args;
+  as_ranks.push_back("--set");
+  as_ranks.push_back("resources.gpus=" + std::to_string(ranks.nproc));
+  const int checked = GuardedCommand("train", [&]() -> common::Status {
+    GSPO_ASSIGN_OR_RETURN(runner::TrainSetup setup, runner::PrepareTraining(as_ranks));
+    return CheckRanks(setup.options, ranks.nproc);
+  });
+  if (checked != 0) return checked;
+  return LaunchRanks("/proc/self/exe", args, ranks.nproc, ranks.timeout_s, ranks.threads);
 }
 
 }  // namespace
 
 int RunTrain(const std::vector<std::string>& args) {
-  return GuardedCommand("train", [&] { return Train(args); });
+  std::vector<std::string> rest = args;
+  auto ranks = ExtractRankFlags(&rest);
+  if (!ranks.ok()) return GuardedCommand("train", [&] { return ranks.status(); });
+  // One rank by default. TODO(multi-GPU): one rank per visible CUDA device.
+  if (ranks->nproc > 1) return Launch(rest, *ranks);
+  if (ranks->nproc == 1) {
+    rest.push_back("--set");
+    rest.push_back("resources.gpus=1");
+  }
+  return GuardedCommand("train", [&] { return Train(rest, *ranks); });
 }
 
 }  // namespace gspo::tools

@@ -3,14 +3,57 @@
 #include <c10/core/GradMode.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "worker/engine/train/token_logprobs.h"
 
 namespace gspo::engine {
+namespace {
+
+// Turns one rank's sums (metrics before their final division) into the sums over all ranks;
+// every rank gets the same. Ranks hold equally many sequences, so the advantage std is that of
+// the whole step.
+common::Status CombineOverRanks(Communicator& communicator, const at::Tensor& advantages,
+                                LearnMetrics* m, std::int64_t* loss_terms, double* entropy_sum,
+                                double* mismatch_sum, double* mismatch_tokens) {
+  const at::Tensor a = advantages.to(at::kDouble);
+  const std::vector<double> mine = {
+      m->loss, m->clip_fraction, m->clip_fraction_low, m->clip_fraction_high, m->ratio_mean,
+      static_cast<double>(*loss_terms), *entropy_sum, static_cast<double>(m->tokens_trained),
+      *mismatch_sum, *mismatch_tokens, static_cast<double>(m->zero_advantage_groups),
+      a.sum().item<double>(), (a * a).sum().item<double>(), static_cast<double>(a.numel()),
+      m->ratio_min, m->ratio_max};
+  GSPO_ASSIGN_OR_RETURN(std::vector<std::vector<double>> all, communicator.AllGather(mine));
+  std::vector<double> sum(mine.size(), 0.0);
+  for (const std::vector<double>& rank : all) {
+    for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += rank[i];
+  }
+  m->loss = sum[0];
+  m->clip_fraction = sum[1];
+  m->clip_fraction_low = sum[2];
+  m->clip_fraction_high = sum[3];
+  m->ratio_mean = sum[4];
+  *loss_terms = static_cast<std::int64_t>(sum[5]);
+  *entropy_sum = sum[6];
+  m->tokens_trained = static_cast<std::int64_t>(sum[7]);
+  *mismatch_sum = sum[8];
+  *mismatch_tokens = sum[9];
+  m->zero_advantage_groups = static_cast<std::int64_t>(sum[10]);
+  const double mean = sum[11] / sum[13];
+  m->advantage_std = std::sqrt(std::max(0.0, sum[12] / sum[13] - mean * mean));
+  for (const std::vector<double>& rank : all) {
+    m->ratio_min = std::min(m->ratio_min, rank[14]);
+    m->ratio_max = std::max(m->ratio_max, rank[15]);
+  }
+  return common::Status::Ok();
+}
+
+}  // namespace
 
 PolicyLearner::PolicyLearner(DecoderModel* model, LoraAdapters* adapters, AdamW* optimizer,
-                             LearnerConfig config)
-    : model_(model), adapters_(adapters), optimizer_(optimizer), config_(config) {}
+                             LearnerConfig config, Communicator* communicator)
+    : model_(model), adapters_(adapters), optimizer_(optimizer), config_(config),
+      communicator_(communicator) {}
 
 common::StatusOr<LearnMetrics> PolicyLearner::Learn(
     const TrainBatch& batch, const std::function<double(std::int64_t)>& lr_for_update) {
@@ -20,6 +63,7 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
                                         std::to_string(config_.minibatches) + " minibatches");
   }
   const std::int64_t per_minibatch = n / config_.minibatches;
+  const int world = communicator_ == nullptr ? 1 : communicator_->world_size();
   const at::Device device = model_->device();
   at::Tensor ids = batch.ids.to(device);
   at::Tensor valid = batch.valid.to(device);
@@ -63,8 +107,9 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
             {current.logp, old_logp.narrow(0, start, len), {}, micro_mask,
              advantages.narrow(0, start, len)},
             config_.loss);
-        // The loss is a mean over the minibatch's sequences: weight each micro-batch by its share.
-        (out.loss * (static_cast<double>(len) / per_minibatch)).backward();
+        // The loss is a mean over the minibatch's sequences, on all ranks together: weight each
+        // micro-batch by its share (the ranks' gradients are summed).
+        (out.loss * (static_cast<double>(len) / (per_minibatch * world))).backward();
         metrics.loss += out.loss.item<double>();
         metrics.clip_fraction += out.metrics.clip_fraction;
         metrics.clip_fraction_low += out.metrics.clip_fraction_low;
@@ -84,10 +129,15 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
           }
         }
       }
+      if (world > 1) GSPO_RETURN_IF_ERROR(AllReduceGradients(*communicator_, params));
       metrics.grad_norm += ClipGradNorm(params, config_.max_grad_norm);
       optimizer_->Step(lr_for_update(metrics.updates));
       ++metrics.updates;
     }
+  }
+  if (world > 1) {
+    GSPO_RETURN_IF_ERROR(CombineOverRanks(*communicator_, adv.advantages, &metrics, &loss_terms,
+                                          &entropy_sum, &mismatch_sum, &mismatch_tokens));
   }
   const double terms = std::max<std::int64_t>(1, loss_terms);
   metrics.loss /= terms;

@@ -10,7 +10,12 @@
 // Only the first minibatch of the first epoch is on-policy; later updates see a moved policy,
 // which is where the clip acts (GSPO.md). pi_old is the sampler's recorded log-probs unless
 // recompute_old_logprobs asks for a forward pass before learning.
-// Borrows the model, adapters and optimizer; not thread-safe.
+//
+// Data parallelism: with a communicator of W ranks, each rank holds its share of the step's
+// groups (runner/group_shard.h), weights each sequence's loss by 1 / (W x its minibatch size),
+// and the ranks sum their gradients (float32) before clipping, so every rank takes the optimizer
+// step one rank would take on all the groups. Metrics are combined over the ranks.
+// Borrows the model, adapters, optimizer and communicator; not thread-safe.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -20,6 +25,7 @@
 
 #include "common/status.h"
 #include "worker/engine/lora/lora_adapters.h"
+#include "worker/engine/dist/communicator.h"
 #include "worker/engine/model/decoder_model.h"
 #include "worker/engine/train/adamw.h"
 #include "worker/engine/train/gspo_loss.h"
@@ -63,8 +69,9 @@ struct LearnMetrics {
 
 class PolicyLearner {
  public:
+  // `communicator` null: one rank.
   PolicyLearner(DecoderModel* model, LoraAdapters* adapters, AdamW* optimizer,
-                LearnerConfig config);
+                LearnerConfig config, Communicator* communicator = nullptr);
 
   // Learns from `batch`; `lr_for_update(k)` gives the learning rate of the k-th update of this
   // phase (the caller owns the schedule). Leaves the adapters updated.
@@ -76,6 +83,7 @@ class PolicyLearner {
   LoraAdapters* adapters_;
   AdamW* optimizer_;
   LearnerConfig config_;
+  Communicator* communicator_;
 };
 
 }  // namespace gspo::engine

@@ -1,0 +1,60 @@
+#include "worker/engine/dist/communicator.h"
+
+#include <ATen/ATen.h>
+
+#include <string>
+
+namespace gspo::engine {
+
+common::Status CheckCollectiveTensors(const std::vector<at::Tensor>& tensors, const char* what) {
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const at::Tensor& t = tensors[i];
+    const std::string where = std::string(what) + ": tensor " + std::to_string(i);
+    if (!t.defined()) return common::InvalidArgumentError(where + " is undefined");
+    if (t.scalar_type() != at::kFloat) {
+      return common::InvalidArgumentError(
+          where + " is " + std::string(c10::toString(t.scalar_type())) +
+          "; only float32 is supported (bfloat16 all-reduce is not supported by Gloo: convert to "
+          "float32 first)");
+    }
+    if (!t.is_contiguous()) return common::InvalidArgumentError(where + " is not contiguous");
+    if (t.device() != tensors.front().device()) {
+      return common::InvalidArgumentError(where + " is on " + t.device().str() + ", tensor 0 on " +
+                                          tensors.front().device().str());
+    }
+  }
+  return common::Status::Ok();
+}
+
+common::Status SingleRankCommunicator::AllReduceSum(std::vector<at::Tensor>& tensors) {
+  return CheckCollectiveTensors(tensors, "all-reduce");
+}
+
+common::Status SingleRankCommunicator::Broadcast(std::vector<at::Tensor>& tensors, int root) {
+  if (root != 0) {
+    return common::InvalidArgumentError("broadcast: root rank " + std::to_string(root) +
+                                        " outside a world of 1");
+  }
+  return CheckCollectiveTensors(tensors, "broadcast");
+}
+
+common::Status AllReduceGradients(Communicator& communicator,
+                                  const std::vector<at::Tensor>& params) {
+  if (communicator.world_size() == 1 || params.empty()) return common::Status::Ok();
+  std::vector<at::Tensor> grads;
+  for (const at::Tensor& p : params) {
+    if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
+    grads.push_back(p.grad().to(at::kFloat).reshape({-1}));
+  }
+  std::vector<at::Tensor> flat = {at::cat(grads)};
+  GSPO_RETURN_IF_ERROR(communicator.AllReduceSum(flat));
+  std::int64_t offset = 0;
+  for (const at::Tensor& p : params) {
+    const std::int64_t n = p.numel();
+    p.mutable_grad().copy_(flat[0].narrow(0, offset, n).view_as(p));
+    offset += n;
+  }
+  return common::Status::Ok();
+}
+
+}  // namespace gspo::engine

@@ -1,0 +1,158 @@
+// Compiled where LibTorch has Gloo (USE_C10D_GLOO); gloo_communicator_none.cc elsewhere.
+#include "worker/engine/dist/gloo_communicator.h"
+
+#include <ATen/ATen.h>
+
+#include <sstream>
+#include <string>
+
+#include <torch/csrc/distributed/c10d/FileStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+
+namespace gspo::engine {
+namespace {
+
+std::string Seconds(std::chrono::milliseconds timeout) {
+  std::ostringstream out;
+  out << timeout.count() / 1000.0 << " s";
+  return out.str();
+}
+
+// The first line of an exception's message: c10 appends a C++ backtrace that users do not need.
+std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+std::string MessageOf(const std::exception& e) {
+  if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) {
+    return FirstLine(c10_error->what_without_backtrace());
+  }
+  return FirstLine(e.what());
+}
+
+class GlooCommunicator final : public Communicator {
+ public:
+  GlooCommunicator(const GlooOptions& options, c10::intrusive_ptr<c10d::FileStore> store,
+                   c10::intrusive_ptr<c10d::ProcessGroupGloo> group)
+      : options_(options), store_(std::move(store)), group_(std::move(group)) {}
+
+  int rank() const override { return options_.rank; }
+  int world_size() const override { return options_.world_size; }
+
+  common::Status AllReduceSum(std::vector<at::Tensor>& tensors) override {
+    GSPO_RETURN_IF_ERROR(CheckCollectiveTensors(tensors, "all-reduce"));
+    // One collective per tensor: Gloo reads a list as one tensor per device of the same shape.
+    for (at::Tensor& t : tensors) {
+      std::vector<at::Tensor> one = {t};
+      GSPO_RETURN_IF_ERROR(Run("all-reduce", [&] { return group_->allreduce(one); }));
+    }
+    return common::Status::Ok();
+  }
+
+  common::Status Broadcast(std::vector<at::Tensor>& tensors, int root) override {
+    if (root < 0 || root >= options_.world_size) {
+      return common::InvalidArgumentError("broadcast: root rank " + std::to_string(root) +
+                                          " outside a world of " +
+                                          std::to_string(options_.world_size));
+    }
+    GSPO_RETURN_IF_ERROR(CheckCollectiveTensors(tensors, "broadcast"));
+    for (at::Tensor& t : tensors) {
+      std::vector<at::Tensor> one = {t};
+      c10d::BroadcastOptions opts;
+      opts.rootRank = root;
+      GSPO_RETURN_IF_ERROR(Run("broadcast", [&] { return group_->broadcast(one, opts); }));
+    }
+    return common::Status::Ok();
+  }
+
+  common::Status Barrier() override {
+    return Run("barrier", [&] { return group_->barrier(); });
+  }
+
+  common::StatusOr<std::vector<std::vector<double>>> AllGather(
+      const std::vector<double>& values) override {
+    const auto n = static_cast<std::int64_t>(values.size());
+    std::vector<at::Tensor> input = {at::empty({n}, at::kDouble)};
+    std::copy(values.begin(), values.end(), input[0].data_ptr<double>());
+    std::vector<std::vector<at::Tensor>> output(1);
+    for (int r = 0; r < options_.world_size; ++r) output[0].push_back(at::empty({n}, at::kDouble));
+    GSPO_RETURN_IF_ERROR(Run("all-gather", [&] { return group_->allgather(output, input); }));
+    std::vector<std::vector<double>> gathered;
+    for (const at::Tensor& t : output[0]) {
+      gathered.emplace_back(t.data_ptr<double>(), t.data_ptr<double>() + n);
+    }
+    return gathered;
+  }
+
+ private:
+  // Starts a collective and waits for it; Gloo's own timeout (set at creation) ends a wait for a
+  // rank that does not answer, and a closed connection ends it at once.
+  template <typename Start>
+  common::Status Run(const char* what, Start start) {
+    const std::string where = std::string(what) + " (rank " + std::to_string(options_.rank) +
+                              " of " + std::to_string(options_.world_size) + ")";
+    if (broken_) {
+      return common::AbortedError(where + ": an earlier collective failed");
+    }
+    try {
+      auto work = start();
+      if (work->wait(options_.timeout)) return common::Status::Ok();
+      broken_ = true;
+      return common::DeadlineExceededError(where + ": no answer from the other ranks within " +
+                                           Seconds(options_.timeout));
+    } catch (const std::exception& e) {
+      broken_ = true;
+      const std::string message = MessageOf(e);
+      if (message.find("imed out") != std::string::npos ||
+          message.find("imeout") != std::string::npos) {
+        return common::DeadlineExceededError(where + ": no answer from the other ranks within " +
+                                             Seconds(options_.timeout) + " (" + message + ")");
+      }
+      return common::UnavailableError(where + " failed, a rank probably stopped: " + message);
+    }
+  }
+
+  const GlooOptions options_;
+  c10::intrusive_ptr<c10d::FileStore> store_;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
+  bool broken_ = false;
+};
+
+}  // namespace
+
+bool GlooAvailable() { return true; }
+
+common::StatusOr<std::unique_ptr<Communicator>> CreateGlooCommunicator(const GlooOptions& options) {
+  if (options.world_size < 1) {
+    return common::InvalidArgumentError("world size must be at least 1, got " +
+                                        std::to_string(options.world_size));
+  }
+  if (options.rank < 0 || options.rank >= options.world_size) {
+    return common::InvalidArgumentError("rank " + std::to_string(options.rank) +
+                                        " outside a world of " +
+                                        std::to_string(options.world_size));
+  }
+  if (options.store_path.empty()) return common::InvalidArgumentError("the store path is empty");
+  if (options.timeout.count() <= 0)
+    return common::InvalidArgumentError("the timeout must be positive");
+  try {
+    auto store = c10::make_intrusive<c10d::FileStore>(options.store_path, options.world_size);
+    store->setTimeout(options.timeout);
+    auto group_options = c10d::ProcessGroupGloo::Options::create(options.timeout);
+    group_options->devices.push_back(
+        c10d::ProcessGroupGloo::createDeviceForHostname(options.hostname));
+    auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, options.rank,
+                                                             options.world_size, group_options);
+    return std::unique_ptr<Communicator>(new GlooCommunicator(options, store, group));
+  } catch (const std::exception& e) {
+    const std::string message = MessageOf(e);
+    const std::string where = "rank " + std::to_string(options.rank) + " of " +
+                              std::to_string(options.world_size) + ", store " + options.store_path;
+    if (message.find("imeout") != std::string::npos ||
+        message.find("imed out") != std::string::npos) {
+      return common::DeadlineExceededError(where + ": the other ranks did not join within " +
+                                           Seconds(options.timeout) + " (" + message + ")");
+    }
+    return common::UnavailableError(where + ": cannot join the group: " + message);
+  }
+}
+
+}  // namespace gspo::engine
