@@ -97,17 +97,9 @@ common::Status BenchRollout(const std::vector<std::string>& args) {
                "--quantize", "--configs"},
               {});
   GSPO_RETURN_IF_ERROR(flags.Parse(args));
-  GSPO_ASSIGN_OR_RETURN(std::int64_t reps, flags.Int("--reps", 3));
-  GSPO_ASSIGN_OR_RETURN(std::int64_t prompts, flags.Int("--prompts", 8));
-  GSPO_ASSIGN_OR_RETURN(std::int64_t samples, flags.Int("--samples", 8));
-  GSPO_ASSIGN_OR_RETURN(std::int64_t prompt_len, flags.Int("--prompt-len", 128));
-  GSPO_ASSIGN_OR_RETURN(std::int64_t new_tokens, flags.Int("--new-tokens", 256));
-  GSPO_ASSIGN_OR_RETURN(double temperature, flags.Number("--temperature", 0.7));
-  GSPO_ASSIGN_OR_RETURN(double top_p, flags.Number("--top-p", 0.9));
-  GSPO_ASSIGN_OR_RETURN(std::int64_t lora_r, flags.Int("--lora-r", 16));
-  if (reps < 1 || prompts < 1 || samples < 1 || prompt_len < 1 || new_tokens < 1 || lora_r < 1) {
-    return common::InvalidArgumentError("bench-rollout: every size must be >= 1");
-  }
+  GSPO_ASSIGN_OR_RETURN(const RolloutSetting setting, ParseRolloutSetting("bench-rollout", flags));
+  const std::int64_t reps = setting.reps, prompts = setting.prompts, samples = setting.samples;
+  const std::int64_t prompt_len = setting.prompt_len, new_tokens = setting.new_tokens, lora_r = setting.lora_r;
   engine::ConfigureRuntime();
   GSPO_ASSIGN_OR_RETURN(LoadedModel loaded, LoadBenchModel(flags));
   std::unique_ptr<engine::DecoderModel> model = std::move(loaded.model);
@@ -117,21 +109,9 @@ common::Status BenchRollout(const std::vector<std::string>& args) {
   // --configs base_graphs,lora_r16_eager,...: only those (default: all four).
   const std::vector<std::string> only = common::Split(flags.Get("--configs", ""), ',');
   c10::NoGradGuard no_grad;
-  at::manual_seed(1);
-  engine::RolloutRequest request;
-  at::Tensor ids = at::randint(3, model->config().vocab_size, {prompts, prompt_len}, at::kLong);
-  for (std::int64_t i = 0; i < prompts; ++i) {
-    request.prompts.emplace_back(ids[i].data_ptr<std::int64_t>(), ids[i].data_ptr<std::int64_t>() + prompt_len);
-  }
-  request.samples_per_prompt = samples;
-  request.max_new_tokens = new_tokens;
-  request.sampling.temperature = temperature;
-  request.sampling.top_p = top_p;
+  engine::RolloutRequest request = RandomPromptsRequest(setting, model->config().vocab_size, /*seed=*/1);
   std::unique_ptr<engine::LoraAdapters> adapters;
-  engine::LoraConfig lora;
-  lora.r = lora_r;
-  lora.alpha = 2.0 * lora_r;
-  lora.target_modules = common::Split(flags.Get("--lora-targets", "q_proj,k_proj,v_proj,o_proj"), ',');
+  const engine::LoraConfig lora = LoraFromFlags(flags, lora_r);
   for (const bool with_lora : {false, true}) {
     if (with_lora) {
       GSPO_ASSIGN_OR_RETURN(adapters, engine::LoraAdapters::Attach(model.get(), lora));
@@ -201,11 +181,7 @@ common::Status BenchLearner(const std::vector<std::string>& args) {
   std::unique_ptr<engine::DecoderModel> model = std::move(loaded.model);
   const at::Device device = loaded.device;
   GSPO_RETURN_IF_ERROR(QuantizeFromFlag("bench-learner", quantize, model.get()));
-  engine::LoraConfig lora;
-  lora.r = lora_r;
-  lora.alpha = 2.0 * lora_r;
-  lora.target_modules = common::Split(flags.Get("--lora-targets", "q_proj,k_proj,v_proj,o_proj"), ',');
-  GSPO_ASSIGN_OR_RETURN(auto adapters, engine::LoraAdapters::Attach(model.get(), lora));
+  GSPO_ASSIGN_OR_RETURN(auto adapters, engine::LoraAdapters::Attach(model.get(), LoraFromFlags(flags, lora_r)));
   engine::AdamW optimizer(adapters->Parameters(), engine::AdamWConfig{});
   engine::LearnerConfig config;
   config.micro_batch = micro_batch;

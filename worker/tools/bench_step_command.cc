@@ -9,7 +9,6 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
-#include "common/strings.h"
 #include "worker/engine/device_memory.h"
 #include "worker/engine/lora/lora_adapters.h"
 #include "worker/engine/runtime.h"
@@ -32,16 +31,11 @@ common::Status BenchStep(const std::vector<std::string>& args) {
                "--micro-batch", "--quantize"},
               {"--gradient-checkpointing"});
   GSPO_RETURN_IF_ERROR(flags.Parse(args));
-  GSPO_ASSIGN_OR_RETURN(std::int64_t reps, flags.Int("--reps", 3));
-  GSPO_ASSIGN_OR_RETURN(std::int64_t prompts, flags.Int("--prompts", 8));
-  GSPO_ASSIGN_OR_RETURN(std::int64_t samples, flags.Int("--samples", 8));
-  GSPO_ASSIGN_OR_RETURN(std::int64_t prompt_len, flags.Int("--prompt-len", 128));
-  GSPO_ASSIGN_OR_RETURN(std::int64_t new_tokens, flags.Int("--new-tokens", 256));
-  GSPO_ASSIGN_OR_RETURN(double temperature, flags.Number("--temperature", 0.7));
-  GSPO_ASSIGN_OR_RETURN(double top_p, flags.Number("--top-p", 0.9));
-  GSPO_ASSIGN_OR_RETURN(std::int64_t lora_r, flags.Int("--lora-r", 16));
+  GSPO_ASSIGN_OR_RETURN(const RolloutSetting setting, ParseRolloutSetting("bench-step", flags));
+  const std::int64_t reps = setting.reps, prompts = setting.prompts, samples = setting.samples;
+  const std::int64_t prompt_len = setting.prompt_len, new_tokens = setting.new_tokens;
   GSPO_ASSIGN_OR_RETURN(std::int64_t micro_batch, flags.Int("--micro-batch", 8));
-  if (reps < 1 || prompts < 1 || samples < 2 || prompt_len < 1 || new_tokens < 1 || lora_r < 1 || micro_batch < 1) {
+  if (samples < 2 || micro_batch < 1) {
     return common::InvalidArgumentError("bench-step: sizes must be >= 1 and --samples >= 2 (a group)");
   }
   engine::ConfigureRuntime();
@@ -50,29 +44,16 @@ common::Status BenchStep(const std::vector<std::string>& args) {
   const at::Device device = loaded.device;
   const std::string quantize = flags.Get("--quantize", "none");
   GSPO_RETURN_IF_ERROR(QuantizeFromFlag("bench-step", quantize, model.get()));
-  engine::LoraConfig lora;
-  lora.r = lora_r;
-  lora.alpha = 2.0 * lora_r;
-  lora.target_modules = common::Split(flags.Get("--lora-targets", "q_proj,k_proj,v_proj,o_proj"), ',');
-  GSPO_ASSIGN_OR_RETURN(auto adapters, engine::LoraAdapters::Attach(model.get(), lora));
+  GSPO_ASSIGN_OR_RETURN(auto adapters, engine::LoraAdapters::Attach(model.get(), LoraFromFlags(flags, setting.lora_r)));
   engine::AdamW optimizer(adapters->Parameters(), engine::AdamWConfig{});
   engine::LearnerConfig config;
   config.micro_batch = micro_batch;
-  config.temperature = temperature;
+  config.temperature = setting.temperature;
   config.gradient_checkpointing = flags.Has("--gradient-checkpointing");
   engine::PolicyLearner learner(model.get(), adapters.get(), &optimizer, config);
 
-  at::manual_seed(3);
-  const at::Tensor prompt_ids = at::randint(3, model->config().vocab_size, {prompts, prompt_len}, at::kLong);
-  engine::RolloutRequest request;
-  for (std::int64_t i = 0; i < prompts; ++i) {
-    const std::int64_t* row = prompt_ids[i].data_ptr<std::int64_t>();
-    request.prompts.emplace_back(row, row + prompt_len);
-  }
-  request.samples_per_prompt = samples;
-  request.max_new_tokens = new_tokens;
-  request.sampling.temperature = temperature;
-  request.sampling.top_p = top_p;
+  at::Tensor prompt_ids;
+  engine::RolloutRequest request = RandomPromptsRequest(setting, model->config().vocab_size, /*seed=*/3, &prompt_ids);
   const std::int64_t rows = prompts * samples, length = prompt_len + new_tokens;
   std::vector<double> step_s, rollout_s, learn_s;
   std::int64_t peak = 0;
@@ -117,7 +98,7 @@ common::Status BenchStep(const std::vector<std::string>& args) {
     peak = std::max(peak, engine::QueryDeviceMemory(device).peak_allocated);
   }
   const double median = Median(step_s);
-  std::cout << "{\"config\": \"step_lora_r" << lora_r << (config.gradient_checkpointing ? "_gc" : "")
+  std::cout << "{\"config\": \"step_lora_r" << setting.lora_r << (config.gradient_checkpointing ? "_gc" : "")
             << (quantize != "none" ? "_" + quantize : "") << "\", \"rows\": " << rows
             << ", \"tokens_per_sequence\": " << length << ", \"seconds\": " << JsonList(step_s)
             << ", \"seconds_median\": " << median << ", \"rollout_seconds\": " << JsonList(rollout_s)
