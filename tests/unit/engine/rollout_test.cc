@@ -165,31 +165,46 @@ TEST(Rollout, ARowsSamplesDependOnItsSeedNotOnItsBatch) {
   EXPECT_EQ(RolloutEngine(model.get()).Generate(alone).status().message(), "rollout: 2 row seeds for 3 rows");
 }
 
+// 8 free-running rows (30 tokens, no top-k) and the same request with a stop id that row 0
+// samples early: rows that also sample it end there and leave the batch at the next check.
+struct EarlyStop {
+  RolloutRequest free_running, stopping;
+  std::vector<Generation> full;  // the free run
+};
+EarlyStop EarlyStopRequests(const DecoderModel& model) {
+  EarlyStop e;
+  e.free_running = Sampled(9);
+  e.free_running.samples_per_prompt = 4;
+  e.free_running.max_new_tokens = 30;
+  e.free_running.sampling.top_k = 0;
+  e.free_running.sampling.top_p = 1.0;
+  auto full = RolloutEngine(&model).Generate(e.free_running);
+  EXPECT_TRUE(full.ok()) << full.status();
+  if (full.ok()) e.full = *full;
+  e.stopping = e.free_running;
+  if (!e.full.empty()) e.stopping.stop_ids = {e.full[0].tokens[2]};
+  return e;
+}
+
 TEST(Rollout, CompactionKeepsEveryRowsTokens) {
   auto model = Load("qwen3");
-  RolloutRequest free_running = Sampled(9);
-  free_running.samples_per_prompt = 4;
-  free_running.max_new_tokens = 30;
-  free_running.sampling.top_k = 0;
-  free_running.sampling.top_p = 1.0;
-  auto full = RolloutEngine(model.get()).Generate(free_running);
-  ASSERT_TRUE(full.ok());
-  // A stop id that row 0 samples early: rows that also sample it end there, leave the batch at
-  // the next check, and the others run on. Every row must read as the free run cut at its stop.
-  RolloutRequest stopping = free_running;
-  stopping.stop_ids = {(*full)[0].tokens[2]};
+  const EarlyStop early = EarlyStopRequests(*model);
+  ASSERT_FALSE(early.full.empty());
+  const std::vector<Generation>& full = early.full;
+  const RolloutRequest& stopping = early.stopping;
+  // Every row must read as the free run cut at its stop; the others run on.
   RolloutTimings timings;
   auto cut = RolloutEngine(model.get()).Generate(stopping, &timings);
   ASSERT_TRUE(cut.ok());
   int stopped = 0;
-  for (std::size_t r = 0; r < full->size(); ++r) {
-    const auto& f = (*full)[r].tokens;
+  for (std::size_t r = 0; r < full.size(); ++r) {
+    const auto& f = full[r].tokens;
     auto at = std::find(f.begin(), f.end(), stopping.stop_ids[0]);
     const std::vector<std::int64_t> expected(f.begin(), at == f.end() ? f.end() : at + 1);
     EXPECT_EQ((*cut)[r].tokens, expected) << r;
     EXPECT_EQ((*cut)[r].logprobs.size(), expected.size());
     // A smaller batch may round differently in the matrix products.
-    for (std::size_t t = 0; t < expected.size(); ++t) EXPECT_NEAR((*cut)[r].logprobs[t], (*full)[r].logprobs[t], 1e-5);
+    for (std::size_t t = 0; t < expected.size(); ++t) EXPECT_NEAR((*cut)[r].logprobs[t], full[r].logprobs[t], 1e-5);
     EXPECT_EQ((*cut)[r].finish, at == f.end() ? FinishReason::kLength : FinishReason::kStop);
     stopped += at != f.end();
   }
@@ -351,15 +366,8 @@ TEST(KvCache, GrowingPastTheWindowTurnsSlidingLayersIntoRings) {
 TEST(RolloutSession, ContinuingFromCachesEqualsRePrefillingAfterCompaction) {
   // Rows that stop early leave the batch (compaction) with their caches parked.
   auto model = Load("qwen3");
-  RolloutRequest probe = Sampled(9);
-  probe.samples_per_prompt = 4;
-  probe.max_new_tokens = 30;
-  probe.sampling.top_k = 0;
-  probe.sampling.top_p = 1.0;
-  auto full = RolloutEngine(model.get()).Generate(probe);
-  ASSERT_TRUE(full.ok());
-  RolloutRequest first = probe;
-  first.stop_ids = {(*full)[0].tokens[2]};
+  const RolloutRequest first = EarlyStopRequests(*model).stopping;
+  ASSERT_FALSE(first.stop_ids.empty());
   RolloutTimings timings;
   auto cut = RolloutEngine(model.get()).Generate(first, &timings);
   ASSERT_TRUE(cut.ok());
