@@ -13,6 +13,7 @@
 #include "common/files.h"
 #include "common/json.h"
 #include "common/strings.h"
+#include "tests/fakes/json_lines.h"
 #include "tests/fakes/run_command.h"
 #include "tests/fakes/temp_dir.h"
 #include "worker/engine/model/safetensors.h"
@@ -44,16 +45,9 @@ gspo::testing::CommandResult InSource(const std::string& command) {
 }
 
 std::vector<common::Json> Metrics(const std::string& out) {
-  auto text = common::ReadFileToString(out + "/metrics.jsonl", 1 << 24);
-  EXPECT_TRUE(text.ok()) << text.status();
-  std::vector<common::Json> rows;
-  for (const std::string& line : common::Split(text.ok() ? *text : "", '\n')) {
-    if (line.empty()) continue;
-    auto json = common::ParseJson(line, "metrics.jsonl");
-    EXPECT_TRUE(json.ok()) << json.status();
-    if (json.ok()) rows.push_back(*json);
-  }
-  return rows;
+  auto rows = gspo::testing::ReadJsonLines(out + "/metrics.jsonl");
+  EXPECT_TRUE(rows.ok()) << rows.status();
+  return rows.ok() ? *rows : std::vector<common::Json>{};
 }
 
 double Value(const common::Json& row, const char* key) {

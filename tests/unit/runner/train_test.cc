@@ -16,6 +16,7 @@
 #include "common/strings.h"
 #include "worker/engine/model/safetensors.h"
 #include "worker/engine/model/safetensors_torch.h"
+#include "tests/fakes/json_lines.h"
 #include "tests/fakes/run_command.h"
 #include "tests/fakes/temp_dir.h"
 
@@ -41,18 +42,13 @@ TrainRun Train(const std::string& out, const std::string& extra = "") {
   return {r.exit_code, r.output};
 }
 
-std::vector<common::Json> Metrics(const std::string& out) {
-  auto text = common::ReadFileToString(out + "/metrics.jsonl", 1 << 24);
-  EXPECT_TRUE(text.ok()) << text.status();
-  std::vector<common::Json> rows;
-  for (const std::string& line : common::Split(*text, '\n')) {
-    if (line.empty()) continue;
-    auto json = common::ParseJson(line, "metrics.jsonl");
-    EXPECT_TRUE(json.ok()) << json.status();
-    rows.push_back(*json);
-  }
-  return rows;
+std::vector<common::Json> JsonLines(const std::string& path) {
+  auto rows = gspo::testing::ReadJsonLines(path);
+  EXPECT_TRUE(rows.ok()) << rows.status();
+  return rows.ok() ? *rows : std::vector<common::Json>{};
 }
+
+std::vector<common::Json> Metrics(const std::string& out) { return JsonLines(out + "/metrics.jsonl"); }
 
 double Value(const common::Json& row, const char* key) {
   const common::Json* v = row.Find(key);
@@ -176,18 +172,7 @@ TEST(GspoTrain, ResumedRunRepeatsTheUninterruptedRun) {
   EXPECT_TRUE(*final_a == *final_b);
 }
 
-std::vector<common::Json> Samples(const std::string& out) {
-  auto text = common::ReadFileToString(out + "/samples.jsonl", 1 << 24);
-  EXPECT_TRUE(text.ok()) << text.status();
-  std::vector<common::Json> rows;
-  for (const std::string& line : common::Split(text.ok() ? *text : "", '\n')) {
-    if (line.empty()) continue;
-    auto json = common::ParseJson(line, "samples.jsonl");
-    EXPECT_TRUE(json.ok()) << json.status();
-    if (json.ok()) rows.push_back(*json);
-  }
-  return rows;
-}
+std::vector<common::Json> Samples(const std::string& out) { return JsonLines(out + "/samples.jsonl"); }
 
 // The user turns (after the opening message) of a samples.jsonl line.
 std::vector<std::string> UserTurns(const common::Json& sample) {
