@@ -62,11 +62,16 @@ def run_learner(gspo, config, lora_r=16, modules="q_proj,k_proj,v_proj,o_proj", 
     return run_json_lines(cmd)[0]
 
 
+def setting_cmd(gspo, command, config):
+    """`gspo <command>` on the baseline's rollout setting (8 prompts x 8 samples, T 0.7, top_p 0.9)."""
+    return [gspo, command, "--random-config", config, "--device", "cuda", "--dtype", "bfloat16",
+            "--prompts", "8", "--samples", "8", "--prompt-len", str(PROMPT), "--new-tokens", str(NEW),
+            "--temperature", "0.7", "--top-p", "0.9"]
+
+
 def run_ours(gspo, config, fused=True):
     """Our rollout configurations; fused=False: the reference layers and sampler (GSPO_FUSED_DECODE=0)."""
-    cmd = [gspo, "bench-rollout", "--random-config", config, "--device", "cuda", "--dtype", "bfloat16",
-           "--prompts", "8", "--samples", "8", "--prompt-len", str(PROMPT), "--new-tokens", str(NEW),
-           "--temperature", "0.7", "--top-p", "0.9", "--lora-r", "16", "--reps", "3"]
+    cmd = setting_cmd(gspo, "bench-rollout", config) + ["--lora-r", "16", "--reps", "3"]
     if fused:
         return {r["config"]: r for r in run_json_lines(cmd)}
     os.environ["GSPO_FUSED_DECODE"] = "0"
@@ -78,9 +83,7 @@ def run_ours(gspo, config, fused=True):
 
 def run_step(gspo, config):
     """Whole GSPO steps (rollout, rewards, learning) on the baseline's setting."""
-    cmd = [gspo, "bench-step", "--random-config", config, "--device", "cuda", "--dtype", "bfloat16",
-           "--prompts", "8", "--samples", "8", "--prompt-len", str(PROMPT), "--new-tokens", str(NEW),
-           "--temperature", "0.7", "--top-p", "0.9", "--lora-r", "16", "--micro-batch", "8", "--reps", "3"]
+    cmd = setting_cmd(gspo, "bench-step", config) + ["--lora-r", "16", "--micro-batch", "8", "--reps", "3"]
     return run_json_lines(cmd)[0]
 
 
@@ -98,10 +101,8 @@ def run_rollout_9b(gspo, config9, quantize):
     """One rollout of the baseline's setting on the 9b shape with LoRA r64 on all modules (eager:
     the quantized base runs the reference layers)."""
     name = "lora_r64_eager" + ("" if quantize == "none" else "_" + quantize)
-    cmd = [gspo, "bench-rollout", "--random-config", config9, "--device", "cuda", "--dtype", "bfloat16",
-           "--prompts", "8", "--samples", "8", "--prompt-len", str(PROMPT), "--new-tokens", str(NEW),
-           "--temperature", "0.7", "--top-p", "0.9", "--lora-r", "64", "--lora-targets", ALL_MODULES,
-           "--reps", "1", "--quantize", quantize, "--configs", name]
+    cmd = setting_cmd(gspo, "bench-rollout", config9) + ["--lora-r", "64", "--lora-targets", ALL_MODULES,
+                                                          "--reps", "1", "--quantize", quantize, "--configs", name]
     return run_json_lines(cmd)[0]
 
 
