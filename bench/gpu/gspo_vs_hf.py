@@ -51,10 +51,11 @@ def run_json_lines(cmd):
     return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
 
 
-def run_learner(gspo, config, lora_r=16, modules="q_proj,k_proj,v_proj,o_proj", gc=False, quantize="none", reps=3):
+def run_learner(gspo, config, lora_r=16, modules="q_proj,k_proj,v_proj,o_proj", gc=False, quantize="none", reps=3,
+                micro_batch=8, sequences=64):
     cmd = [gspo, "bench-learner", "--random-config", config, "--device", "cuda", "--dtype", "bfloat16",
-           "--sequences", "64", "--prompt-len", str(PROMPT), "--completion-len", str(NEW),
-           "--micro-batch", "8", "--lora-r", str(lora_r), "--lora-targets", modules, "--reps", str(reps)]
+           "--sequences", str(sequences), "--prompt-len", str(PROMPT), "--completion-len", str(NEW),
+           "--micro-batch", str(micro_batch), "--lora-r", str(lora_r), "--lora-targets", modules, "--reps", str(reps)]
     if gc:
         cmd.append("--gradient-checkpointing")
     if quantize != "none":
@@ -98,9 +99,9 @@ def peer_step(peer):
 
 
 def run_rollout_9b(gspo, config9, quantize):
-    """One rollout of the baseline's setting on the 9b shape with LoRA r64 on all modules (eager:
-    the quantized base runs the reference layers)."""
-    name = "lora_r64_eager" + ("" if quantize == "none" else "_" + quantize)
+    """One rollout of the baseline's setting on the 9b shape with LoRA r64 on all modules (fused
+    step in CUDA graphs; a quantized base is dequantized projection by projection)."""
+    name = "lora_r64_graphs" + ("" if quantize == "none" else "_" + quantize)
     cmd = setting_cmd(gspo, "bench-rollout", config9) + ["--lora-r", "64", "--lora-targets", ALL_MODULES,
                                                           "--reps", "1", "--quantize", quantize, "--configs", name]
     return run_json_lines(cmd)[0]
@@ -148,6 +149,11 @@ def main():
         if "qlora" in parts:
             qlora_9b["bf16"] = learner_9b or run_learner(a.gspo, config9, 64, ALL_MODULES, gc=True)
             qlora_9b["27b_nf4-dq"] = run_learner(a.gspo, config27, 64, ALL_MODULES, gc=True, quantize="nf4-dq", reps=1)
+            # The reference guide's own 9B / 27B settings: per-device batch 1.
+            for shape, cfg in (("9b", config9), ("27b", config27)):
+                for q in ("nf4", "nf4-dq"):
+                    qlora_9b[f"{shape}_{q}_micro_batch_1"] = run_learner(
+                        a.gspo, cfg, 64, ALL_MODULES, gc=True, quantize=q, reps=1, micro_batch=1, sequences=16)
             # A full GSPO step's two phases on the 9b shape: 64 rollouts of 256 tokens, then learning.
             qlora_9b["rollout_9b_nf4"] = run_rollout_9b(a.gspo, config9, "nf4")
             qlora_9b["rollout_9b_bf16"] = run_rollout_9b(a.gspo, config9, "none")

@@ -10,8 +10,6 @@ namespace {
 
 constexpr int kNormThreads = 256;
 
-bool Aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
-
 // One block per row. Pass 1: the sum of squares of h; pass 2: x += scaled h, and the sum of
 // squares of the new x; pass 3: out. x is re-read from global memory (it is in L1/L2).
 template <typename T>

@@ -9,6 +9,7 @@
 
 #include <ATen/ATen.h>
 
+#include <array>
 #include <cstdint>
 
 #include "worker/engine/model/kv_cache.h"
@@ -63,5 +64,21 @@ struct SampleStep {
   at::Tensor finished;    // [B] bool
 };
 void Sample(const SampleStep& step);
+
+// A frozen weight's NF4 storage (quant/quantized_weight.h): codes, and either the block maxima
+// or their double-quantized form.
+struct Nf4Storage {
+  at::Tensor codes;          // uint8 [blocks * 32]
+  at::Tensor absmax;         // float32 [blocks], or undefined with double quantization
+  at::Tensor absmax_codes;   // int8 [blocks]
+  at::Tensor absmax_scales;  // float32 [ceil(blocks / 256)]
+  double absmax_mean = 0;
+  const std::array<float, 16>* code_book = nullptr;
+};
+// out (contiguous, CUDA, bfloat16 or float32; its numel values) = the dequantized weight,
+// bitwise what QuantizedWeight's LibTorch path computes (dequantize_kernels.h).
+void DequantizeNf4(const Nf4Storage& weight, const at::Tensor& out);
+// out [rows, cols] = int8 codes [rows, cols] * row_scales [rows] (float32).
+void DequantizeInt8(const at::Tensor& codes, const at::Tensor& row_scales, const at::Tensor& out);
 
 }  // namespace gspo::engine::fused

@@ -1,10 +1,12 @@
 // The fused decode kernels behind LibTorch tensors (fused_ops.h), on CUDA.
 #include <c10/cuda/CUDAStream.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
 #include "worker/engine/kernels/decode_kernels.h"
+#include "worker/engine/kernels/dequantize_kernels.h"
 #include "worker/engine/kernels/fused_ops.h"
 
 namespace gspo::engine::fused {
@@ -217,6 +219,47 @@ void Sample(const SampleStep& s) {
   }
   args.finished = s.finished.data_ptr<bool>();
   Check(k::SampleTopP(KernelType(s.logits), args, Stream()), "SampleTopP");
+}
+
+void DequantizeNf4(const Nf4Storage& w, const at::Tensor& out) {
+  CheckContiguous(out, "dequantized weight");
+  CheckContiguous(w.codes, "NF4 codes");
+  TORCH_CHECK(w.code_book != nullptr && w.codes.scalar_type() == at::kByte && w.codes.numel() * 2 >= out.numel(),
+              "dequantize: NF4 codes cover ", w.codes.numel() * 2, " values, the output needs ", out.numel());
+  const std::int64_t blocks = w.codes.numel() / 32;
+  k::Nf4Dequant args{};
+  args.codes = w.codes.data_ptr<std::uint8_t>();
+  if (w.absmax.defined()) {
+    CheckContiguous(w.absmax, "NF4 block maxima");
+    TORCH_CHECK(w.absmax.scalar_type() == at::kFloat && w.absmax.numel() == blocks, "dequantize: block maxima");
+    args.absmax = w.absmax.data_ptr<float>();
+  } else {
+    CheckContiguous(w.absmax_codes, "NF4 block maxima codes");
+    CheckContiguous(w.absmax_scales, "NF4 block maxima scales");
+    TORCH_CHECK(w.absmax_codes.scalar_type() == at::kChar && w.absmax_codes.numel() == blocks &&
+                    w.absmax_scales.scalar_type() == at::kFloat && w.absmax_scales.numel() == (blocks + 255) / 256,
+                "dequantize: double-quantized block maxima");
+    args.absmax_codes = w.absmax_codes.data_ptr<std::int8_t>();
+    args.absmax_scales = w.absmax_scales.data_ptr<float>();
+    args.absmax_mean = static_cast<float>(w.absmax_mean);
+  }
+  std::copy(w.code_book->begin(), w.code_book->end(), args.code_book);
+  args.numel = out.numel();
+  args.out = out.data_ptr();
+  Check(k::DequantizeNf4(KernelType(out), args, Stream()), "DequantizeNf4");
+}
+
+void DequantizeInt8(const at::Tensor& codes, const at::Tensor& row_scales, const at::Tensor& out) {
+  CheckContiguous(out, "dequantized weight");
+  CheckContiguous(codes, "int8 codes");
+  CheckContiguous(row_scales, "int8 row scales");
+  TORCH_CHECK(codes.dim() == 2 && codes.scalar_type() == at::kChar && row_scales.scalar_type() == at::kFloat &&
+                  row_scales.numel() == codes.size(0) && out.numel() == codes.numel(),
+              "dequantize: int8 codes ", codes.sizes(), ", row scales ", row_scales.sizes(), ", output ",
+              out.sizes());
+  Check(k::DequantizeInt8(KernelType(out), codes.data_ptr<std::int8_t>(), row_scales.data_ptr<float>(),
+                          out.data_ptr(), codes.size(0), codes.size(1), Stream()),
+        "DequantizeInt8");
 }
 
 }  // namespace gspo::engine::fused

@@ -11,6 +11,9 @@
 
 namespace gspo::engine::kernels {
 
+// Vector loads and stores of 16 bytes need 16-byte aligned addresses.
+inline bool Aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
+
 template <typename T>
 __device__ __forceinline__ float ToFloat(T v);
 template <>

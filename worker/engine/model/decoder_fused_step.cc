@@ -2,9 +2,12 @@
 // o, gate/up stacked, down) and five fused kernels (rotary + cache write, attention, residual
 // add + two norms, gated activation, residual add + the next layer's norm), instead of about
 // fifty LibTorch kernels. Adapters add one low-rank product pair per stacked projection (q/k/v,
-// gate/up) and per other adapted projection, from their decode copies. Computes what DecoderModel::Layer does, rounding where it rounds.
+// gate/up) and per other adapted projection, from their decode copies. Quantized projections
+// are dequantized by one kernel each into a reused buffer just before their product. Computes
+// what DecoderModel::Layer does, rounding where it rounds.
 #include <c10/core/GradMode.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "worker/engine/kernels/fused_ops.h"
@@ -19,12 +22,6 @@ void AddAdapter(const Linear& linear, const at::Tensor& x, at::Tensor y) {
   y.addmm_(at::mm(x, linear.lora->a_decode.t()), linear.lora->b_decode.t());
 }
 
-at::Tensor Project(const Linear& linear, const at::Tensor& x, bool adapters) {
-  at::Tensor y = at::linear(x, linear.weight, linear.bias);
-  if (adapters) AddAdapter(linear, x, y);
-  return y;
-}
-
 bool AdaptersPrepared(const Linear& linear) {
   return !linear.lora || (linear.lora->a_decode.defined() && linear.lora->b_decode.defined());
 }
@@ -36,6 +33,31 @@ void AddStacked(const Stacked& adapter, const at::Tensor& x, at::Tensor& y) {
 }
 
 }  // namespace
+
+at::Tensor DecoderModel::DecodeWeight(const at::Tensor& stacked, std::initializer_list<const Linear*> parts) const {
+  if (stacked.defined()) return stacked;
+  const ModelConfig& c = config_;
+  const std::int64_t e = c.hidden_size, f = c.intermediate_size, attention = c.num_heads * c.head_dim;
+  if (!decode_weight_.defined()) {
+    const std::int64_t largest = std::max({(attention + 2 * c.num_kv_heads * c.head_dim) * e, 2 * f * e, attention * e});
+    decode_weight_ = at::empty({largest}, embed_tokens_.options());
+  }
+  std::int64_t rows = 0;
+  for (const Linear* part : parts) rows += part->out_features();
+  const std::int64_t in = (*parts.begin())->in_features();
+  const at::Tensor dense = decode_weight_.narrow(0, 0, rows * in).view({rows, in});
+  std::int64_t row = 0;
+  for (const Linear* part : parts) {
+    const at::Tensor slice = dense.narrow(0, row, part->out_features());
+    if (part->quantized) {
+      part->quantized->DequantizeInto(slice);
+    } else {
+      slice.copy_(part->weight);
+    }
+    row += part->out_features();
+  }
+  return dense;
+}
 
 bool DecoderModel::FusedShapesSupported(const ModelConfig& c) {
   const fused::HeadShape shape{c.num_heads, c.num_kv_heads, c.head_dim};
@@ -131,7 +153,7 @@ at::Tensor DecoderModel::FusedDecodeHidden(const ForwardInput& input, KvCache* c
   fused::AddRmsNorm(x, none, none, NormScale(layers_[0].input_norm), normed, gemma, eps);
   for (std::int64_t i = 0; i < c.num_layers; ++i) {
     const DecoderLayerWeights& w = layers_[i];
-    at::Tensor qkv = at::linear(normed, w.qkv_weight, w.qkv_bias);
+    at::Tensor qkv = at::linear(normed, DecodeWeight(w.qkv_weight, {&w.q_proj, &w.k_proj, &w.v_proj}), w.qkv_bias);
     if (adapters) AddStacked(decode_adapters_[i].qkv, normed, qkv);
     const KvCache::LayerBuffers& buffers = cache->layer(i);
     fused::RopeAndWriteCache(qkv, positions, input.cache_column, rope_[i]->inv_freq(),
@@ -139,16 +161,18 @@ at::Tensor DecoderModel::FusedDecodeHidden(const ForwardInput& input, KvCache* c
                              gemma, eps, buffers, shape, q);
     fused::DecodeAttention(q, buffers, positions, input.cache_column, c.layers[i].sliding ? c.sliding_window : 0,
                            c.attention_scale, softcap, shape, attn);
-    const at::Tensor attended = Project(w.o_proj, attn, adapters);
+    const at::Tensor attended = at::linear(attn, DecodeWeight(w.o_proj.weight, {&w.o_proj}), w.o_proj.bias);
+    if (adapters) AddAdapter(w.o_proj, attn, attended);
     if (c.sandwich_norms) {
       fused::AddRmsNorm(x, attended, NormScale(w.post_attention_norm), NormScale(w.pre_ffn_norm), mlp_in, gemma, eps);
     } else {
       fused::AddRmsNorm(x, attended, none, NormScale(w.post_attention_norm), mlp_in, gemma, eps);
     }
-    at::Tensor gate_up = at::linear(mlp_in, w.gate_up_weight);
+    at::Tensor gate_up = at::linear(mlp_in, DecodeWeight(w.gate_up_weight, {&w.gate_proj, &w.up_proj}));
     if (adapters) AddStacked(decode_adapters_[i].gate_up, mlp_in, gate_up);
     fused::GatedActivation(gate_up, c.activation, activated);
-    const at::Tensor mlp_out = Project(w.down_proj, activated, adapters);
+    const at::Tensor mlp_out = at::linear(activated, DecodeWeight(w.down_proj.weight, {&w.down_proj}), w.down_proj.bias);
+    if (adapters) AddAdapter(w.down_proj, activated, mlp_out);
     const at::Tensor& next_norm = NormScale(i + 1 < c.num_layers ? layers_[i + 1].input_norm : final_norm_);
     fused::AddRmsNorm(x, mlp_out, c.sandwich_norms ? NormScale(w.post_ffn_norm) : none, next_norm, normed, gemma, eps);
   }

@@ -330,7 +330,7 @@ void DecoderModel::QuantizeBaseWeights(const QuantizeOptions& options) {
     w.qkv_weight = at::Tensor();
     w.gate_up_weight = at::Tensor();
   }
-  fusable_shapes_ = false;
+  decode_weight_ = at::Tensor();
 }
 
 std::int64_t DecoderModel::WeightBytes() const {

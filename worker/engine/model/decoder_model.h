@@ -163,6 +163,9 @@ class DecoderModel {
   bool CanFuseDecode(const ForwardInput& input, const KvCache* cache) const;
   static bool FusedShapesSupported(const ModelConfig& config);
   const at::Tensor& NormScale(const at::Tensor& weight) const;
+  // The dense weight of `parts` stacked by rows for the fused step: `stacked` when the model
+  // keeps one, else the parts dequantized into `decode_weight_` (valid until the next call).
+  at::Tensor DecodeWeight(const at::Tensor& stacked, std::initializer_list<const Linear*> parts) const;
 
   ModelConfig config_;
   at::ScalarType dtype_;
@@ -184,6 +187,10 @@ class DecoderModel {
     StackedAdapter qkv, gate_up;
   };
   mutable std::vector<DecodeAdapters> decode_adapters_;  // per layer, once prepared
+  // Quantized models: one projection's dense weight at a time during the fused decode step
+  // (sized for the largest, allocated by the first step, which runs before any graph records).
+  // The decode step is single-threaded like the rest of the model's use.
+  mutable at::Tensor decode_weight_;
 
   // Each norm weight's float32 scale (Gemma: 1 + w; others: w), computed once at load, keyed
   // by the weight's storage. Immutable after FromTensors.

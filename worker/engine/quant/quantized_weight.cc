@@ -3,6 +3,8 @@
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include "worker/engine/kernels/fused_ops.h"
+
 namespace gspo::engine {
 namespace {
 
@@ -87,6 +89,27 @@ QuantizedWeight QuantizedWeight::Quantize(const at::Tensor& weight, const Quanti
 }
 
 at::Tensor QuantizedWeight::Dequantize(at::ScalarType dtype) const {
+  at::Tensor out = at::empty({out_, in_}, codes_.options().dtype(dtype));
+  DequantizeInto(out);
+  return out;
+}
+
+void QuantizedWeight::DequantizeInto(const at::Tensor& out) const {
+  TORCH_CHECK(out.is_contiguous() && out.numel() == out_ * in_ && out.device() == codes_.device() &&
+                  out.is_floating_point(),
+              "dequantize: the output must be a contiguous floating tensor of ", out_, " x ", in_, " values on ",
+              codes_.device(), ", got ", out.sizes(), " ", out.scalar_type(), " on ", out.device());
+  c10::NoGradGuard no_grad;
+  if (!fused::Available(out)) {
+    out.view({out_, in_}).copy_(DequantizeReference(out.scalar_type()));
+  } else if (kind_ == QuantKind::kInt8) {
+    fused::DequantizeInt8(codes_, scales_, out);
+  } else {
+    fused::DequantizeNf4({codes_, scales_, scale_codes_, scale_scales_, scale_mean_, &Nf4CodeBook()}, out);
+  }
+}
+
+at::Tensor QuantizedWeight::DequantizeReference(at::ScalarType dtype) const {
   c10::NoGradGuard no_grad;
   if (kind_ == QuantKind::kInt8) return (codes_.to(at::kFloat) * scales_.unsqueeze(1)).to(dtype);
   at::Tensor absmax;

@@ -42,6 +42,12 @@ class QuantizedWeight {
 
   // The weight in `dtype` on the storage's device: [out, in].
   at::Tensor Dequantize(at::ScalarType dtype) const;
+  // Writes the weight into `out` (contiguous, out x in values, floating, on the storage's
+  // device): one CUDA kernel where the fused kernels are available (fused_ops.h), else
+  // DequantizeReference. Records into a CUDA graph; allocates nothing on the kernel path.
+  void DequantizeInto(const at::Tensor& out) const;
+  // The same weight through LibTorch ops (CPU, and the kernels' reference in tests).
+  at::Tensor DequantizeReference(at::ScalarType dtype) const;
 
   QuantKind kind() const { return kind_; }
   at::ScalarType original_dtype() const { return dtype_; }
