@@ -17,8 +17,6 @@
 namespace gspo::engine {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 constexpr char kUniqueIdKey[] = "gspo/nccl-unique-id";
 
 std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
@@ -45,7 +43,7 @@ class NcclCommunicator final : public Communicator {
 
   common::Status AllReduceSum(std::vector<at::Tensor>& tensors) override {
     GSPO_RETURN_IF_ERROR(CheckTensors(tensors, "all-reduce"));
-    const c10::cuda::CUDAGuard guard(Device());
+    const c10::cuda::CUDAGuard guard{Device()};
     for (at::Tensor& t : tensors) {
       GSPO_RETURN_IF_ERROR(group_->AllReduceSum(t.data_ptr(), t.numel(), TypeOf(t), Stream()));
     }
@@ -54,7 +52,7 @@ class NcclCommunicator final : public Communicator {
 
   common::Status Broadcast(std::vector<at::Tensor>& tensors, int root) override {
     GSPO_RETURN_IF_ERROR(CheckTensors(tensors, "broadcast"));
-    const c10::cuda::CUDAGuard guard(Device());
+    const c10::cuda::CUDAGuard guard{Device()};
     for (at::Tensor& t : tensors) {
       GSPO_RETURN_IF_ERROR(group_->Broadcast(t.data_ptr(), t.numel(), TypeOf(t), root, Stream()));
     }
@@ -62,13 +60,13 @@ class NcclCommunicator final : public Communicator {
   }
 
   common::Status Barrier() override {
-    const c10::cuda::CUDAGuard guard(Device());
+    const c10::cuda::CUDAGuard guard{Device()};
     return group_->Barrier(Stream());
   }
 
   common::StatusOr<std::vector<std::vector<double>>> AllGather(
       const std::vector<double>& values) override {
-    const c10::cuda::CUDAGuard guard(Device());
+    const c10::cuda::CUDAGuard guard{Device()};
     const auto n = static_cast<std::int64_t>(values.size());
     const auto on_device = at::TensorOptions().dtype(at::kDouble).device(Device());
     at::Tensor input = at::empty({n}, at::kDouble);
@@ -119,7 +117,6 @@ common::StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(const Ncc
   if (options.store_path.empty()) return common::InvalidArgumentError("the store path is empty");
   const std::string where = "rank " + std::to_string(options.rank) + " of " +
                             std::to_string(options.world_size) + ", store " + options.store_path;
-  const Clock::time_point start = Clock::now();
   c10::intrusive_ptr<c10d::FileStore> store;
   std::string unique_id;
   try {
@@ -142,9 +139,6 @@ common::StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(const Ncc
     }
     return common::UnavailableError(where + ": cannot exchange the NCCL unique id: " + message);
   }
-  // The rendezvous and the NCCL init share one timeout.
-  const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-  group_options.timeout = std::max(std::chrono::milliseconds(1000), options.timeout - spent);
   GSPO_ASSIGN_OR_RETURN(std::unique_ptr<NcclGroup> group,
                         NcclGroup::Create(group_options, unique_id));
   return std::unique_ptr<Communicator>(

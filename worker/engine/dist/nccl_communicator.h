@@ -30,8 +30,8 @@ struct NcclOptions {
 // Whether this build has the NCCL communicator (LibTorch with CUDA, and NCCL found).
 bool NcclAvailable();
 
-// Joins the group: returns once every rank has joined, or fails after the timeout
-// (kDeadlineExceeded), or at once on bad options (kInvalidArgument) or, without NCCL in the
+// Joins the group: returns once every rank has joined, or fails with kDeadlineExceeded (the wait
+// for rank 0's id and the NCCL init are each bounded by the timeout; collectives use it too), or at once on bad options (kInvalidArgument) or, without NCCL in the
 // build, kUnimplemented.
 common::StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(const NcclOptions& options);
 
