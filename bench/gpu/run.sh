@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The GPU host's one call: build and test (scripts/gpu-build.sh), then the benchmarks against the
 # peer in the same run. Results and logs go to $OUT (the device tool brings it back).
-#   bench/gpu/run.sh [--skip-peer] [--no-tests] [--parts rollout,learner,step,qlora]
+#   bench/gpu/run.sh [--skip-peer] [--no-tests] [--parts rollout,learner,step,qlora,dist]
 # Copy $OUT/h200.{json,md} to bench/results/ to check them in.
+# dist (a host with 2 GPUs): the NCCL tests on their own, then one GPU against two on whole
+# GSPO steps (bench/gpu/dist_bench.py, $OUT/h200-x2-dist.{json,md}); alone, `--parts dist` runs
+# no peer comparison.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-$PWD/build-gpu/logs}
@@ -31,4 +34,15 @@ if [[ ,$parts, == *,rollout,* ]]; then
   echo "== the fused decode step's pieces" | tee "$out/decode-step.log"
   build-gpu/bin/gspo bench-decode-step | tee -a "$out/decode-step.log"
 fi
-PYTHONUNBUFFERED=1 python3 bench/gpu/gspo_vs_hf.py --gspo build-gpu/bin/gspo --out "$out" --parts "$parts" $peer_flag 2>&1 | tee "$out/gspo-vs-hf.log"
+if [[ ,$parts, == *,dist,* ]]; then
+  echo "== NCCL: the two-GPU tests" | tee "$out/dist-tests.log"
+  nvidia-smi -L | tee -a "$out/dist-tests.log" || true
+  ctest --test-dir build-gpu --output-on-failure -L gpu -R 'gspo_gpu_nccl' --no-tests=error \
+    2>&1 | tee -a "$out/dist-tests.log" || echo "dist tests failed" | tee -a "$out/dist-tests.log"
+  echo "== NCCL: one GPU against two, whole GSPO steps" | tee "$out/dist-bench.log"
+  PYTHONUNBUFFERED=1 python3 bench/gpu/dist_bench.py --gspo build-gpu/bin/gspo --out "$out" 2>&1 | tee -a "$out/dist-bench.log"
+fi
+others=$(echo ",$parts," | sed 's/,dist,/,/g; s/^,//; s/,$//')
+if [[ -n $others ]]; then
+  PYTHONUNBUFFERED=1 python3 bench/gpu/gspo_vs_hf.py --gspo build-gpu/bin/gspo --out "$out" --parts "$others" $peer_flag 2>&1 | tee "$out/gspo-vs-hf.log"
+fi

@@ -18,6 +18,15 @@ struct RuntimeInfo {
 // on when `threads` <= 0 (LibTorch's own default can over- or under-subscribe in containers).
 RuntimeInfo ConfigureRuntime(int threads = 0);
 
+// CUDA devices this process sees (after CUDA_VISIBLE_DEVICES); 0 without CUDA. Does not create a
+// CUDA context.
+int VisibleCudaDevices();
+
+// Makes cuda:`index` the current CUDA device of the calling thread, so that LibTorch's default
+// device, current stream and NCCL use it. Call before anything touches the GPU: a rank of a
+// multi-GPU job otherwise also creates a context on cuda:0. Not for CPU-only processes.
+void SetCurrentCudaDevice(int index);
+
 // Cores this process may run on (its CPU affinity mask), at least 1.
 int UsableCores();
 

@@ -203,7 +203,9 @@ std::vector<std::string> RankArguments(const std::vector<std::string>& train_arg
 }
 
 int LaunchRanks(const std::string& executable, const std::vector<std::string>& train_args,
-                int nproc, double timeout_s, int threads) {
+                int nproc, double timeout_s, int threads, const std::string& backend) {
+  // Set here, before any fork, for the ranks to inherit (the children only exec).
+  setenv("NCCL_NVLS_ENABLE", "0", /*overwrite=*/0);
   const std::string dir = MakeStoreDirectory();
   if (dir.empty()) {
     std::cerr << "gspo train: cannot make a store directory in $TMPDIR or /tmp: "
@@ -211,7 +213,7 @@ int LaunchRanks(const std::string& executable, const std::vector<std::string>& t
     return 1;
   }
   const std::string store = dir + "/store";
-  std::cerr << "gspo train: " << nproc << " ranks (Gloo, store " << store << ", timeout "
+  std::cerr << "gspo train: " << nproc << " ranks (" << backend << ", store " << store << ", timeout "
             << timeout_s << " s)\n";
   std::vector<Rank> ranks(nproc);
   std::optional<int> cause;  // the first rank that failed on its own

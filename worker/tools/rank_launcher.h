@@ -1,7 +1,8 @@
 // Local data-parallel ranks for `gspo train --nproc N`.
 //
 //   gspo train job.yaml --nproc 2
-//     └─ launcher: validates the job, makes a fresh store directory, starts N processes
+//     └─ launcher: validates the job, makes a fresh store directory, starts N processes (rank R
+//        on cuda:R when CUDA is visible, NCCL between them; else CPU ranks over Gloo)
 //          gspo train job.yaml ... --set resources.gpus=N
 //                     --rank R --world-size N --dist-store DIR/store --dist-timeout S
 //        forwards their output line by line ("[rank R] ..."), waits for them; when one fails it
@@ -41,7 +42,9 @@ std::vector<std::string> RankArguments(const std::vector<std::string>& train_arg
 
 // Starts ranks 0..nproc-1 as `executable train <RankArguments>`, waits for all; returns the exit
 // code for the launcher: 0 when every rank succeeded, else the failing rank's (1 or 2).
+// `backend` only names the ranks' communicator in the first line printed. The ranks inherit
+// NCCL_NVLS_ENABLE=0 unless it is set (NVLink multicast stays off on shared hosts).
 int LaunchRanks(const std::string& executable, const std::vector<std::string>& train_args,
-                int nproc, double timeout_s, int threads = 0);
+                int nproc, double timeout_s, int threads = 0, const std::string& backend = "Gloo");
 
 }  // namespace gspo::tools

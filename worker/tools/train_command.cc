@@ -10,6 +10,7 @@
 #include "common/model_dir.h"
 #include "common/strings.h"
 #include "worker/engine/dist/gloo_communicator.h"
+#include "worker/engine/dist/nccl_communicator.h"
 #include "worker/engine/model/decoder_model.h"
 #include "worker/engine/runtime.h"
 #include "worker/runner/engine_user_simulator.h"
@@ -66,13 +67,19 @@ common::Status Train(const std::vector<std::string>& args, const RankFlags& rank
   const int world_size = std::max(1, ranks.world_size);
   const engine::RuntimeInfo runtime = engine::ConfigureRuntime(
       ranks.threads > 0 ? ranks.threads : std::max(1, engine::UsableCores() / world_size));
-  const at::Device device = runtime.cuda_devices > 0 ? at::Device("cuda:0") : at::Device(at::kCPU);
-  if (ranks.world_size > 1 && device.is_cuda()) {
-    // TODO(multi-GPU): an NCCL communicator and one device per rank.
-    return common::UnimplementedError(
-        "--nproc: several ranks on CUDA need the NCCL communicator, which this build does not "
-        "have yet; run one rank per job, or CPU ranks (CUDA_VISIBLE_DEVICES=)");
+  // One GPU per rank: rank R (the launcher's ranks are local) on cuda:R, made current before
+  // anything touches the GPU.
+  const int rank = std::max(0, ranks.rank);
+  if (runtime.cuda_devices > 0 && rank >= runtime.cuda_devices) {
+    return common::InvalidArgumentError(
+        "rank " + std::to_string(rank) + " needs cuda:" + std::to_string(rank) + ", but " +
+        std::to_string(runtime.cuda_devices) +
+        " CUDA devices are visible (CUDA_VISIBLE_DEVICES): use at most one rank per GPU");
   }
+  if (runtime.cuda_devices > 0) engine::SetCurrentCudaDevice(rank);
+  const at::Device device =
+      runtime.cuda_devices > 0 ? at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(rank))
+                               : at::Device(at::kCPU);
   at::ScalarType dtype = device.is_cuda() ? at::kBFloat16 : at::kFloat;
   if (options.dtype == "float32") dtype = at::kFloat;
   if (options.dtype == "bfloat16") dtype = at::kBFloat16;
@@ -88,7 +95,7 @@ common::Status Train(const std::vector<std::string>& args, const RankFlags& rank
   GSPO_ASSIGN_OR_RETURN(auto tokenizer, tokenizer::Tokenizer::FromDirectory(options.model_dir));
   GSPO_ASSIGN_OR_RETURN(tokenizer::ChatFormat format, tokenizer::ChatFormat::FromDirectory(options.model_dir));
   if (options.algorithm == "sft") {
-    std::cerr << "gspo train: " << options.job_name << " (sft) on " << (device.is_cuda() ? "cuda:0" : "cpu")
+    std::cerr << "gspo train: " << options.job_name << " (sft) on " << device.str()
               << " (" << runtime.intra_op_threads << " threads), model " << options.model_dir << ", "
               << setup.conversations.size() << " conversations from " << options.dataset_path << ", "
               << options.steps << " steps of " << options.micro_batch * options.gradient_accumulation_steps
@@ -116,19 +123,28 @@ common::Status Train(const std::vector<std::string>& args, const RankFlags& rank
   }
   runner::EnvEpisodeSource episodes(std::move(setup.environment), std::move(setup.rewarder),
                                     options.job_name);
-  std::cerr << "gspo train: " << options.job_name << " on " << (device.is_cuda() ? "cuda:0" : "cpu")
+  std::cerr << "gspo train: " << options.job_name << " on " << device.str()
             << " (" << runtime.intra_op_threads << " threads), model " << options.model_dir << ", "
             << options.steps << " steps of " << options.prompts_per_step << " x "
             << options.group_size << " episodes, " << options.user_simulator << " user"
             << (options.user_simulator == "llm" && !options.user_model.empty() ? " (" + options.user_model + ")" : "")
             << "\n";
   std::unique_ptr<engine::Communicator> communicator;
-  if (ranks.world_size > 1) {
+  const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(ranks.timeout_s * 1000));
+  if (ranks.world_size > 1 && device.is_cuda()) {
+    engine::NcclOptions nccl;
+    nccl.store_path = ranks.store;
+    nccl.rank = ranks.rank;
+    nccl.world_size = ranks.world_size;
+    nccl.device = device.index();
+    nccl.timeout = timeout;
+    GSPO_ASSIGN_OR_RETURN(communicator, engine::CreateNcclCommunicator(nccl));
+  } else if (ranks.world_size > 1) {
     engine::GlooOptions gloo;
     gloo.store_path = ranks.store;
     gloo.rank = ranks.rank;
     gloo.world_size = ranks.world_size;
-    gloo.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(ranks.timeout_s * 1000));
+    gloo.timeout = timeout;
     GSPO_ASSIGN_OR_RETURN(communicator, engine::CreateGlooCommunicator(gloo));
   }
   runner::GspoTrainer trainer(options, model.get(), tokenizer.get(), &format, &episodes,
@@ -141,18 +157,48 @@ common::Status Train(const std::vector<std::string>& args, const RankFlags& rank
   return common::Status::Ok();
 }
 
-// `--nproc N`: validates the job as each rank will see it, then starts the ranks.
-int Launch(const std::vector<std::string>& args, const RankFlags& ranks) {
+// `--nproc N` (or N visible GPUs, `defaulted`): validates the job as each rank will see it, then
+// starts the ranks. A defaulted sft job runs on one rank (sft is single-rank).
+int Launch(const std::vector<std::string>& args, const RankFlags& ranks, bool defaulted) {
   std::vector<std::string> as_ranks = args;
   as_ranks.push_back("--set");
   as_ranks.push_back("resources.gpus=" + std::to_string(ranks.nproc));
+  bool one_rank = false;
   const int checked = GuardedCommand("train", [&]() -> common::Status {
     GSPO_ASSIGN_OR_RETURN(runner::TrainSetup setup, runner::PrepareTraining(as_ranks));
-    return CheckRanks(setup.options, ranks.nproc);
+    if (defaulted && setup.options.algorithm == "sft") {
+      one_rank = true;
+      return common::Status::Ok();
+    }
+    const common::Status status = CheckRanks(setup.options, ranks.nproc);
+    if (status.ok() || !defaulted) return status;
+    return common::Status(status.code(), status.message() + " (" + std::to_string(ranks.nproc) +
+                                             " ranks: one per visible GPU; --nproc 1 runs one)");
   });
   if (checked != 0) return checked;
-  return LaunchRanks("/proc/self/exe", args, ranks.nproc, ranks.timeout_s, ranks.threads);
+  if (one_rank) {
+    RankFlags single = ranks;
+    single.nproc = 0;
+    return GuardedCommand("train", [&] { return Train(args, single); });
+  }
+  const int gpus = engine::VisibleCudaDevices();
+  if (gpus > 0 && ranks.nproc > gpus) {
+    return GuardedCommand("train", [&] {
+      return common::InvalidArgumentError(
+          "--nproc " + std::to_string(ranks.nproc) + ": " + std::to_string(gpus) +
+          " CUDA devices are visible (CUDA_VISIBLE_DEVICES) and each rank needs its own; use "
+          "--nproc " + std::to_string(gpus) + " or fewer, or CPU ranks (CUDA_VISIBLE_DEVICES=)");
+    });
+  }
+  if (gpus > 0 && !engine::NcclAvailable()) {
+    return GuardedCommand("train", [&] { return engine::CreateNcclCommunicator({}).status(); });
+  }
+  return LaunchRanks("/proc/self/exe", args, ranks.nproc, ranks.timeout_s, ranks.threads,
+                     gpus > 0 ? "NCCL" : "Gloo");
 }
+
+// --nproc when not given: one rank per visible GPU on CUDA, one rank on CPU.
+int DefaultRanks() { return std::max(1, engine::VisibleCudaDevices()); }
 
 }  // namespace
 
@@ -160,8 +206,12 @@ int RunTrain(const std::vector<std::string>& args) {
   std::vector<std::string> rest = args;
   auto ranks = ExtractRankFlags(&rest);
   if (!ranks.ok()) return GuardedCommand("train", [&] { return ranks.status(); });
-  // One rank by default. TODO(multi-GPU): one rank per visible CUDA device.
-  if (ranks->nproc > 1) return Launch(rest, *ranks);
+  const bool defaulted = ranks->nproc == 0 && ranks->rank < 0;
+  if (defaulted) {
+    ranks->nproc = DefaultRanks();
+    if (ranks->nproc == 1) ranks->nproc = 0;  // as before: resources.gpus stays the job's
+  }
+  if (ranks->nproc > 1) return Launch(rest, *ranks, defaulted);
   if (ranks->nproc == 1) {
     rest.push_back("--set");
     rest.push_back("resources.gpus=1");

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
@@ -93,6 +94,17 @@ TEST(LaunchRanks, EveryRankSucceeds) {
                         "--world-size 2 --dist-store "));
   EXPECT_THAT(run.output,
               HasSubstr("[rank 0] args: job.yaml --set a=b --set resources.gpus=2 --rank 0 "));
+}
+
+TEST(LaunchRanks, RanksRunWithNvlinkMulticastOffUnlessSet) {
+  // The launcher sets NCCL_NVLS_ENABLE=0 for its ranks only where it is unset.
+  const char* before = std::getenv("NCCL_NVLS_ENABLE");
+  const std::string expected = before != nullptr ? before : "0";
+  Launched run = Launch("echo \"nvls=$NCCL_NVLS_ENABLE\" >&2\n", 2);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("[rank 0] nvls=" + expected));
+  EXPECT_THAT(run.output, HasSubstr("[rank 1] nvls=" + expected));
+  EXPECT_THAT(run.output, HasSubstr("gspo train: 2 ranks (Gloo, store "));
 }
 
 TEST(LaunchRanks, AFailingRankStopsTheOthers) {

@@ -6,12 +6,18 @@
 
 namespace gspo::engine {
 
-common::Status CheckCollectiveTensors(const std::vector<at::Tensor>& tensors, const char* what) {
+common::Status CheckCollectiveTensors(const std::vector<at::Tensor>& tensors, const char* what,
+                                      bool allow_bfloat16) {
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const at::Tensor& t = tensors[i];
     const std::string where = std::string(what) + ": tensor " + std::to_string(i);
     if (!t.defined()) return common::InvalidArgumentError(where + " is undefined");
-    if (t.scalar_type() != at::kFloat) {
+    if (allow_bfloat16 && t.scalar_type() != at::kFloat && t.scalar_type() != at::kBFloat16) {
+      return common::InvalidArgumentError(where + " is " +
+                                          std::string(c10::toString(t.scalar_type())) +
+                                          "; only float32 and bfloat16 are supported");
+    }
+    if (!allow_bfloat16 && t.scalar_type() != at::kFloat) {
       return common::InvalidArgumentError(
           where + " is " + std::string(c10::toString(t.scalar_type())) +
           "; only float32 is supported (bfloat16 all-reduce is not supported by Gloo: convert to "

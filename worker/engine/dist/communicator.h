@@ -1,7 +1,7 @@
 // Communicator: the collectives that data-parallel training needs between the ranks of a job.
 //
-//   AllReduceSum  float32 tensors summed in place across ranks (LoRA gradients)
-//   Broadcast     float32 tensors copied in place from a root rank
+//   AllReduceSum  float32 tensors summed in place across ranks (LoRA gradients); NCCL: bfloat16 too
+//   Broadcast     float32 tensors copied in place from a root rank; NCCL: bfloat16 too
 //   Barrier       every rank has reached this point
 //   AllGather     a few doubles from every rank (step metrics)
 //
@@ -9,13 +9,12 @@
 // the same order. A call that does not complete within the timeout given at creation (a rank
 // died, hangs, or took another path) fails with kDeadlineExceeded or kUnavailable, and the
 // communicator must not be used again (its later calls fail with kAborted): the job fails
-// rather than continuing with ranks that disagree. Only float32 is reduced: bfloat16 all-reduce is
-// not supported by Gloo, and summing gradients in float32 keeps the ranks' optimizer steps
-// identical on every backend.
+// rather than continuing with ranks that disagree. AllReduceGradients sums in float32 on every
+// backend (Gloo has no bfloat16 all-reduce, and float32 sums keep the ranks' optimizer steps
+// identical); the NCCL communicator also takes bfloat16 tensors.
 //
-// Implementations: SingleRankCommunicator (a world of one; every call is the identity) and
-// GlooCommunicator (CPU, gloo_communicator.h). GPU ranks need an NCCL implementation of the
-// same interface (not written yet).
+// Implementations: SingleRankCommunicator (a world of one; every call is the identity),
+// GlooCommunicator (CPU, gloo_communicator.h) and NcclCommunicator (GPU, nccl_communicator.h).
 // Ownership: a communicator is owned by the code that created it; tensors are borrowed for the
 // duration of a call. Not thread-safe: one thread calls into a communicator.
 #pragma once
@@ -35,7 +34,8 @@ class Communicator {
   virtual int rank() const = 0;
   virtual int world_size() const = 0;
 
-  // Sums each tensor over the ranks, in place. Float32, contiguous, on one device.
+  // Sums each tensor over the ranks, in place. Float32 (NCCL: or bfloat16), contiguous, on one
+  // device.
   virtual common::Status AllReduceSum(std::vector<at::Tensor>& tensors) = 0;
   // Overwrites each tensor with root's. Float32, contiguous.
   virtual common::Status Broadcast(std::vector<at::Tensor>& tensors, int root) = 0;
@@ -60,8 +60,10 @@ class SingleRankCommunicator final : public Communicator {
 };
 
 // The checks every implementation applies to the tensors of AllReduceSum and Broadcast:
-// defined, float32 (names the dtype it got otherwise), contiguous, all on one device.
-common::Status CheckCollectiveTensors(const std::vector<at::Tensor>& tensors, const char* what);
+// defined, float32 (or bfloat16 where allowed; names the dtype it got otherwise), contiguous, all
+// on one device.
+common::Status CheckCollectiveTensors(const std::vector<at::Tensor>& tensors, const char* what,
+                                      bool allow_bfloat16 = false);
 
 // Sums the gradients of `params` over the ranks in one flat float32 buffer (one collective
 // instead of one per tensor). A parameter without a gradient contributes zeros and gets the sum.
