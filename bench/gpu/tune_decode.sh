@@ -26,6 +26,7 @@ for l in sys.stdin:
 {
   echo "== defaults"; bench --configs base_graphs,lora_r16_graphs
   for chunk in 0 32 128; do echo "== GSPO_ATTENTION_CHUNK=$chunk"; GSPO_ATTENTION_CHUNK=$chunk bench --configs base_graphs; done
+  for keys in 2 8; do echo "== GSPO_ATTENTION_KEYS=$keys"; GSPO_ATTENTION_KEYS=$keys bench --configs base_graphs; done
   echo "== GSPO_SAMPLER_CLUSTERS=0"; GSPO_SAMPLER_CLUSTERS=0 bench --configs base_graphs
   echo "== pieces"; build-gpu/bin/gspo bench-decode-step
 } 2>&1 | tee "$out/tune.log"

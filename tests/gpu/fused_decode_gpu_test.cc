@@ -16,6 +16,7 @@
 #include "worker/engine/kernels/fused_ops.h"
 #include "worker/engine/lora/lora_adapters.h"
 #include "worker/engine/model/decoder_model.h"
+#include "worker/engine/model/weight_names.h"
 
 namespace gspo::engine {
 namespace {
@@ -198,6 +199,50 @@ TEST_P(FusedDecode, QuantizedWeightsDecodeAsTheReferenceLayers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, FusedDecode, ::testing::Values("gemma2", "gemma3", "llama", "qwen2", "qwen3"));
+
+// A random Gemma 2 model with the attention shape of the real ones (the test models above have
+// head dimensions of 12 to 24, which take the kernel's generic variant): 2 query heads per kv
+// head, head_dim 64, 128 or 256.
+std::unique_ptr<DecoderModel> RandomGemma2(std::int64_t head_dim) {
+  const std::string json = R"({"architectures": ["Gemma2ForCausalLM"], "model_type": "gemma2",
+    "attn_logit_softcapping": 50.0, "final_logit_softcapping": 30.0, "head_dim": )" +
+                           std::to_string(head_dim) + R"(, "hidden_act": "gelu_pytorch_tanh",
+    "hidden_size": 64, "intermediate_size": 128, "max_position_embeddings": 4096, "num_attention_heads": 4,
+    "num_hidden_layers": 2, "num_key_value_heads": 2, "query_pre_attn_scalar": )" +
+                           std::to_string(head_dim) + R"(, "rms_norm_eps": 1e-06, "rope_theta": 10000.0,
+    "sliding_window": 8, "tie_word_embeddings": true, "vocab_size": 256, "pad_token_id": 0})";
+  auto config = ParseModelConfig(json, "random gemma2");
+  EXPECT_TRUE(config.ok()) << config.status();
+  if (!config.ok()) return nullptr;
+  at::manual_seed(head_dim);
+  std::map<std::string, at::Tensor> tensors;
+  const auto options = at::TensorOptions(kCuda).dtype(at::kFloat);
+  for (const WeightSpec& spec : ExpectedWeights(*config)) {
+    tensors[spec.name] = at::randn(spec.shape, options) * (spec.kind == WeightKind::kNorm ? 0.05 : 0.2);
+  }
+  auto model = DecoderModel::FromTensors(*config, tensors, at::kFloat, kCuda, "random gemma2");
+  EXPECT_TRUE(model.ok()) << model.status();
+  return model.ok() ? std::move(*model) : nullptr;
+}
+
+// Every compiled keys-per-round choice of the specialised variants (GSPO_ATTENTION_KEYS; the
+// default too), short and past one split-K chunk, equals the reference layers.
+TEST(FusedDecodeHeadDims, SpecialisedAttentionVariantsEqualTheReferenceLayers) {
+  for (const std::int64_t head_dim : {64, 128, 256}) {
+    auto model = RandomGemma2(head_dim);
+    ASSERT_TRUE(model);
+    for (const char* keys : {"0", "2", "4", "8"}) {
+      ::setenv("GSPO_ATTENTION_KEYS", keys, 1);
+      for (const std::int64_t steps : {12, 300}) {
+        const auto [hidden, cache] =
+            Compare(RunDecode(*model, true, false, steps), RunDecode(*model, false, false, steps));
+        EXPECT_LE(hidden, 2e-5) << "head_dim " << head_dim << " keys " << keys << " steps " << steps;
+        EXPECT_LE(cache, 2e-5) << "head_dim " << head_dim << " keys " << keys;
+      }
+    }
+    ::unsetenv("GSPO_ATTENTION_KEYS");
+  }
+}
 
 // The kept set of top-p as the reference sampler defines it, in float64 on the CPU.
 std::set<std::int64_t> KeptSet(const at::Tensor& z_row, double top_p) {

@@ -7,7 +7,8 @@
 // and a second kernel merges the chunks in chunk order. The 8 warps take turns over rounds of U consecutive keys;
 // a key row of D elements is read by the warp's 32 lanes together (D / 32 contiguous elements
 // each for D = 64, 128, 256; any other D up to 256 takes a generic variant where lane l holds
-// elements l, l + 32, ...), the R dot products are reduced across the warp, and each warp keeps an online softmax
+// elements l, l + 32, ...), a round's U x R dot products are reduced and scattered across the
+// warp so that each lane finishes one key's score, and each warp keeps an online softmax
 // (running max, sum, weighted values) per query head. The warps' partial results are merged in
 // warp order, so the output does not depend on scheduling.
 #include <cmath>
@@ -66,8 +67,53 @@ struct StridedFragment {
   __device__ __forceinline__ float Get(int j) const { return v[j]; }
 };
 
+// Sums U per-lane values (one per key) over the warp and scatters the totals: halving steps
+// (offsets 16, 8, ...) leave lane l with the partial sums of key l / (32 / U) over the lanes
+// that share its high bits; the remaining offsets complete them. Fixed order: reproducible.
+template <int U>
+__device__ __forceinline__ float ReduceScatterSum(float (&v)[U], int lane) {
+#pragma unroll
+  for (int n = U, offset = 16; n > 1; n >>= 1, offset >>= 1) {
+    const bool upper = (lane & offset) != 0;
+#pragma unroll
+    for (int i = 0; i < n / 2; ++i) {
+      const float send = upper ? v[i] : v[i + n / 2];
+      const float keep = upper ? v[i + n / 2] : v[i];
+      v[i] = keep + __shfl_xor_sync(0xffffffffu, send, offset);
+    }
+  }
+  float sum = v[0];
+#pragma unroll
+  for (int offset = 16 / U; offset > 0; offset >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+  return sum;
+}
+
+// The max / sum over the keys of a round after ReduceScatterSum: over lanes kKeyLanes apart.
+template <int kKeyLanes>
+__device__ __forceinline__ float MaxOverKeys(float value) {
+#pragma unroll
+  for (int offset = kKeyLanes; offset < 32; offset <<= 1) value = fmaxf(value, __shfl_xor_sync(0xffffffffu, value, offset));
+  return value;
+}
+template <int kKeyLanes>
+__device__ __forceinline__ float SumOverKeys(float value) {
+#pragma unroll
+  for (int offset = kKeyLanes; offset < 32; offset <<= 1) value += __shfl_xor_sync(0xffffffffu, value, offset);
+  return value;
+}
+
 // D = 0: the generic variant (runtime head_dim up to 256).
+// Keys per warp round when DecodeAttentionArgs::keys_per_round does not choose: as many as fit
+// the registers without spilling (checked with -Xptxas -v for the compiled variants).
 template <typename T, int D, int R>
+constexpr int DefaultKeysPerRound() {
+  if (D == 0) return 2;
+  if (R <= 2) return D == 256 ? 4 : (sizeof(T) == 2 ? 8 : 4);
+  return R <= 4 ? 4 : 2;
+}
+
+// U: keys per warp round (a power of two up to 32).
+template <typename T, int D, int R, int U>
 __global__ void __launch_bounds__(kWarps * 32, R <= 2 ? 2 : 1) DecodeAttentionKernel(DecodeAttentionArgs a) {
   constexpr bool kGeneric = D == 0;
   constexpr int EPL = kGeneric ? StridedFragment<T>::kMaxElements : D / 32;
@@ -114,7 +160,6 @@ __global__ void __launch_bounds__(kWarps * 32, R <= 2 ? 2 : 1) DecodeAttentionKe
 
   // Each warp takes U consecutive keys per round and issues all their loads before using any,
   // so U key rows per warp are in flight (one at a time leaves the loop waiting on latency).
-  constexpr int U = kGeneric ? 2 : (R <= 2 ? (sizeof(T) == 2 ? 8 : 4) : (R <= 4 ? 4 : 2));
   for (std::int64_t base = begin + static_cast<std::int64_t>(warp) * U; base < end; base += kWarps * U) {
     bool allowed[U];
     Frag k[U], v[U];
@@ -131,33 +176,40 @@ __global__ void __launch_bounds__(kWarps * 32, R <= 2 ? 2 : 1) DecodeAttentionKe
       load(k[u], k_rows + s * dim);
       load(v[u], v_rows + s * dim);
     }
-    // The round's U scores per head first (independent warp reductions), then one rescale of
-    // the running sums for the whole round: a short dependency chain per round, not per key.
+    // Per head: the round's U dot products are reduced and scattered across the warp at once
+    // (lane l ends with key l / (32 / U)'s score: U - 1 + log2(32 / U) shuffles instead of 5 U),
+    // so each lane caps and exponentiates one score, not all U; the round's max and weight sum
+    // are reduced over the lanes that hold different keys and the weights broadcast for V.
+    constexpr int kKeyLanes = 32 / U;
+    const int my_key = lane / kKeyLanes;
+    bool my_allowed = false;
+#pragma unroll
+    for (int u = 0; u < U; ++u) my_allowed = u == my_key ? allowed[u] : my_allowed;
 #pragma unroll
     for (int r = 0; r < R; ++r) {
-      float score[U];
-      float round_max = running_max[r];
+      float dots[U];
 #pragma unroll
       for (int u = 0; u < U; ++u) {
         float dot = 0.f;
 #pragma unroll
         for (int j = 0; j < EPL; ++j) dot += q[r][j] * k[u].Get(j);
-        score[u] = WarpSum(dot) * a.scale;
-        if (a.softcap > 0.f) score[u] = a.softcap * tanhf(score[u] / a.softcap);
-        if (allowed[u]) round_max = fmaxf(round_max, score[u]);
+        dots[u] = dot;
       }
+      float score = ReduceScatterSum<U>(dots, lane) * a.scale;
+      if (a.softcap > 0.f) score = a.softcap * tanhf(score / a.softcap);
+      const float round_max = fmaxf(running_max[r], MaxOverKeys<kKeyLanes>(my_allowed ? score : -INFINITY));
       if (round_max == -INFINITY) continue;  // no allowed key yet: nothing to add
       const float correction = __expf(running_max[r] - round_max);
-      running_sum[r] *= correction;
+      const float weight = my_allowed ? __expf(score - round_max) : 0.f;
+      running_sum[r] = running_sum[r] * correction + SumOverKeys<kKeyLanes>(weight);
 #pragma unroll
       for (int j = 0; j < EPL; ++j) acc[r][j] *= correction;
 #pragma unroll
       for (int u = 0; u < U; ++u) {
-        if (!allowed[u]) continue;  // the same for the whole warp
-        const float weight = __expf(score[u] - round_max);
-        running_sum[r] += weight;
+        const float w = __shfl_sync(0xffffffffu, weight, u * kKeyLanes);
+        if (!allowed[u]) continue;  // the same for the whole warp; skips unloaded rows
 #pragma unroll
-        for (int j = 0; j < EPL; ++j) acc[r][j] += weight * v[u].Get(j);
+        for (int j = 0; j < EPL; ++j) acc[r][j] += w * v[u].Get(j);
       }
       running_max[r] = round_max;
     }
@@ -246,19 +298,34 @@ __global__ void MergeChunksKernel(const float* partials, int chunks, int dim, T*
   }
 }
 
-template <typename T, int D>
-cudaError_t LaunchForHeads(int groups, const DecodeAttentionArgs& a, cudaStream_t stream) {
+// The kernel for R query heads per kv head, with a.keys_per_round keys per warp round when it
+// is 2, 4 or 8 and R <= 2 (the measured choices), else the default.
+template <typename T, int D, int R>
+void LaunchKernel(const DecodeAttentionArgs& a, cudaStream_t stream) {
   const dim3 grid(a.kv_heads, a.rows, a.chunks);
   const int threads = kWarps * 32;
+  if constexpr (R <= 2 && D != 0) {
+    switch (a.keys_per_round) {
+      case 2: DecodeAttentionKernel<T, D, R, 2><<<grid, threads, 0, stream>>>(a); return;
+      case 4: DecodeAttentionKernel<T, D, R, 4><<<grid, threads, 0, stream>>>(a); return;
+      case 8: DecodeAttentionKernel<T, D, R, 8><<<grid, threads, 0, stream>>>(a); return;
+      default: break;
+    }
+  }
+  DecodeAttentionKernel<T, D, R, DefaultKeysPerRound<T, D, R>()><<<grid, threads, 0, stream>>>(a);
+}
+
+template <typename T, int D>
+cudaError_t LaunchForHeads(int groups, const DecodeAttentionArgs& a, cudaStream_t stream) {
   switch (groups) {
-    case 1: DecodeAttentionKernel<T, D, 1><<<grid, threads, 0, stream>>>(a); break;
-    case 2: DecodeAttentionKernel<T, D, 2><<<grid, threads, 0, stream>>>(a); break;
-    case 3: DecodeAttentionKernel<T, D, 3><<<grid, threads, 0, stream>>>(a); break;
-    case 4: DecodeAttentionKernel<T, D, 4><<<grid, threads, 0, stream>>>(a); break;
-    case 5: DecodeAttentionKernel<T, D, 5><<<grid, threads, 0, stream>>>(a); break;
-    case 6: DecodeAttentionKernel<T, D, 6><<<grid, threads, 0, stream>>>(a); break;
-    case 7: DecodeAttentionKernel<T, D, 7><<<grid, threads, 0, stream>>>(a); break;
-    case 8: DecodeAttentionKernel<T, D, 8><<<grid, threads, 0, stream>>>(a); break;
+    case 1: LaunchKernel<T, D, 1>(a, stream); break;
+    case 2: LaunchKernel<T, D, 2>(a, stream); break;
+    case 3: LaunchKernel<T, D, 3>(a, stream); break;
+    case 4: LaunchKernel<T, D, 4>(a, stream); break;
+    case 5: LaunchKernel<T, D, 5>(a, stream); break;
+    case 6: LaunchKernel<T, D, 6>(a, stream); break;
+    case 7: LaunchKernel<T, D, 7>(a, stream); break;
+    case 8: LaunchKernel<T, D, 8>(a, stream); break;
     default: return cudaErrorNotSupported;
   }
   if (a.chunks > 1) {

@@ -83,6 +83,9 @@ struct DecodeAttentionArgs {
   int chunks = 1;
   std::int64_t chunk = 0;
   float* partials = nullptr;
+  // Keys each warp loads per round (2, 4 or 8; 0: the kernel's default for the shape), for
+  // measuring; GSPO_ATTENTION_KEYS sets it.
+  int keys_per_round = 0;
 };
 // cudaErrorNotSupported when head_dim or heads / kv_heads has no compiled variant;
 // cudaErrorInvalidValue when the chunks do not cover the capacity or lack their workspace.

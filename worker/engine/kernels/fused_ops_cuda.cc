@@ -120,6 +120,13 @@ static std::int64_t AttentionKeysPerChunk() {
   return keys;
 }
 
+// Keys per warp round of decode attention (GSPO_ATTENTION_KEYS; 0: the kernel's default). Read
+// at every launch (tests switch it; graphs record it once).
+static int AttentionKeysPerRound() {
+  const char* value = std::getenv("GSPO_ATTENTION_KEYS");
+  return value != nullptr ? static_cast<int>(std::strtol(value, nullptr, 10)) : 0;
+}
+
 bool AttentionSupports(HeadShape shape) {
   return k::DecodeAttentionSupports(static_cast<int>(shape.heads), static_cast<int>(shape.kv_heads),
                                     static_cast<int>(shape.head_dim));
@@ -157,6 +164,7 @@ void DecodeAttention(const at::Tensor& q, const KvCache::LayerBuffers& layer,
   // Split-K over the cache when rows x kv heads alone would leave the device idle.
   args.chunks = k::DecodeAttentionChunks(args.rows, args.kv_heads, layer.capacity, AttentionKeysPerChunk());
   args.chunk = (layer.capacity + args.chunks - 1) / args.chunks;
+  args.keys_per_round = AttentionKeysPerRound();
   at::Tensor partials;
   if (args.chunks > 1) {
     partials = at::empty({k::DecodeAttentionPartialFloats(args.rows, args.heads, args.head_dim, args.chunks)},
