@@ -173,7 +173,9 @@ TEST(GspoTrainGpus, ARankWhosePeerDiesStopsWithinTheTimeout) {
 TEST(GspoTrainGpus, MoreRanksThanGpusIsAUsageError) {
   SKIP_WITHOUT_TWO_GPUS();
   gspo::testing::ScopedTempDir dir;
-  auto r = InSource(Gspo() + " train " + TinyJob(dir.Join("run"), "float32") + " --nproc 4");
+  // 8 prompts divide among 4 ranks, so the job is valid and only the device count is wrong.
+  auto r = InSource(Gspo() + " train " + TinyJob(dir.Join("run"), "float32") +
+                    " --set training.prompts_per_step=8 --nproc 4");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_THAT(r.output, HasSubstr("--nproc 4: 2 CUDA devices are visible"));
 }
