@@ -16,6 +16,22 @@ engine::LoraConfig LoraConfigOf(const TrainOptions& o) {
   return c;
 }
 
+engine::LearnerConfig LearnerConfigOf(const TrainOptions& o) {
+  engine::LearnerConfig c;
+  c.loss.clip_range_left = o.clip_range_left;
+  c.loss.clip_range_right = o.clip_range_right;
+  c.loss.beta = o.beta;
+  c.loss.token_level = o.use_gspo_token;
+  c.num_iterations = o.num_iterations;
+  c.minibatches = o.minibatches;
+  c.micro_batch = o.micro_batch;
+  c.max_grad_norm = o.max_grad_norm;
+  c.temperature = o.temperature;
+  c.recompute_old_logprobs = o.recompute_old_logprobs;
+  c.gradient_checkpointing = o.gradient_checkpointing;
+  return c;
+}
+
 common::Status ExportFinal(const TrainOptions& options, const engine::DecoderModel& model,
                            const engine::LoraAdapters* adapters) {
   const std::string final_dir = common::JoinPath(options.output_dir, "final");
