@@ -16,7 +16,8 @@ std::string TrainUsage() {
                      "                  [--nproc N] [--dist-timeout SECONDS] [--threads N]\n") +
          "Runs the GSPO job (or, with algorithm: sft, supervised fine-tuning on dataset.path) on\n"
          "this machine; writes output.output_dir (metrics.jsonl, checkpoints/, final/).\n"
-         "--nproc N runs N data-parallel CPU ranks (default 1; sets resources.gpus to N);\n"
+         "--nproc N runs N data-parallel CPU ranks (default 1; sets resources.gpus to N;\n"
+         "with resources.mode=disaggregated, resources.rollout_gpus of them only generate);\n"
          "--dist-timeout bounds how long a rank waits for the others (default 600 s);\n"
          "--threads sets each rank's intra-op threads (default: cores / ranks). The\n"
          "reference guide's flags also work:\n" +
