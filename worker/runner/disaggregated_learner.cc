@@ -8,17 +8,12 @@
 #include <map>
 
 #include "common/files.h"
-#include "common/logging.h"
 #include "worker/engine/device_memory.h"
 #include "worker/engine/train/adamw.h"
 #include "worker/engine/train/policy_learner.h"
-#include "worker/runner/checkpoint_manager.h"
 #include "worker/runner/disaggregated_trainer.h"
 #include "worker/runner/group_shard.h"
-#include "worker/runner/metrics_writer.h"
 #include "worker/runner/out_of_memory.h"
-#include "worker/runner/sample_log.h"
-#include "worker/runner/tensorboard_writer.h"
 #include "worker/runner/trainer_common.h"
 #include "worker/runner/trajectory_wire.h"
 
@@ -145,32 +140,11 @@ common::Status DisaggregatedTrainer::RunLearner(bool progress) {
   adamw.weight_decay = options_.weight_decay;
   engine::AdamW optimizer(adapters->Parameters(), adamw);
   CheckpointManager checkpoints(options_.output_dir, options_.save_total_limit, options_.model_name);
-  std::int64_t first_step = 0;
-  if (!options_.resume_from_checkpoint.empty()) {
-    std::string dir = options_.resume_from_checkpoint;
-    if (dir == "latest") {
-      auto latest = checkpoints.Latest();
-      if (!latest) {
-        return common::NotFoundError("resume_from_checkpoint: latest: no checkpoint in " +
-                                     checkpoints.CheckpointsDir());
-      }
-      dir = *latest;
-    }
-    GSPO_ASSIGN_OR_RETURN(first_step, checkpoints.Load(dir, adapters.get(), &optimizer));
-    common::LogInfo("resumed", {{"checkpoint", dir}, {"step", first_step}});
-  }
-  std::unique_ptr<MetricsWriter> writer;
-  std::unique_ptr<SampleLog> samples;
-  std::unique_ptr<TensorBoardWriter> tensorboard;
+  GSPO_ASSIGN_OR_RETURN(const std::int64_t first_step,
+                        ResumeIfAsked(options_, checkpoints, adapters.get(), &optimizer));
+  StepLogs logs;
   if (lead) {
-    GSPO_ASSIGN_OR_RETURN(writer, MetricsWriter::Open(common::JoinPath(options_.output_dir, "metrics.jsonl"),
-                                                      options_.steps, progress));
-    GSPO_ASSIGN_OR_RETURN(samples, SampleLog::Open(common::JoinPath(options_.output_dir, "samples.jsonl")));
-    if (options_.tensorboard) {
-      std::string dir = common::JoinPath(options_.output_dir, "tensorboard");
-      if (!options_.run_name.empty()) dir = common::JoinPath(dir, options_.run_name);
-      GSPO_ASSIGN_OR_RETURN(tensorboard, TensorBoardWriter::Open(dir));
-    }
+    GSPO_ASSIGN_OR_RETURN(logs, OpenStepLogs(options_, progress));
     // The first policy (and first step) of the rollout ranks.
     GSPO_RETURN_IF_ERROR(SyncPolicy(*ranks_.sync, rollout_ranks, *adapters, first_step).status());
   }
@@ -265,14 +239,14 @@ common::Status DisaggregatedTrainer::RunLearner(bool progress) {
     row.insert(row.end(), learned_row.begin(), learned_row.end());
     row.insert(row.end(), stats.begin(), stats.end());
     if ((step + 1) % options_.log_every == 0 || step + 1 == options_.steps) {
-      GSPO_RETURN_IF_ERROR(writer->Write(step + 1, row));
-      if (tensorboard) GSPO_RETURN_IF_ERROR(tensorboard->AddScalars(step + 1, row));
+      GSPO_RETURN_IF_ERROR(logs.metrics->Write(step + 1, row));
+      if (logs.tensorboard) GSPO_RETURN_IF_ERROR(logs.tensorboard->AddScalars(step + 1, row));
       std::vector<SampleTurn> turns;
       for (const auto& [role, content] : packets.front().first_transcript) turns.push_back({role, content});
-      GSPO_RETURN_IF_ERROR(samples->Write(step + 1, packets.front().first_scenario,
+      GSPO_RETURN_IF_ERROR(logs.samples->Write(step + 1, packets.front().first_scenario,
                                           packets.front().trajectories.front().reward, turns));
     }
-    writer->Progress(step + 1, row);
+    logs.metrics->Progress(step + 1, row);
     if (options_.save_steps > 0 && (step + 1) % options_.save_steps == 0) {
       GSPO_RETURN_IF_ERROR(checkpoints.Save(step + 1, *adapters, optimizer));
     }

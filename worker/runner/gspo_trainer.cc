@@ -47,32 +47,11 @@ common::Status GspoTrainer::Run(bool progress) {
   adamw.weight_decay = options_.weight_decay;
   engine::AdamW optimizer(adapters->Parameters(), adamw);
   CheckpointManager checkpoints(options_.output_dir, options_.save_total_limit, options_.model_name);
-  std::int64_t first_step = 0;
-  if (!options_.resume_from_checkpoint.empty()) {
-    std::string dir = options_.resume_from_checkpoint;
-    if (dir == "latest") {
-      auto latest = checkpoints.Latest();
-      if (!latest) {
-        return common::NotFoundError("resume_from_checkpoint: latest: no checkpoint in " +
-                                     checkpoints.CheckpointsDir());
-      }
-      dir = *latest;
-    }
-    GSPO_ASSIGN_OR_RETURN(first_step, checkpoints.Load(dir, adapters.get(), &optimizer));
-    common::LogInfo("resumed", {{"checkpoint", dir}, {"step", first_step}});
-  }
-  std::unique_ptr<MetricsWriter> writer;
-  std::unique_ptr<SampleLog> samples;
+  GSPO_ASSIGN_OR_RETURN(const std::int64_t first_step,
+                        ResumeIfAsked(options_, checkpoints, adapters.get(), &optimizer));
+  StepLogs logs;
   if (lead) {
-    GSPO_ASSIGN_OR_RETURN(writer, MetricsWriter::Open(common::JoinPath(options_.output_dir, "metrics.jsonl"),
-                                                      options_.steps, progress));
-    GSPO_ASSIGN_OR_RETURN(samples, SampleLog::Open(common::JoinPath(options_.output_dir, "samples.jsonl")));
-  }
-  std::unique_ptr<TensorBoardWriter> tensorboard;
-  if (options_.tensorboard && lead) {
-    std::string dir = common::JoinPath(options_.output_dir, "tensorboard");
-    if (!options_.run_name.empty()) dir = common::JoinPath(dir, options_.run_name);
-    GSPO_ASSIGN_OR_RETURN(tensorboard, TensorBoardWriter::Open(dir));
+    GSPO_ASSIGN_OR_RETURN(logs, OpenStepLogs(options_, progress));
   }
   const engine::LearnerConfig learner_config = LearnerConfigOf(options_);
   engine::PolicyLearner learner(model_, adapters.get(), &optimizer, learner_config, communicator_);
@@ -197,16 +176,16 @@ common::Status GspoTrainer::Run(bool progress) {
     row.emplace_back("tokens_per_second", (counts[0].second + learned.tokens_trained) / seconds_step);
     if (!lead) continue;
     if ((step + 1) % options_.log_every == 0 || step + 1 == options_.steps) {
-      GSPO_RETURN_IF_ERROR(writer->Write(step + 1, row));
-      if (tensorboard) GSPO_RETURN_IF_ERROR(tensorboard->AddScalars(step + 1, row));
+      GSPO_RETURN_IF_ERROR(logs.metrics->Write(step + 1, row));
+      if (logs.tensorboard) GSPO_RETURN_IF_ERROR(logs.tensorboard->AddScalars(step + 1, row));
       std::vector<SampleTurn> turns;
       for (auto& [role, content] : rollout.branches.front().session->Transcript()) {
         turns.push_back({std::move(role), std::move(content)});
       }
       GSPO_RETURN_IF_ERROR(
-          samples->Write(step + 1, rollout.first_scenario, rollout.scores.front().total, turns));
+          logs.samples->Write(step + 1, rollout.first_scenario, rollout.scores.front().total, turns));
     }
-    writer->Progress(step + 1, row);
+    logs.metrics->Progress(step + 1, row);
     if (options_.save_steps > 0 && (step + 1) % options_.save_steps == 0) {
       GSPO_RETURN_IF_ERROR(checkpoints.Save(step + 1, *adapters, optimizer));
     }

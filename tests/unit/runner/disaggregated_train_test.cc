@@ -143,6 +143,25 @@ TEST(DisaggregatedTrain, WithOverlapSamplesAreAtMostOneVersionOld) {
   }
 }
 
+// The learners resume from the checkpoint and hand it to the rollout ranks first: the first
+// step after resuming is sampled with the resumed policy.
+TEST(DisaggregatedTrain, AResumedRunStartsFromTheCheckpointsPolicy) {
+  gspo::testing::ScopedTempDir dir;
+  const std::string out = dir.Join("run");
+  const std::string ranks = " --set resources.mode=disaggregated --nproc 2 --dist-timeout 120";
+  auto first = InSource(Gspo() + " train " + TinyJob(out, 2) + ranks);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  auto resumed = InSource(Gspo() + " train " + TinyJob(out, 4) + ranks +
+                          " --set output.resume_from_checkpoint=latest");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_THAT(resumed.output, HasSubstr("resumed checkpoint="));
+  const std::vector<common::Json> m = Metrics(out);
+  ASSERT_EQ(m.size(), 4u);
+  EXPECT_EQ(Value(m[2], "step"), 3.0);
+  EXPECT_EQ(Value(m[2], "policy_staleness_max"), 0.0);
+  EXPECT_EQ(Value(m[3], "policy_staleness_max"), 1.0);
+}
+
 double Elapsed(const std::string& output) {
   std::smatch m;
   if (!std::regex_search(output, m, std::regex("elapsed=([0-9.]+)"))) return 1e9;
