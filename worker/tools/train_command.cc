@@ -144,7 +144,9 @@ common::Status Train(const std::vector<std::string>& args, const RankFlags& rank
                                 communicator.get());
     GSPO_RETURN_IF_ERROR(trainer.Run(setup.progress));
   }
-  if (ranks.rank <= 0) {
+  // The rank that wrote them: rank 0, or the lead learner of a disaggregated job.
+  const bool writer = options.mode == "disaggregated" ? ranks.rank == options.rollout_ranks : ranks.rank <= 0;
+  if (writer) {
     std::cerr << "gspo train: metrics in " << common::JoinPath(options.output_dir, "metrics.jsonl")
               << "; exports in " << common::JoinPath(options.output_dir, "final") << "\n";
   }
