@@ -114,6 +114,10 @@ void FillDerived(const std::string& fallback_where, v1::JobSpec* spec, SourceMap
     resources->set_rollout_gpus(std::max(1, resources->gpus() / 2));
     derive("resources.rollout_gpus");
   }
+  if (resources->mode() == "disaggregated" && !resources->has_max_staleness()) {
+    resources->set_max_staleness(1);
+    derive("resources.max_staleness");
+  }
 }
 
 // The user's explicit quantization choice wins over a preset's: --use-8bit on a 9B model

@@ -331,8 +331,14 @@ void CheckResources(const v1::ResourcesSpec& r, const SourceMap& sources, Checke
     } else {
       c.IntRange("resources.rollout_gpus", r.rollout_gpus(), 1, r.gpus() - 1);
     }
-  } else if (sources.SetByUser("resources.rollout_gpus")) {
-    c.Fail("resources.rollout_gpus", "applies to resources.mode: disaggregated only");
+    c.IntRange("resources.max_staleness", r.max_staleness(), 0, 1);
+  } else {
+    if (sources.SetByUser("resources.rollout_gpus")) {
+      c.Fail("resources.rollout_gpus", "applies to resources.mode: disaggregated only");
+    }
+    if (sources.SetByUser("resources.max_staleness")) {
+      c.Fail("resources.max_staleness", "applies to resources.mode: disaggregated only");
+    }
   }
   c.IntRange("resources.max_restarts", r.max_restarts(), 0, 100);
   c.IntRange("resources.priority", r.priority(), -1000, 1000);

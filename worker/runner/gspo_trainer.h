@@ -1,11 +1,8 @@
 // GspoTrainer: the training loop behind `gspo train` (and, later, each worker rank).
 //
 //   for step in [resume step, num_outer_iterations):
-//     openings ─▶ prompt ids (EpisodeBuilder)               one per group
-//     turn 1: RolloutEngine, G samples per prompt (one prefill per prompt)
-//     turns 2..: user replies (EpisodeSource::UserReplies, one batch) ─▶ ids appended ─▶ one
-//                more sample per branch still running
-//     rewards (EpisodeSession::Score) ─▶ TrainBatch (ids, assistant mask, sampled log-probs)
+//     EpisodeCollector (episode_collector.h): this rank's groups, G samples each, rewards
+//     ─▶ TrainBatch (ids, assistant mask, sampled log-probs)
 //     PolicyLearner::Learn ─▶ metrics.jsonl ─▶ checkpoint every save_steps
 //   final/adapter (PEFT) and final/merged
 //
@@ -14,6 +11,7 @@
 // index, so a group's episodes do not depend on the rank that runs it. The learner sums the
 // ranks' gradients; the metrics are combined, and rank 0 alone writes metrics, samples,
 // checkpoints and exports.
+// resources.mode: disaggregated runs in DisaggregatedTrainer (disaggregated_trainer.h) instead.
 // Borrows the model, tokenizer, chat format, episode source and communicator. Not thread-safe.
 #pragma once
 
@@ -44,10 +42,6 @@ class GspoTrainer {
   common::Status Run(bool progress);
 
  private:
-  struct Rollout;  // one step's episodes, defined in the .cc
-
-  common::StatusOr<Rollout> CollectEpisodes(std::int64_t step, StepMetrics* metrics);
-
   TrainOptions options_;
   engine::DecoderModel* model_;
   const tokenizer::Tokenizer* tokenizer_;

@@ -47,6 +47,11 @@ TrainOptions TrainOptionsFromSpec(const v1::JobSpec& spec, const std::string& mo
   o.lr_schedule = spec.training().lr_scheduler_type();
   o.warmup_steps = spec.training().warmup_steps();
   o.seed = static_cast<std::uint64_t>(spec.training().seed());
+  o.mode = spec.resources().mode();
+  if (o.mode == "disaggregated") {
+    o.rollout_ranks = spec.resources().rollout_gpus();
+    o.max_staleness = spec.resources().max_staleness();
+  }
   o.save_steps = spec.output().save_steps();
   o.save_total_limit = spec.output().save_total_limit();
   o.exports = {spec.output().export_().begin(), spec.output().export_().end()};

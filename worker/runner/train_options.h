@@ -58,6 +58,10 @@ struct TrainOptions {
   std::string lr_schedule = "cosine";
   std::int64_t warmup_steps = 0;
   std::uint64_t seed = 42;
+  // Ranks (resources)
+  std::string mode = "colocated";   // colocated | disaggregated
+  std::int64_t rollout_ranks = 0;   // disaggregated: ranks [0, rollout_ranks) generate
+  std::int64_t max_staleness = 1;   // disaggregated: policy versions a sample may lag (0 or 1)
   // Output
   std::int64_t save_steps = 0;
   std::int64_t save_total_limit = 0;

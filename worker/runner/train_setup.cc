@@ -18,7 +18,8 @@ std::string TrainUsage() {
          "this machine; writes output.output_dir (metrics.jsonl, checkpoints/, final/).\n"
          "--nproc N runs N data-parallel ranks (sets resources.gpus to N): on CUDA rank R\n"
          "uses cuda:R and NCCL (default: one rank per visible GPU), else CPU ranks and Gloo\n"
-         "(default 1);\n"
+         "(default 1); with resources.mode=disaggregated, resources.rollout_gpus of them only\n"
+         "generate;\n"
          "--dist-timeout bounds how long a rank waits for the others (default 600 s);\n"
          "--threads sets each rank's intra-op threads (default: cores / ranks). The\n"
          "reference guide's flags also work:\n" +

@@ -1,6 +1,7 @@
 #include "worker/runner/trainer_common.h"
 
 #include "common/files.h"
+#include "common/logging.h"
 #include "worker/runner/exporter.h"
 
 namespace gspo::runner {
@@ -14,6 +15,54 @@ engine::LoraConfig LoraConfigOf(const TrainOptions& o) {
   c.use_rslora = o.use_rslora;
   c.seed = o.seed;
   return c;
+}
+
+engine::LearnerConfig LearnerConfigOf(const TrainOptions& o) {
+  engine::LearnerConfig c;
+  c.loss.clip_range_left = o.clip_range_left;
+  c.loss.clip_range_right = o.clip_range_right;
+  c.loss.beta = o.beta;
+  c.loss.token_level = o.use_gspo_token;
+  c.num_iterations = o.num_iterations;
+  c.minibatches = o.minibatches;
+  c.micro_batch = o.micro_batch;
+  c.max_grad_norm = o.max_grad_norm;
+  c.temperature = o.temperature;
+  c.recompute_old_logprobs = o.recompute_old_logprobs;
+  c.gradient_checkpointing = o.gradient_checkpointing;
+  return c;
+}
+
+common::StatusOr<std::int64_t> ResumeIfAsked(const TrainOptions& options,
+                                             const CheckpointManager& checkpoints,
+                                             engine::LoraAdapters* adapters,
+                                             engine::AdamW* optimizer) {
+  if (options.resume_from_checkpoint.empty()) return std::int64_t{0};
+  std::string dir = options.resume_from_checkpoint;
+  if (dir == "latest") {
+    auto latest = checkpoints.Latest();
+    if (!latest) {
+      return common::NotFoundError("resume_from_checkpoint: latest: no checkpoint in " +
+                                   checkpoints.CheckpointsDir());
+    }
+    dir = *latest;
+  }
+  GSPO_ASSIGN_OR_RETURN(std::int64_t first_step, checkpoints.Load(dir, adapters, optimizer));
+  common::LogInfo("resumed", {{"checkpoint", dir}, {"step", first_step}});
+  return first_step;
+}
+
+common::StatusOr<StepLogs> OpenStepLogs(const TrainOptions& options, bool progress) {
+  StepLogs logs;
+  GSPO_ASSIGN_OR_RETURN(logs.metrics, MetricsWriter::Open(common::JoinPath(options.output_dir, "metrics.jsonl"),
+                                                          options.steps, progress));
+  GSPO_ASSIGN_OR_RETURN(logs.samples, SampleLog::Open(common::JoinPath(options.output_dir, "samples.jsonl")));
+  if (options.tensorboard) {
+    std::string dir = common::JoinPath(options.output_dir, "tensorboard");
+    if (!options.run_name.empty()) dir = common::JoinPath(dir, options.run_name);
+    GSPO_ASSIGN_OR_RETURN(logs.tensorboard, TensorBoardWriter::Open(dir));
+  }
+  return logs;
 }
 
 common::Status ExportFinal(const TrainOptions& options, const engine::DecoderModel& model,

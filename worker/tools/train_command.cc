@@ -13,6 +13,7 @@
 #include "worker/engine/dist/nccl_communicator.h"
 #include "worker/engine/model/decoder_model.h"
 #include "worker/engine/runtime.h"
+#include "worker/runner/disaggregated_trainer.h"
 #include "worker/runner/engine_user_simulator.h"
 #include "worker/runner/env_episode_source.h"
 #include "worker/runner/group_shard.h"
@@ -51,14 +52,15 @@ common::Status LoadUserModel(const std::string& name, at::ScalarType dtype, at::
 // Multi-rank jobs train GSPO (sft runs on one rank: the job validation says so) with whole
 // groups in every minibatch of every rank.
 common::Status CheckRanks(const runner::TrainOptions& options, int world_size) {
+  if (options.mode == "disaggregated") return runner::CheckDisaggregatedRanks(options, world_size);
   if (world_size == 1) return common::Status::Ok();
   return runner::GroupShard::Create(0, world_size, options.prompts_per_step, options.minibatches).status();
 }
 
 common::Status Train(const std::vector<std::string>& args, const RankFlags& ranks) {
   GSPO_ASSIGN_OR_RETURN(runner::TrainSetup setup, runner::PrepareTraining(args));
-  if (ranks.rank >= 0) {
-    GSPO_RETURN_IF_ERROR(CheckRanks(setup.options, ranks.world_size));
+  if (ranks.rank >= 0 || setup.options.mode == "disaggregated") {
+    GSPO_RETURN_IF_ERROR(CheckRanks(setup.options, std::max(1, ranks.world_size)));
     setup.progress = setup.progress && ranks.rank == 0;
   }
   for (const std::string& warning : setup.warnings) std::cerr << "warning: " << warning << "\n";
@@ -129,28 +131,42 @@ common::Status Train(const std::vector<std::string>& args, const RankFlags& rank
             << options.group_size << " episodes, " << options.user_simulator << " user"
             << (options.user_simulator == "llm" && !options.user_model.empty() ? " (" + options.user_model + ")" : "")
             << "\n";
-  std::unique_ptr<engine::Communicator> communicator;
   const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(ranks.timeout_s * 1000));
-  if (ranks.world_size > 1 && device.is_cuda()) {
-    engine::NcclOptions nccl;
-    nccl.store_path = ranks.store;
-    nccl.rank = ranks.rank;
-    nccl.world_size = ranks.world_size;
-    nccl.device = device.index();
-    nccl.timeout = timeout;
-    GSPO_ASSIGN_OR_RETURN(communicator, engine::CreateNcclCommunicator(nccl));
-  } else if (ranks.world_size > 1) {
-    engine::GlooOptions gloo;
-    gloo.store_path = ranks.store;
-    gloo.rank = ranks.rank;
-    gloo.world_size = ranks.world_size;
-    gloo.timeout = timeout;
-    GSPO_ASSIGN_OR_RETURN(communicator, engine::CreateGlooCommunicator(gloo));
+  engine::GlooOptions gloo;
+  gloo.store_path = ranks.store;
+  gloo.rank = ranks.rank;
+  gloo.world_size = ranks.world_size;
+  gloo.timeout = timeout;
+  engine::NcclOptions nccl;
+  nccl.store_path = ranks.store;
+  nccl.rank = ranks.rank;
+  nccl.world_size = ranks.world_size;
+  nccl.device = device.is_cuda() ? device.index() : 0;
+  nccl.timeout = timeout;
+  // GPU ranks talk over NCCL, CPU ranks over Gloo.
+  const runner::JoinGroups join = [&](const std::vector<engine::Subgroup>& subgroups) {
+    return device.is_cuda() ? engine::CreateNcclCommunicators(nccl, subgroups)
+                            : engine::CreateGlooCommunicators(gloo, subgroups);
+  };
+  if (options.mode == "disaggregated") {
+    GSPO_ASSIGN_OR_RETURN(runner::DisaggregatedGroups joined,
+                          runner::JoinDisaggregated(ranks.world_size, static_cast<int>(options.rollout_ranks), join));
+    runner::DisaggregatedTrainer trainer(options, model.get(), tokenizer.get(), &format, &episodes,
+                                         joined.Ranks());
+    GSPO_RETURN_IF_ERROR(trainer.Run(setup.progress));
+  } else {
+    std::unique_ptr<engine::Communicator> communicator;
+    if (ranks.world_size > 1) {
+      GSPO_ASSIGN_OR_RETURN(engine::CommunicatorGroups joined, join({}));
+      communicator = std::move(joined.world);
+    }
+    runner::GspoTrainer trainer(options, model.get(), tokenizer.get(), &format, &episodes,
+                                communicator.get());
+    GSPO_RETURN_IF_ERROR(trainer.Run(setup.progress));
   }
-  runner::GspoTrainer trainer(options, model.get(), tokenizer.get(), &format, &episodes,
-                              communicator.get());
-  GSPO_RETURN_IF_ERROR(trainer.Run(setup.progress));
-  if (ranks.rank <= 0) {
+  // The rank that wrote them: rank 0, or the lead learner of a disaggregated job.
+  const bool writer = options.mode == "disaggregated" ? ranks.rank == options.rollout_ranks : ranks.rank <= 0;
+  if (writer) {
     std::cerr << "gspo train: metrics in " << common::JoinPath(options.output_dir, "metrics.jsonl")
               << "; exports in " << common::JoinPath(options.output_dir, "final") << "\n";
   }

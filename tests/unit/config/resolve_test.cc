@@ -325,6 +325,10 @@ TEST(Resolve, DisaggregatedSplitsRanks) {
                      "training:\n  prompts_per_step: 24\n");
   ASSERT_TRUE(job.ok()) << job.status();
   EXPECT_EQ(job->spec.gspo().minibatches(), 9);  // 144 sequences / 2 learners = 72, updates of 8
+  EXPECT_EQ(job->spec.resources().max_staleness(), 1);  // derived: the overlap is on
+  auto colocated = Resolve(JobFor("google/gemma-2-9b-it"));
+  ASSERT_TRUE(colocated.ok()) << colocated.status();
+  EXPECT_FALSE(colocated->spec.resources().has_max_staleness());  // colocated specs unchanged
 }
 
 }  // namespace

@@ -173,6 +173,13 @@ TEST(Validate, RolloutGpusOnlyWhenDisaggregated) {
             "job.yaml:8:17: resources.rollout_gpus: expected an integer between 1 and 3, got 4");
 }
 
+TEST(Validate, MaxStalenessIsZeroOrOneAndOnlyWhenDisaggregated) {
+  EXPECT_EQ(ErrorOf(With("resources:\n  gpus: 2\n  max_staleness: 0\n")),
+            "job.yaml:7:18: resources.max_staleness: applies to resources.mode: disaggregated only");
+  EXPECT_EQ(ErrorOf(With("resources:\n  gpus: 2\n  mode: disaggregated\n  max_staleness: 2\n")),
+            "job.yaml:8:18: resources.max_staleness: expected an integer between 0 and 1, got 2");
+}
+
 TEST(Validate, WarmupLongerThanTraining) {
   EXPECT_EQ(ErrorOf(With("training:\n  num_outer_iterations: 3\n  warmup_steps: 5\n")),
             "job.yaml:7:17: training.warmup_steps: expected at most "

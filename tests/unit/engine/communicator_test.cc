@@ -175,6 +175,55 @@ TEST(GlooCommunicator, ARankThatLeavesFailsTheOthersBeforeTheTimeout) {
   EXPECT_LT(SecondsSince(start), 30.0) << status;
 }
 
+// Three ranks: subgroup "pair" = world ranks {2, 0} (numbered 0, 1 in that order) and "solo" =
+// {1}. A subgroup's collectives involve only its members, in their own order.
+TEST(GlooCommunicator, SubgroupsReduceAndBroadcastAmongTheirMembers) {
+  gspo::testing::ScopedTempDir dir;
+  std::vector<std::thread> threads;
+  for (int rank = 0; rank < 3; ++rank) {
+    threads.emplace_back([&, rank] {
+      auto joined = CreateGlooCommunicators(Options(dir.Join("store"), rank, 3, std::chrono::seconds(30)),
+                                            {{"pair", {2, 0}}, {"solo", {1}}});
+      ASSERT_TRUE(joined.ok()) << joined.status();
+      ASSERT_EQ(joined->subgroups.size(), 2u);
+      Communicator* pair = joined->subgroups[0].get();
+      Communicator* solo = joined->subgroups[1].get();
+      EXPECT_EQ(pair != nullptr, rank != 1);
+      EXPECT_EQ(solo != nullptr, rank == 1);
+      if (pair != nullptr) {
+        EXPECT_EQ(pair->rank(), rank == 2 ? 0 : 1);
+        EXPECT_EQ(pair->world_size(), 2);
+        // World ranks 0 and 2 hold 1 and 3: the pair's sum is 4 (rank 1's 100 stays out).
+        std::vector<at::Tensor> t = {at::full({2}, static_cast<float>(rank + 1))};
+        ASSERT_TRUE(pair->AllReduceSum(t).ok());
+        EXPECT_EQ(t[0][1].item<float>(), 4.0f);
+        std::vector<at::Tensor> b = {at::full({1}, static_cast<float>(rank))};
+        ASSERT_TRUE(pair->Broadcast(b, /*root=*/0).ok());  // pair rank 0 is world rank 2
+        EXPECT_EQ(b[0][0].item<float>(), 2.0f);
+      } else {
+        std::vector<at::Tensor> t = {at::full({2}, 100.0f)};
+        ASSERT_TRUE(solo->AllReduceSum(t).ok());
+        EXPECT_EQ(t[0][0].item<float>(), 100.0f);
+      }
+      // The world still works after the subgroups' traffic.
+      std::vector<at::Tensor> w = {at::ones({1})};
+      ASSERT_TRUE(joined->world->AllReduceSum(w).ok());
+      EXPECT_EQ(w[0][0].item<float>(), 3.0f);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+}
+
+TEST(GlooCommunicator, RejectsBadSubgroups) {
+  const GlooOptions o = Options("/tmp/x", 0, 2, std::chrono::seconds(1));
+  EXPECT_EQ(CreateGlooCommunicators(o, {{"a", {0, 0}}}).status().code(),
+            common::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CreateGlooCommunicators(o, {{"a", {2}}}).status().code(),
+            common::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CreateGlooCommunicators(o, {{"a", {0}}, {"a", {1}}}).status().code(),
+            common::StatusCode::kInvalidArgument);
+}
+
 TEST(GlooCommunicator, RejectsBadOptions) {
   EXPECT_EQ(
       CreateGlooCommunicator(Options("/tmp/x", 2, 2, std::chrono::seconds(1))).status().code(),

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <set>
 #include <string>
 
 namespace gspo::engine {
@@ -59,6 +60,21 @@ common::Status AllReduceGradients(Communicator& communicator,
     const std::int64_t n = p.numel();
     p.mutable_grad().copy_(flat[0].narrow(0, offset, n).view_as(p));
     offset += n;
+  }
+  return common::Status::Ok();
+}
+
+common::Status CheckSubgroups(const std::vector<Subgroup>& subgroups, int world_size) {
+  std::set<std::string> names;
+  for (const Subgroup& g : subgroups) {
+    std::set<int> seen;
+    bool ok = !g.name.empty() && names.insert(g.name).second && !g.ranks.empty();
+    for (int r : g.ranks) ok = ok && r >= 0 && r < world_size && seen.insert(r).second;
+    if (!ok) {
+      return common::InvalidArgumentError("subgroup '" + g.name +
+                                          "': expected a new name and distinct ranks of a world of " +
+                                          std::to_string(world_size));
+    }
   }
   return common::Status::Ok();
 }

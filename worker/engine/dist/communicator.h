@@ -21,6 +21,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "common/status.h"
@@ -58,6 +60,24 @@ class SingleRankCommunicator final : public Communicator {
     return std::vector<std::vector<double>>{values};
   }
 };
+
+// A subgroup of the world: a name unique in the job (its key prefix in the rendezvous store)
+// and its members' world ranks, distinct, in the order that gives their subgroup ranks.
+// Communicators over a subgroup number its members 0..n-1 and have their own collective order.
+struct Subgroup {
+  std::string name;
+  std::vector<int> ranks;
+};
+
+// A rank's communicators: the world and one per requested subgroup, in order (null where this
+// rank is not a member). Owns them.
+struct CommunicatorGroups {
+  std::unique_ptr<Communicator> world;
+  std::vector<std::unique_ptr<Communicator>> subgroups;
+};
+
+// kInvalidArgument unless every subgroup has a new, non-empty name and distinct ranks of the world.
+common::Status CheckSubgroups(const std::vector<Subgroup>& subgroups, int world_size);
 
 // The checks every implementation applies to the tensors of AllReduceSum and Broadcast:
 // defined, float32 (or bfloat16 where allowed; names the dtype it got otherwise), contiguous, all

@@ -3,10 +3,13 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+#include <memory>
 #include <sstream>
 #include <string>
 
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 
 namespace gspo::engine {
@@ -30,9 +33,11 @@ std::string MessageOf(const std::exception& e) {
 
 class GlooCommunicator final : public Communicator {
  public:
-  GlooCommunicator(const GlooOptions& options, c10::intrusive_ptr<c10d::FileStore> store,
-                   c10::intrusive_ptr<c10d::ProcessGroupGloo> group)
-      : options_(options), store_(std::move(store)), group_(std::move(group)) {}
+  // `options` holds this rank's place in the group; `label` names a subgroup in messages.
+  GlooCommunicator(const GlooOptions& options, c10::intrusive_ptr<c10d::Store> store,
+                   c10::intrusive_ptr<c10d::ProcessGroupGloo> group, std::string label = "")
+      : options_(options), store_(std::move(store)), group_(std::move(group)),
+        label_(std::move(label)) {}
 
   int rank() const override { return options_.rank; }
   int world_size() const override { return options_.world_size; }
@@ -87,7 +92,8 @@ class GlooCommunicator final : public Communicator {
   // rank that does not answer, and a closed connection ends it at once.
   template <typename Start>
   common::Status Run(const char* what, Start start) {
-    const std::string where = std::string(what) + " (rank " + std::to_string(options_.rank) +
+    const std::string where = std::string(what) + " (" + label_ + "rank " +
+                              std::to_string(options_.rank) +
                               " of " + std::to_string(options_.world_size) + ")";
     if (broken_) {
       return common::AbortedError(where + ": an earlier collective failed");
@@ -111,16 +117,13 @@ class GlooCommunicator final : public Communicator {
   }
 
   const GlooOptions options_;
-  c10::intrusive_ptr<c10d::FileStore> store_;
+  c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
+  const std::string label_;
   bool broken_ = false;
 };
 
-}  // namespace
-
-bool GlooAvailable() { return true; }
-
-common::StatusOr<std::unique_ptr<Communicator>> CreateGlooCommunicator(const GlooOptions& options) {
+common::Status CheckOptions(const GlooOptions& options) {
   if (options.world_size < 1) {
     return common::InvalidArgumentError("world size must be at least 1, got " +
                                         std::to_string(options.world_size));
@@ -133,26 +136,73 @@ common::StatusOr<std::unique_ptr<Communicator>> CreateGlooCommunicator(const Glo
   if (options.store_path.empty()) return common::InvalidArgumentError("the store path is empty");
   if (options.timeout.count() <= 0)
     return common::InvalidArgumentError("the timeout must be positive");
-  try {
-    auto store = c10::make_intrusive<c10d::FileStore>(options.store_path, options.world_size);
-    store->setTimeout(options.timeout);
-    auto group_options = c10d::ProcessGroupGloo::Options::create(options.timeout);
-    group_options->devices.push_back(
-        c10d::ProcessGroupGloo::createDeviceForHostname(options.hostname));
-    auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, options.rank,
-                                                             options.world_size, group_options);
-    return std::unique_ptr<Communicator>(new GlooCommunicator(options, store, group));
-  } catch (const std::exception& e) {
-    const std::string message = MessageOf(e);
-    const std::string where = "rank " + std::to_string(options.rank) + " of " +
-                              std::to_string(options.world_size) + ", store " + options.store_path;
-    if (message.find("imeout") != std::string::npos ||
-        message.find("imed out") != std::string::npos) {
-      return common::DeadlineExceededError(where + ": the other ranks did not join within " +
-                                           Seconds(options.timeout) + " (" + message + ")");
-    }
-    return common::UnavailableError(where + ": cannot join the group: " + message);
+  return common::Status::Ok();
+}
+
+common::Status JoinError(const GlooOptions& options, const std::string& label,
+                         const std::exception& e) {
+  const std::string message = MessageOf(e);
+  const std::string where = label + "rank " + std::to_string(options.rank) + " of " +
+                            std::to_string(options.world_size) + ", store " + options.store_path;
+  if (message.find("imeout") != std::string::npos ||
+      message.find("imed out") != std::string::npos) {
+    return common::DeadlineExceededError(where + ": the other ranks did not join within " +
+                                         Seconds(options.timeout) + " (" + message + ")");
   }
+  return common::UnavailableError(where + ": cannot join the group: " + message);
+}
+
+// Joins one process group over `store`; `options` gives this rank's place in it.
+std::unique_ptr<Communicator> Join(const GlooOptions& options, c10::intrusive_ptr<c10d::Store> store,
+                                   const std::string& label) {
+  auto group_options = c10d::ProcessGroupGloo::Options::create(options.timeout);
+  group_options->devices.push_back(
+      c10d::ProcessGroupGloo::createDeviceForHostname(options.hostname));
+  auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, options.rank,
+                                                           options.world_size, group_options);
+  return std::make_unique<GlooCommunicator>(options, std::move(store), group, label);
+}
+
+}  // namespace
+
+bool GlooAvailable() { return true; }
+
+common::StatusOr<std::unique_ptr<Communicator>> CreateGlooCommunicator(const GlooOptions& options) {
+  GSPO_ASSIGN_OR_RETURN(GlooCommunicators all, CreateGlooCommunicators(options, {}));
+  return std::move(all.world);
+}
+
+common::StatusOr<GlooCommunicators> CreateGlooCommunicators(
+    const GlooOptions& options, const std::vector<GlooSubgroup>& subgroups) {
+  GSPO_RETURN_IF_ERROR(CheckOptions(options));
+  GSPO_RETURN_IF_ERROR(CheckSubgroups(subgroups, options.world_size));
+  GlooCommunicators out;
+  c10::intrusive_ptr<c10d::FileStore> store;
+  try {
+    store = c10::make_intrusive<c10d::FileStore>(options.store_path, options.world_size);
+    store->setTimeout(options.timeout);
+    out.world = Join(options, store, "");
+  } catch (const std::exception& e) {
+    return JoinError(options, "", e);
+  }
+  for (const GlooSubgroup& g : subgroups) {
+    const auto it = std::find(g.ranks.begin(), g.ranks.end(), options.rank);
+    if (it == g.ranks.end()) {
+      out.subgroups.push_back(nullptr);
+      continue;
+    }
+    GlooOptions mine = options;
+    mine.rank = static_cast<int>(it - g.ranks.begin());
+    mine.world_size = static_cast<int>(g.ranks.size());
+    const std::string label = g.name + " ";
+    try {
+      out.subgroups.push_back(
+          Join(mine, c10::make_intrusive<c10d::PrefixStore>("group/" + g.name, store), label));
+    } catch (const std::exception& e) {
+      return JoinError(mine, label, e);
+    }
+  }
+  return out;
 }
 
 }  // namespace gspo::engine

@@ -7,12 +7,18 @@
 // Float32 only (communicator.h). The timeout bounds the rendezvous and every collective: a rank
 // that never joins, dies or hangs makes the others fail after at most that long (a rank that dies
 // usually closes its connections, and the others fail at once).
-// Ownership: Create returns the only owner. Not thread-safe (communicator.h).
+// Subgroups (CreateGlooCommunicators): further process groups over the same store file, each
+// under its own key prefix, so ranks can run collectives among a subset of the world (e.g. the
+// learner ranks of a disaggregated job). A subgroup's communicator numbers its members 0..n-1 in
+// the order listed; each group has its own collective order, independent of the others.
+// Ownership: Create returns the only owner. Not thread-safe (communicator.h); different
+// communicators of one process may be used from different threads.
 #pragma once
 
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "worker/engine/dist/communicator.h"
@@ -34,5 +40,13 @@ bool GlooAvailable();
 // (kDeadlineExceeded), or at once on bad options (kInvalidArgument) or, without Gloo in the
 // build, kUnimplemented.
 common::StatusOr<std::unique_ptr<Communicator>> CreateGlooCommunicator(const GlooOptions& options);
+
+using GlooSubgroup = Subgroup;
+using GlooCommunicators = CommunicatorGroups;
+
+// The world and the subgroups this rank belongs to, joined in the order listed (every rank lists
+// the same subgroups). Errors as CreateGlooCommunicator; kInvalidArgument for a bad subgroup.
+common::StatusOr<GlooCommunicators> CreateGlooCommunicators(
+    const GlooOptions& options, const std::vector<GlooSubgroup>& subgroups);
 
 }  // namespace gspo::engine

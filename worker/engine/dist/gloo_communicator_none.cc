@@ -11,4 +11,9 @@ common::StatusOr<std::unique_ptr<Communicator>> CreateGlooCommunicator(const Glo
       "CPU ranks cannot communicate; run with one rank");
 }
 
+common::StatusOr<GlooCommunicators> CreateGlooCommunicators(const GlooOptions& options,
+                                                            const std::vector<GlooSubgroup>&) {
+  return CreateGlooCommunicator(options).status();
+}
+
 }  // namespace gspo::engine

@@ -45,7 +45,9 @@ class NcclCommunicator final : public Communicator {
     GSPO_RETURN_IF_ERROR(CheckTensors(tensors, "all-reduce"));
     const c10::cuda::CUDAGuard guard{Device()};
     for (at::Tensor& t : tensors) {
-      GSPO_RETURN_IF_ERROR(group_->AllReduceSum(t.data_ptr(), t.numel(), TypeOf(t), Stream()));
+      at::Tensor on_device = OnDevice(t);
+      GSPO_RETURN_IF_ERROR(group_->AllReduceSum(on_device.data_ptr(), t.numel(), TypeOf(t), Stream()));
+      if (!t.is_cuda()) t.copy_(on_device);
     }
     return common::Status::Ok();
   }
@@ -54,7 +56,9 @@ class NcclCommunicator final : public Communicator {
     GSPO_RETURN_IF_ERROR(CheckTensors(tensors, "broadcast"));
     const c10::cuda::CUDAGuard guard{Device()};
     for (at::Tensor& t : tensors) {
-      GSPO_RETURN_IF_ERROR(group_->Broadcast(t.data_ptr(), t.numel(), TypeOf(t), root, Stream()));
+      at::Tensor on_device = OnDevice(t);
+      GSPO_RETURN_IF_ERROR(group_->Broadcast(on_device.data_ptr(), t.numel(), TypeOf(t), root, Stream()));
+      if (!t.is_cuda()) t.copy_(on_device);
     }
     return common::Status::Ok();
   }
@@ -88,9 +92,12 @@ class NcclCommunicator final : public Communicator {
   at::Device Device() const { return at::Device(at::kCUDA, options_.device); }
   cudaStream_t Stream() const { return c10::cuda::getCurrentCUDAStream(options_.device).stream(); }
 
+  // A CPU tensor's copy on this rank's device (on the current stream), else the tensor itself.
+  at::Tensor OnDevice(const at::Tensor& t) const { return t.is_cuda() ? t : t.to(Device()); }
+
   common::Status CheckTensors(const std::vector<at::Tensor>& tensors, const char* what) const {
     GSPO_RETURN_IF_ERROR(CheckCollectiveTensors(tensors, what, /*allow_bfloat16=*/true));
-    if (!tensors.empty() && tensors.front().device() != Device()) {
+    if (!tensors.empty() && tensors.front().is_cuda() && tensors.front().device() != Device()) {
       return common::InvalidArgumentError(std::string(what) + ": tensors are on " +
                                           tensors.front().device().str() + ", this rank's device is " +
                                           Device().str());
@@ -103,30 +110,25 @@ class NcclCommunicator final : public Communicator {
   std::unique_ptr<NcclGroup> group_;
 };
 
-}  // namespace
-
-bool NcclAvailable() { return true; }
-
-common::StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(const NcclOptions& options) {
+// Joins the NCCL group of `options` (a world or a subgroup) whose unique id travels under `key`.
+common::StatusOr<std::unique_ptr<Communicator>> JoinGroup(const NcclOptions& options,
+                                                          const c10::intrusive_ptr<c10d::FileStore>& store,
+                                                          const std::string& key, const std::string& label) {
   NcclGroupOptions group_options;
   group_options.rank = options.rank;
   group_options.world_size = options.world_size;
   group_options.device = options.device;
   group_options.timeout = options.timeout;
   GSPO_RETURN_IF_ERROR(CheckNcclGroupOptions(group_options));
-  if (options.store_path.empty()) return common::InvalidArgumentError("the store path is empty");
-  const std::string where = "rank " + std::to_string(options.rank) + " of " +
+  const std::string where = label + "rank " + std::to_string(options.rank) + " of " +
                             std::to_string(options.world_size) + ", store " + options.store_path;
-  c10::intrusive_ptr<c10d::FileStore> store;
   std::string unique_id;
   try {
-    store = c10::make_intrusive<c10d::FileStore>(options.store_path, options.world_size);
-    store->setTimeout(options.timeout);
     if (options.rank == 0) {
       GSPO_ASSIGN_OR_RETURN(unique_id, NewNcclUniqueId());
-      store->set(kUniqueIdKey, std::vector<std::uint8_t>(unique_id.begin(), unique_id.end()));
+      store->set(key, std::vector<std::uint8_t>(unique_id.begin(), unique_id.end()));
     } else {
-      const std::vector<std::uint8_t> bytes = store->get(kUniqueIdKey);  // waits for rank 0
+      const std::vector<std::uint8_t> bytes = store->get(key);  // waits for rank 0
       unique_id.assign(bytes.begin(), bytes.end());
     }
   } catch (const std::exception& e) {
@@ -139,10 +141,53 @@ common::StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(const Ncc
     }
     return common::UnavailableError(where + ": cannot exchange the NCCL unique id: " + message);
   }
-  GSPO_ASSIGN_OR_RETURN(std::unique_ptr<NcclGroup> group,
-                        NcclGroup::Create(group_options, unique_id));
-  return std::unique_ptr<Communicator>(
-      new NcclCommunicator(options, std::move(store), std::move(group)));
+  GSPO_ASSIGN_OR_RETURN(std::unique_ptr<NcclGroup> group, NcclGroup::Create(group_options, unique_id));
+  return std::unique_ptr<Communicator>(new NcclCommunicator(options, store, std::move(group)));
+}
+
+}  // namespace
+
+bool NcclAvailable() { return true; }
+
+common::StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(const NcclOptions& options) {
+  GSPO_ASSIGN_OR_RETURN(CommunicatorGroups all, CreateNcclCommunicators(options, {}));
+  return std::move(all.world);
+}
+
+common::StatusOr<CommunicatorGroups> CreateNcclCommunicators(const NcclOptions& options,
+                                                             const std::vector<Subgroup>& subgroups) {
+  NcclGroupOptions group_options;
+  group_options.rank = options.rank;
+  group_options.world_size = options.world_size;
+  group_options.device = options.device;
+  group_options.timeout = options.timeout;
+  GSPO_RETURN_IF_ERROR(CheckNcclGroupOptions(group_options));
+  if (options.store_path.empty()) return common::InvalidArgumentError("the store path is empty");
+  GSPO_RETURN_IF_ERROR(CheckSubgroups(subgroups, options.world_size));
+  c10::intrusive_ptr<c10d::FileStore> store;
+  try {
+    store = c10::make_intrusive<c10d::FileStore>(options.store_path, options.world_size);
+    store->setTimeout(options.timeout);
+  } catch (const std::exception& e) {
+    return common::UnavailableError("rank " + std::to_string(options.rank) + ": cannot open the store " +
+                                    options.store_path + ": " + MessageOf(e));
+  }
+  CommunicatorGroups out;
+  GSPO_ASSIGN_OR_RETURN(out.world, JoinGroup(options, store, kUniqueIdKey, ""));
+  for (const Subgroup& g : subgroups) {
+    const auto it = std::find(g.ranks.begin(), g.ranks.end(), options.rank);
+    if (it == g.ranks.end()) {
+      out.subgroups.push_back(nullptr);
+      continue;
+    }
+    NcclOptions mine = options;
+    mine.rank = static_cast<int>(it - g.ranks.begin());
+    mine.world_size = static_cast<int>(g.ranks.size());
+    GSPO_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> member,
+                          JoinGroup(mine, store, std::string(kUniqueIdKey) + "/" + g.name, g.name + " "));
+    out.subgroups.push_back(std::move(member));
+  }
+  return out;
 }
 
 }  // namespace gspo::engine

@@ -11,4 +11,10 @@ common::StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(const Ncc
       "time), so GPU ranks cannot communicate; run one rank, or CPU ranks (CUDA_VISIBLE_DEVICES=)");
 }
 
+common::StatusOr<CommunicatorGroups> CreateNcclCommunicators(const NcclOptions& options,
+                                                             const std::vector<Subgroup>&) {
+  GSPO_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> world, CreateNcclCommunicator(options));
+  return CommunicatorGroups{std::move(world), {}};
+}
+
 }  // namespace gspo::engine
