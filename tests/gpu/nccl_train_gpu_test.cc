@@ -67,13 +67,14 @@ double Value(const common::Json& row, const char* key) {
 
 // Trains the tiny job on one GPU and on two; compares the adapters (max difference relative to
 // the largest lora_B entry, which starts at zero) and the per-step loss.
+// `two_gpu_flags` are added to the two-GPU run (e.g. disaggregated mode).
 void CompareOneAndTwoGpus(const std::string& dtype, double adapter_tolerance,
-                          double loss_tolerance) {
+                          double loss_tolerance, const std::string& two_gpu_flags = "") {
   gspo::testing::ScopedTempDir dir;
   const std::string one = dir.Join("one"), two = dir.Join("two");
   auto single = InSource(Gspo("0") + " train " + TinyJob(one, dtype));
   ASSERT_EQ(single.exit_code, 0) << single.output;
-  auto pair = InSource(Gspo() + " train " + TinyJob(two, dtype) + " --dist-timeout 120");
+  auto pair = InSource(Gspo() + " train " + TinyJob(two, dtype) + two_gpu_flags + " --dist-timeout 120");
   ASSERT_EQ(pair.exit_code, 0) << pair.output;
   // Two visible GPUs and no --nproc: one rank per GPU, over NCCL.
   EXPECT_THAT(pair.output, HasSubstr("gspo train: 2 ranks (NCCL"));
@@ -118,6 +119,27 @@ TEST(GspoTrainGpus, TwoGpusTrainTheAdapterOneGpuTrainsBfloat16) {
   SKIP_WITHOUT_TWO_GPUS();
   // bfloat16 activations (8 mantissa bits) computed in batches of another size: a few percent.
   CompareOneAndTwoGpus("bfloat16", 0.1, 0.05);
+}
+
+// Disaggregated over NCCL subgroups: GPU 0 generates, GPU 1 learns. Without the overlap the
+// learner trains on what one GPU would sample, so the adapters agree to float32 rounding.
+TEST(GspoTrainGpus, DisaggregatedRanksWithoutOverlapTrainTheAdapterOneGpuTrains) {
+  SKIP_WITHOUT_TWO_GPUS();
+  CompareOneAndTwoGpus("float32", 1e-3, 1e-4,
+                       " --set resources.mode=disaggregated --set resources.max_staleness=0");
+}
+
+TEST(GspoTrainGpus, DisaggregatedRanksOverlapWithSamplesOneVersionOld) {
+  SKIP_WITHOUT_TWO_GPUS();
+  gspo::testing::ScopedTempDir dir;
+  const std::string out = dir.Join("run");
+  auto r = InSource(Gspo() + " train " + TinyJob(out, "bfloat16") +
+                    " --set resources.mode=disaggregated --dist-timeout 120");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::vector<common::Json> rows = Metrics(out);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(Value(rows[0], "policy_staleness_max"), 0);
+  EXPECT_EQ(Value(rows[2], "policy_staleness_max"), 1);
 }
 
 double Elapsed(const std::string& output) {
