@@ -84,9 +84,17 @@ TEST(NcclCommunicator, AllReduceBroadcastAllGatherBarrier) {
     ASSERT_TRUE(gathered.ok()) << gathered.status();
     EXPECT_EQ(*gathered, (std::vector<std::vector<double>>{{0.0, 0.5}, {1.0, 1.5}}));
     EXPECT_TRUE(c.Barrier().ok());
-    // CPU tensors and other dtypes are refused before any collective.
-    std::vector<at::Tensor> on_cpu = {at::ones({2})};
-    EXPECT_EQ(c.AllReduceSum(on_cpu).code(), common::StatusCode::kInvalidArgument);
+    // CPU tensors travel through the device (trajectory bytes of disaggregated ranks) ...
+    std::vector<at::Tensor> on_cpu = {at::full({2}, 1.0f + rank)};
+    ASSERT_TRUE(c.AllReduceSum(on_cpu).ok());
+    EXPECT_TRUE(on_cpu[0].device().is_cpu());
+    EXPECT_EQ(on_cpu[0].sum().item<float>(), 6.0f);
+    std::vector<at::Tensor> cpu_root = {at::full({3}, 7.0f * rank)};
+    ASSERT_TRUE(c.Broadcast(cpu_root, 1).ok());
+    EXPECT_EQ(cpu_root[0].sum().item<float>(), 21.0f);
+    // ... while another rank's GPU and other dtypes are refused before any collective.
+    std::vector<at::Tensor> elsewhere = {at::ones({2}, On(1 - rank, at::kFloat))};
+    EXPECT_EQ(c.AllReduceSum(elsewhere).code(), common::StatusCode::kInvalidArgument);
     std::vector<at::Tensor> half = {at::ones({2}, On(rank, at::kHalf))};
     EXPECT_THAT(c.AllReduceSum(half).message(), HasSubstr("only float32 and bfloat16"));
   });
