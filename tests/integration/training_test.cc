@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "common/files.h"
@@ -72,6 +73,27 @@ TEST(Training, SubmitWatchRunsTheJobToSucceededAndShowsEveryStep) {
   CommandResult logs = cluster.Ctl("logs job-000001");
   EXPECT_EQ(logs.exit_code, 0);
   EXPECT_THAT(logs.output, HasSubstr("gspo train: tiny-cpu on cpu"));
+}
+
+// A two-rank job on two workers: the ranks the agents start join one group (a store file in
+// the job's output directory) and train one adapter together; rank 0 alone writes the metrics.
+TEST(Training, TheRanksOfAMultiRankJobTrainTogether) {
+  Cluster cluster;
+  cluster.StartServer();
+  cluster.StartWorker("w1");
+  cluster.StartWorker("w2");
+  const std::string out = common::JoinPath(cluster.output_root(), "two-ranks");
+  CommandResult r = cluster.Ctl(
+      "submit " + ShellQuote(kSourceDir + "/examples/jobs/tiny-cpu.yaml") +
+      " --set training.num_outer_iterations=2 --set resources.gpus=2 --set output.output_dir=" +
+      ShellQuote(out) + " --watch");
+  ASSERT_EQ(r.exit_code, 0) << r.output << cluster.Logs();
+  EXPECT_THAT(r.output, HasSubstr("job-000001 SUCCEEDED"));
+  auto metrics = common::ReadFileToString(out + "/metrics.jsonl", 1 << 20);
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  // Two steps, written once: two ranks training separate copies would have written four rows.
+  EXPECT_EQ(std::count(metrics->begin(), metrics->end(), '\n'), 2) << *metrics;
+  EXPECT_TRUE(common::PathExists(out + "/final/adapter/adapter_model.safetensors"));
 }
 
 TEST(Training, CoordinatorSigkilledMidJobLosesNothing) {

@@ -184,9 +184,20 @@ void WorkerAgent::StartRank(const v1::Assignment& a) {
   }
   RankCommand command;
   command.argv = {options_.gspo_binary, "train", spec_path, "--no-progress"};
-  if (a.resume() && LatestCheckpointStep(a.output_dir()) > 0) {
+  const bool resume = a.resume() && LatestCheckpointStep(a.output_dir()) > 0;
+  if (resume) {
     command.argv.push_back("--set");
     command.argv.push_back("output.resume_from_checkpoint=latest");
+  }
+  if (a.world_size() > 1) {
+    // The ranks of a job join one group through a store file that is new for each attempt, in
+    // the job's output directory (which every rank of the job writes to).
+    const std::string store_dir = common::JoinPath(a.output_dir(), ".ranks");
+    if (auto made = common::MakeDirectories(store_dir); !made.ok()) return fail(made);
+    command.argv.insert(command.argv.end(),
+                        {"--rank", std::to_string(a.rank()), "--world-size", std::to_string(a.world_size()),
+                         "--dist-store",
+                         common::JoinPath(store_dir, "attempt-" + std::to_string(a.attempt()) + ".store")});
   }
   command.work_dir = work_dir;
   const bool cpu = common::StartsWith(a.device(), "cpu:");
@@ -209,7 +220,7 @@ void WorkerAgent::StartRank(const v1::Assignment& a) {
                                    {"rank", a.rank()},
                                    {"device", a.device()},
                                    {"pid", rank.process->pid()},
-                                   {"resume", command.argv.size() > 4}});
+                                   {"resume", resume}});
   ranks_.emplace(key, std::move(rank));
 }
 

@@ -69,9 +69,9 @@ common::Status Train(const std::vector<std::string>& args, const RankFlags& rank
   const int world_size = std::max(1, ranks.world_size);
   const engine::RuntimeInfo runtime = engine::ConfigureRuntime(
       ranks.threads > 0 ? ranks.threads : std::max(1, engine::UsableCores() / world_size));
-  // One GPU per rank: rank R (the launcher's ranks are local) on cuda:R, made current before
-  // anything touches the GPU.
-  const int rank = std::max(0, ranks.rank);
+  // One GPU per rank, made current before anything touches the GPU: rank R of `--nproc` on
+  // cuda:R; a rank that sees one GPU (gspo-worker sets CUDA_VISIBLE_DEVICES per rank) on it.
+  const int rank = runtime.cuda_devices == 1 ? 0 : std::max(0, ranks.rank);
   if (runtime.cuda_devices > 0 && rank >= runtime.cuda_devices) {
     return common::InvalidArgumentError(
         "rank " + std::to_string(rank) + " needs cuda:" + std::to_string(rank) + ", but " +
