@@ -15,6 +15,7 @@
 #include "tests/fakes/json_lines.h"
 #include "tests/fakes/run_command.h"
 #include "tests/fakes/temp_dir.h"
+#include "tests/fakes/train_runs.h"
 #include "worker/engine/dist/nccl_communicator.h"
 #include "worker/engine/model/safetensors.h"
 #include "worker/engine/model/safetensors_torch.h"
@@ -24,6 +25,8 @@ namespace gspo::runner {
 namespace {
 
 using gspo::testing::RunShellCommand;
+using gspo::testing::MetricsRows;
+using gspo::testing::MetricValue;
 using ::testing::HasSubstr;
 
 #define SKIP_WITHOUT_TWO_GPUS()                                                      \
@@ -40,29 +43,11 @@ std::string Gspo(const char* gpus = "0,1") {
 
 // examples/jobs/tiny-cpu.yaml (on the GPU here), 3 steps of 4 groups x 2 samples, into `out`.
 std::string TinyJob(const std::string& out, const std::string& dtype, int steps = 3) {
-  return "examples/jobs/tiny-cpu.yaml --no-progress --set output.output_dir=" + out +
-         " --set model.torch_dtype=" + dtype +
-         " --set training.num_outer_iterations=" + std::to_string(steps) +
-         " --set training.prompts_per_step=4 --set gspo.num_generations=2 --set gspo.minibatches=2"
-         " --set training.per_device_train_batch_size=2 --set generation.max_completion_length=12"
-         " --set output.save_steps=2 --set output.export=[adapter]";
+  return gspo::testing::TinyJobArgs(out, steps) + " --set model.torch_dtype=" + dtype;
 }
 
 gspo::testing::CommandResult InSource(const std::string& command) {
-  return RunShellCommand("cd '" + std::string(GSPO_SOURCE_DIR) + "' || exit 1; (" + command +
-                         ") 2>&1");
-}
-
-std::vector<common::Json> Metrics(const std::string& out) {
-  auto rows = gspo::testing::ReadJsonLines(out + "/metrics.jsonl");
-  EXPECT_TRUE(rows.ok()) << rows.status();
-  return rows.ok() ? *rows : std::vector<common::Json>{};
-}
-
-double Value(const common::Json& row, const char* key) {
-  const common::Json* v = row.Find(key);
-  EXPECT_NE(v, nullptr) << key;
-  return v == nullptr || !v->is_number() ? std::nan("") : v->AsDouble();
+  return gspo::testing::RunInDirectory(GSPO_SOURCE_DIR, command);
 }
 
 // Trains the tiny job on one GPU and on two; compares the adapters (max difference relative to
@@ -101,11 +86,11 @@ void CompareOneAndTwoGpus(const std::string& dtype, double adapter_tolerance,
   EXPECT_GT(largest_b, 1e-4);  // training moved the adapter
   EXPECT_LE(max_difference, adapter_tolerance * largest_b);
 
-  std::vector<common::Json> m1 = Metrics(one), m2 = Metrics(two);
+  std::vector<common::Json> m1 = MetricsRows(one), m2 = MetricsRows(two);
   ASSERT_EQ(m1.size(), 3u);
   ASSERT_EQ(m2.size(), 3u);
   for (std::size_t i = 0; i < m1.size(); ++i) {
-    EXPECT_NEAR(Value(m1[i], "loss"), Value(m2[i], "loss"), loss_tolerance) << "step " << i + 1;
+    EXPECT_NEAR(MetricValue(m1[i], "loss"), MetricValue(m2[i], "loss"), loss_tolerance) << "step " << i + 1;
   }
 }
 
@@ -136,10 +121,10 @@ TEST(GspoTrainGpus, DisaggregatedRanksOverlapWithSamplesOneVersionOld) {
   auto r = InSource(Gspo() + " train " + TinyJob(out, "bfloat16") +
                     " --set resources.mode=disaggregated --dist-timeout 120");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  std::vector<common::Json> rows = Metrics(out);
+  std::vector<common::Json> rows = MetricsRows(out);
   ASSERT_EQ(rows.size(), 3u);
-  EXPECT_EQ(Value(rows[0], "policy_staleness_max"), 0);
-  EXPECT_EQ(Value(rows[2], "policy_staleness_max"), 1);
+  EXPECT_EQ(MetricValue(rows[0], "policy_staleness_max"), 0);
+  EXPECT_EQ(MetricValue(rows[2], "policy_staleness_max"), 1);
 }
 
 double Elapsed(const std::string& output) {
@@ -168,7 +153,7 @@ TEST(GspoTrainGpus, AKilledRankStopsTheLauncherWithItsCause) {
   EXPECT_LT(Elapsed(r.output), 20.0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("gspo train: rank 1 of 2 was killed by signal 9"));
   EXPECT_THAT(r.output, HasSubstr("rank0=gone"));
-  EXPECT_LT(Metrics(out).size(), 200u);
+  EXPECT_LT(MetricsRows(out).size(), 200u);
 }
 
 TEST(GspoTrainGpus, ARankWhosePeerDiesStopsWithinTheTimeout) {

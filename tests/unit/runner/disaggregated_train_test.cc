@@ -15,6 +15,7 @@
 #include "tests/fakes/json_lines.h"
 #include "tests/fakes/run_command.h"
 #include "tests/fakes/temp_dir.h"
+#include "tests/fakes/train_runs.h"
 #include "worker/engine/model/safetensors.h"
 #include "worker/engine/model/safetensors_torch.h"
 
@@ -22,6 +23,8 @@ namespace gspo::runner {
 namespace {
 
 using gspo::testing::RunShellCommand;
+using gspo::testing::MetricsRows;
+using gspo::testing::MetricValue;
 using ::testing::HasSubstr;
 
 std::string Gspo() {
@@ -30,11 +33,7 @@ std::string Gspo() {
 
 // examples/jobs/tiny-cpu.yaml, `steps` steps of 4 groups x 2 samples in 2 minibatches.
 std::string TinyJob(const std::string& out, int steps = 3) {
-  return "examples/jobs/tiny-cpu.yaml --no-progress --set output.output_dir=" + out +
-         " --set training.num_outer_iterations=" + std::to_string(steps) +
-         " --set training.prompts_per_step=4 --set gspo.num_generations=2 --set gspo.minibatches=2"
-         " --set training.per_device_train_batch_size=2 --set generation.max_completion_length=12"
-         " --set output.save_steps=2 --set output.export=[adapter] --threads 1";
+  return gspo::testing::TinyJobArgs(out, steps) + " --threads 1";
 }
 
 std::string Disaggregated(int rollout_gpus, int max_staleness) {
@@ -44,20 +43,7 @@ std::string Disaggregated(int rollout_gpus, int max_staleness) {
 }
 
 gspo::testing::CommandResult InSource(const std::string& command) {
-  return RunShellCommand("cd '" + std::string(GSPO_SOURCE_DIR) + "' || exit 1; (" + command +
-                         ") 2>&1");
-}
-
-std::vector<common::Json> Metrics(const std::string& out) {
-  auto rows = gspo::testing::ReadJsonLines(out + "/metrics.jsonl");
-  EXPECT_TRUE(rows.ok()) << rows.status();
-  return rows.ok() ? *rows : std::vector<common::Json>{};
-}
-
-double Value(const common::Json& row, const char* key) {
-  const common::Json* v = row.Find(key);
-  EXPECT_NE(v, nullptr) << key;
-  return v == nullptr || !v->is_number() ? std::nan("") : v->AsDouble();
+  return gspo::testing::RunInDirectory(GSPO_SOURCE_DIR, command);
 }
 
 // max |a - b| over the adapters of two runs; `largest_b` gets the largest |lora_B| of `a`.
@@ -89,7 +75,7 @@ TEST(DisaggregatedTrain, WithoutStalenessTheAdapterEqualsAColocatedRun) {
   const std::string one = dir.Join("one");
   auto single = InSource(Gspo() + " train " + TinyJob(one));
   ASSERT_EQ(single.exit_code, 0) << single.output;
-  const std::vector<common::Json> m1 = Metrics(one);
+  const std::vector<common::Json> m1 = MetricsRows(one);
   ASSERT_EQ(m1.size(), 3u);
   for (int nproc : {2, 3}) {
     const std::string out = dir.Join("disaggregated-" + std::to_string(nproc));
@@ -102,21 +88,21 @@ TEST(DisaggregatedTrain, WithoutStalenessTheAdapterEqualsAColocatedRun) {
               << difference << "; largest |lora_B| = " << largest_b << "\n";
     EXPECT_GT(largest_b, 1e-4);  // training moved the adapter (B starts at zero)
     EXPECT_LE(difference, 1e-6);
-    const std::vector<common::Json> m = Metrics(out);
+    const std::vector<common::Json> m = MetricsRows(out);
     ASSERT_EQ(m.size(), 3u);
     for (std::size_t i = 0; i < m.size(); ++i) {
       for (const char* exact : {"tokens_generated", "tokens_trained", "zero_advantage_groups"}) {
-        EXPECT_EQ(Value(m1[i], exact), Value(m[i], exact)) << exact << " at step " << i + 1;
+        EXPECT_EQ(MetricValue(m1[i], exact), MetricValue(m[i], exact)) << exact << " at step " << i + 1;
       }
       for (const char* close : {"reward_mean", "reward_std", "reward_min", "reward_max",
                                 "turns_mean", "loss", "grad_norm", "entropy", "ratio_mean",
                                 "logprob_mismatch", "reward/empathy"}) {
-        EXPECT_NEAR(Value(m1[i], close), Value(m[i], close), 1e-5) << close << " at step " << i + 1;
+        EXPECT_NEAR(MetricValue(m1[i], close), MetricValue(m[i], close), 1e-5) << close << " at step " << i + 1;
       }
-      EXPECT_EQ(Value(m[i], "policy_staleness_max"), 0.0);
-      EXPECT_EQ(Value(m[i], "policy_staleness_mean"), 0.0);
-      EXPECT_GE(Value(m[i], "seconds_wait_rollout"), 0.0);
-      EXPECT_GE(Value(m[i], "seconds_weight_sync"), 0.0);
+      EXPECT_EQ(MetricValue(m[i], "policy_staleness_max"), 0.0);
+      EXPECT_EQ(MetricValue(m[i], "policy_staleness_mean"), 0.0);
+      EXPECT_GE(MetricValue(m[i], "seconds_wait_rollout"), 0.0);
+      EXPECT_GE(MetricValue(m[i], "seconds_weight_sync"), 0.0);
     }
     EXPECT_TRUE(common::PathExists(out + "/checkpoints/step-2/adapter/adapter_model.safetensors"));
   }
@@ -131,13 +117,13 @@ TEST(DisaggregatedTrain, WithOverlapSamplesAreAtMostOneVersionOld) {
                         " --set resources.mode=disaggregated --set resources.rollout_gpus=1 --nproc " +
                         std::to_string(nproc) + " --dist-timeout 120");
     ASSERT_EQ(run.exit_code, 0) << run.output;
-    const std::vector<common::Json> m = Metrics(out);
+    const std::vector<common::Json> m = MetricsRows(out);
     ASSERT_EQ(m.size(), 4u);
-    EXPECT_EQ(Value(m[0], "policy_staleness_max"), 0.0);
+    EXPECT_EQ(MetricValue(m[0], "policy_staleness_max"), 0.0);
     for (std::size_t i = 1; i < m.size(); ++i) {
-      EXPECT_EQ(Value(m[i], "policy_staleness_max"), 1.0) << "step " << i + 1;
-      EXPECT_EQ(Value(m[i], "policy_staleness_mean"), 1.0) << "step " << i + 1;
-      EXPECT_TRUE(std::isfinite(Value(m[i], "loss")));
+      EXPECT_EQ(MetricValue(m[i], "policy_staleness_max"), 1.0) << "step " << i + 1;
+      EXPECT_EQ(MetricValue(m[i], "policy_staleness_mean"), 1.0) << "step " << i + 1;
+      EXPECT_TRUE(std::isfinite(MetricValue(m[i], "loss")));
     }
     EXPECT_TRUE(common::PathExists(out + "/final/adapter/adapter_model.safetensors"));
   }
@@ -155,11 +141,11 @@ TEST(DisaggregatedTrain, AResumedRunStartsFromTheCheckpointsPolicy) {
                           " --set output.resume_from_checkpoint=latest");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_THAT(resumed.output, HasSubstr("resumed checkpoint="));
-  const std::vector<common::Json> m = Metrics(out);
+  const std::vector<common::Json> m = MetricsRows(out);
   ASSERT_EQ(m.size(), 4u);
-  EXPECT_EQ(Value(m[2], "step"), 3.0);
-  EXPECT_EQ(Value(m[2], "policy_staleness_max"), 0.0);
-  EXPECT_EQ(Value(m[3], "policy_staleness_max"), 1.0);
+  EXPECT_EQ(MetricValue(m[2], "step"), 3.0);
+  EXPECT_EQ(MetricValue(m[2], "policy_staleness_max"), 0.0);
+  EXPECT_EQ(MetricValue(m[3], "policy_staleness_max"), 1.0);
 }
 
 double Elapsed(const std::string& output) {
@@ -187,7 +173,7 @@ TEST(DisaggregatedTrain, AKilledRankStopsTheOthers) {
     EXPECT_LT(Elapsed(r.output), 20.0) << r.output;
     EXPECT_THAT(r.output, HasSubstr("gspo train: rank " + std::to_string(victim) +
                                     " of 2 was killed by signal 9"));
-    EXPECT_LT(Metrics(out).size(), 200u);
+    EXPECT_LT(MetricsRows(out).size(), 200u);
   }
 }
 

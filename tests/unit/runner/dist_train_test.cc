@@ -16,6 +16,7 @@
 #include "tests/fakes/json_lines.h"
 #include "tests/fakes/run_command.h"
 #include "tests/fakes/temp_dir.h"
+#include "tests/fakes/train_runs.h"
 #include "worker/engine/model/safetensors.h"
 #include "worker/engine/model/safetensors_torch.h"
 
@@ -23,6 +24,8 @@ namespace gspo::runner {
 namespace {
 
 using gspo::testing::RunShellCommand;
+using gspo::testing::MetricsRows;
+using gspo::testing::MetricValue;
 using ::testing::HasSubstr;
 
 // CPU ranks, also on a GPU host (several CUDA ranks need the NCCL communicator).
@@ -32,28 +35,11 @@ std::string Gspo() {
 
 // examples/jobs/tiny-cpu.yaml, 3 steps of 4 groups x 2 samples in 2 minibatches, into `out`.
 std::string TinyJob(const std::string& out, int steps = 3) {
-  return "examples/jobs/tiny-cpu.yaml --no-progress --set output.output_dir=" + out +
-         " --set training.num_outer_iterations=" + std::to_string(steps) +
-         " --set training.prompts_per_step=4 --set gspo.num_generations=2 --set gspo.minibatches=2"
-         " --set training.per_device_train_batch_size=2 --set generation.max_completion_length=12"
-         " --set output.save_steps=2 --set output.export=[adapter]";
+  return gspo::testing::TinyJobArgs(out, steps);
 }
 
 gspo::testing::CommandResult InSource(const std::string& command) {
-  return RunShellCommand("cd '" + std::string(GSPO_SOURCE_DIR) + "' || exit 1; (" + command +
-                         ") 2>&1");
-}
-
-std::vector<common::Json> Metrics(const std::string& out) {
-  auto rows = gspo::testing::ReadJsonLines(out + "/metrics.jsonl");
-  EXPECT_TRUE(rows.ok()) << rows.status();
-  return rows.ok() ? *rows : std::vector<common::Json>{};
-}
-
-double Value(const common::Json& row, const char* key) {
-  const common::Json* v = row.Find(key);
-  EXPECT_NE(v, nullptr) << key;
-  return v == nullptr || !v->is_number() ? std::nan("") : v->AsDouble();
+  return gspo::testing::RunInDirectory(GSPO_SOURCE_DIR, command);
 }
 
 TEST(GspoTrainRanks, TwoRanksTrainTheAdapterOneRankTrains) {
@@ -88,17 +74,17 @@ TEST(GspoTrainRanks, TwoRanksTrainTheAdapterOneRankTrains) {
   EXPECT_LE(max_difference, 1e-6);
 
   // Rank 0 alone writes: one metrics row per step, combined over both ranks' groups.
-  std::vector<common::Json> m1 = Metrics(one), m2 = Metrics(two);
+  std::vector<common::Json> m1 = MetricsRows(one), m2 = MetricsRows(two);
   ASSERT_EQ(m1.size(), 3u);
   ASSERT_EQ(m2.size(), 3u);
   for (std::size_t i = 0; i < m1.size(); ++i) {
     for (const char* exact : {"tokens_generated", "tokens_trained", "zero_advantage_groups"}) {
-      EXPECT_EQ(Value(m1[i], exact), Value(m2[i], exact)) << exact << " at step " << i + 1;
+      EXPECT_EQ(MetricValue(m1[i], exact), MetricValue(m2[i], exact)) << exact << " at step " << i + 1;
     }
     for (const char* close : {"reward_mean", "reward_std", "reward_min", "reward_max", "turns_mean",
                               "loss", "grad_norm", "advantage_std", "entropy", "ratio_mean",
                               "clip_fraction", "logprob_mismatch", "reward/empathy"}) {
-      EXPECT_NEAR(Value(m1[i], close), Value(m2[i], close), 1e-5) << close << " at step " << i + 1;
+      EXPECT_NEAR(MetricValue(m1[i], close), MetricValue(m2[i], close), 1e-5) << close << " at step " << i + 1;
     }
   }
   EXPECT_TRUE(common::PathExists(two + "/checkpoints/step-2/adapter/adapter_model.safetensors"));
@@ -132,7 +118,7 @@ TEST(GspoTrainRanks, AKilledRankStopsTheLauncherWithItsCause) {
   EXPECT_THAT(r.output, HasSubstr("exit=1 "));
   EXPECT_LT(Elapsed(r.output), 20.0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("gspo train: rank 1 of 2 was killed by signal 9"));
-  EXPECT_LT(Metrics(out).size(), 200u);
+  EXPECT_LT(MetricsRows(out).size(), 200u);
 }
 
 TEST(GspoTrainRanks, ARankWhosePeerDiesStopsWithinTheTimeout) {
