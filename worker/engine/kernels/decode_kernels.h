@@ -27,9 +27,10 @@ struct NormArgs {
 };
 
 // For each row: if `h` is given, x += (norm1 ? norm(h) * norm1 : h) (rounded to T, in place);
-// then out = norm(x) * norm2. `h` null: out = norm(x) * norm2 only. x, h, out: [B,E].
-cudaError_t AddRmsNorm(DType dtype, void* x, const void* h, const float* norm1, const float* norm2,
-                       void* out, std::int64_t rows, std::int64_t hidden, NormArgs norm,
+// then out = norm(x) * norm2. `h` null: out = norm(x) * norm2 only. x, out: [B,E]; h: [B,E]
+// with row stride h_stride (>= E: a column range of a wider product).
+cudaError_t AddRmsNorm(DType dtype, void* x, const void* h, std::int64_t h_stride, const float* norm1,
+                       const float* norm2, void* out, std::int64_t rows, std::int64_t hidden, NormArgs norm,
                        cudaStream_t stream);
 
 // Rotary embedding and the cache write of one decode step. qkv: [B, (H+2K)*D] with row stride

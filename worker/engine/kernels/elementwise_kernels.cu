@@ -13,14 +13,14 @@ constexpr int kNormThreads = 256;
 // One block per row. Pass 1: the sum of squares of h; pass 2: x += scaled h, and the sum of
 // squares of the new x; pass 3: out. x is re-read from global memory (it is in L1/L2).
 template <typename T>
-__global__ void AddRmsNormKernel(T* x, const T* h, const float* norm1, const float* norm2, T* out,
-                                 int hidden, NormArgs norm) {
+__global__ void AddRmsNormKernel(T* x, const T* h, std::int64_t h_stride, const float* norm1, const float* norm2,
+                                 T* out, int hidden, NormArgs norm) {
   __shared__ float scratch[32];
   const std::int64_t row = blockIdx.x;
   T* xr = x + row * hidden;
   T* outr = out + row * hidden;
   if (h != nullptr) {
-    const T* hr = h + row * hidden;
+    const T* hr = h + row * h_stride;
     float inv_h = 1.f;
     if (norm1 != nullptr) {
       float sum = 0.f;
@@ -60,8 +60,8 @@ __global__ void AddRmsNormKernel(T* x, const T* h, const float* norm1, const flo
 // single round trip to memory instead of three. For hidden % V == 0, hidden / V <= 1024 and
 // 16-byte aligned rows.
 template <typename T>
-__global__ void AddRmsNormRegistersKernel(T* x, const T* h, const float* norm1, const float* norm2, T* out,
-                                          int hidden, NormArgs norm) {
+__global__ void AddRmsNormRegistersKernel(T* x, const T* h, std::int64_t h_stride, const float* norm1,
+                                          const float* norm2, T* out, int hidden, NormArgs norm) {
   constexpr int V = 16 / sizeof(T);
   __shared__ float scratch[32];
   const std::int64_t row = blockIdx.x;
@@ -72,7 +72,7 @@ __global__ void AddRmsNormRegistersKernel(T* x, const T* h, const float* norm1, 
   uint4 raw_x = make_uint4(0, 0, 0, 0), raw_h = make_uint4(0, 0, 0, 0);
   if (active) {
     raw_x = *reinterpret_cast<const uint4*>(x + at);
-    if (h != nullptr) raw_h = *reinterpret_cast<const uint4*>(h + at);
+    if (h != nullptr) raw_h = *reinterpret_cast<const uint4*>(h + row * h_stride + first);
   }
 #pragma unroll
   for (int j = 0; j < V; ++j) {
@@ -210,32 +210,34 @@ __global__ void GatedActivationKernel(Activation act, const T* gate_up, T* out, 
 
 }  // namespace
 
-cudaError_t AddRmsNorm(DType dtype, void* x, const void* h, const float* norm1, const float* norm2,
-                       void* out, std::int64_t rows, std::int64_t hidden, NormArgs norm,
+cudaError_t AddRmsNorm(DType dtype, void* x, const void* h, std::int64_t h_stride, const float* norm1,
+                       const float* norm2, void* out, std::int64_t rows, std::int64_t hidden, NormArgs norm,
                        cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
   const int vector = dtype == DType::kBFloat16 ? 8 : 4;
   const bool registers = hidden % vector == 0 && hidden / vector <= 1024 && Aligned16(x) && Aligned16(h) &&
-                         Aligned16(out);
+                         h_stride % vector == 0 && Aligned16(out);
   if (registers) {
     const int threads = static_cast<int>((hidden / vector + 31) / 32 * 32);
     if (dtype == DType::kBFloat16) {
       using T = __nv_bfloat16;
       AddRmsNormRegistersKernel<T><<<rows, threads, 0, stream>>>(
-          static_cast<T*>(x), static_cast<const T*>(h), norm1, norm2, static_cast<T*>(out), hidden, norm);
+          static_cast<T*>(x), static_cast<const T*>(h), h_stride, norm1, norm2, static_cast<T*>(out), hidden, norm);
     } else {
-      AddRmsNormRegistersKernel<float><<<rows, threads, 0, stream>>>(
-          static_cast<float*>(x), static_cast<const float*>(h), norm1, norm2, static_cast<float*>(out), hidden, norm);
+      AddRmsNormRegistersKernel<float><<<rows, threads, 0, stream>>>(static_cast<float*>(x), static_cast<const float*>(h),
+                                                                     h_stride, norm1, norm2, static_cast<float*>(out),
+                                                                     hidden, norm);
     }
     return cudaGetLastError();
   }
   if (dtype == DType::kBFloat16) {
     using T = __nv_bfloat16;
-    AddRmsNormKernel<T><<<rows, kNormThreads, 0, stream>>>(static_cast<T*>(x), static_cast<const T*>(h), norm1,
-                                                         norm2, static_cast<T*>(out), hidden, norm);
+    AddRmsNormKernel<T><<<rows, kNormThreads, 0, stream>>>(static_cast<T*>(x), static_cast<const T*>(h), h_stride,
+                                                         norm1, norm2, static_cast<T*>(out), hidden, norm);
   } else {
     AddRmsNormKernel<float><<<rows, kNormThreads, 0, stream>>>(static_cast<float*>(x), static_cast<const float*>(h),
-                                                             norm1, norm2, static_cast<float*>(out), hidden, norm);
+                                                             h_stride, norm1, norm2, static_cast<float*>(out), hidden,
+                                                             norm);
   }
   return cudaGetLastError();
 }

@@ -21,7 +21,8 @@ namespace gspo::engine::fused {
 // GSPO_FUSED_DECODE=0 is not set (the switch that measures what the kernels bring).
 bool Available(const at::Tensor& like);
 
-// x [B,E] (updated in place when h is given): x += (scale1 defined ? norm(h) * scale1 : h);
+// x [B,E] (updated in place when h is given; h [B,E] may have a row stride, e.g. a column range
+// of a wider product): x += (scale1 defined ? norm(h) * scale1 : h);
 // then out [B,E] = norm(x) * scale2. scale_then_round: Gemma's order (multiply in float32,
 // then round); else Llama's (round, then multiply). Scales are float32 [E].
 void AddRmsNorm(const at::Tensor& x, const at::Tensor& h, const at::Tensor& scale1,

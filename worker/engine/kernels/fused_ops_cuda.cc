@@ -58,14 +58,17 @@ void AddRmsNorm(const at::Tensor& x, const at::Tensor& h, const at::Tensor& scal
   CheckContiguous(x, "x");
   CheckContiguous(out, "out");
   TORCH_CHECK(out.sizes() == x.sizes() && out.scalar_type() == x.scalar_type(), "fused decode: norm out shape");
-  if (h.defined()) {
-    CheckContiguous(h, "h");
-    TORCH_CHECK(h.sizes() == x.sizes() && h.scalar_type() == x.scalar_type(), "fused decode: residual shape");
-  }
   const std::int64_t hidden = x.size(-1);
+  if (h.defined()) {
+    CheckRows(h, "h");
+    TORCH_CHECK(h.sizes() == x.sizes() && h.scalar_type() == x.scalar_type() &&
+                    (h.dim() == 1 || (h.dim() == 2 && h.stride(0) >= hidden) || h.is_contiguous()),
+                "fused decode: residual shape ", h.sizes(), " strides ", h.strides());
+  }
   TORCH_CHECK(scale2.numel() == hidden && (!scale1.defined() || scale1.numel() == hidden),
               "fused decode: norm scale size");
-  Check(k::AddRmsNorm(KernelType(x), x.data_ptr(), h.defined() ? h.data_ptr() : nullptr, FloatOrNull(scale1),
+  const std::int64_t h_stride = h.defined() && h.dim() == 2 ? h.stride(0) : hidden;
+  Check(k::AddRmsNorm(KernelType(x), x.data_ptr(), h.defined() ? h.data_ptr() : nullptr, h_stride, FloatOrNull(scale1),
                       FloatOrNull(scale2), out.data_ptr(), x.numel() / hidden, hidden,
                       Norm(scale_then_round, eps), Stream()),
         "AddRmsNorm");

@@ -51,6 +51,7 @@ common::StatusOr<std::unique_ptr<LoraAdapters>> LoraAdapters::Attach(DecoderMode
       adapters->entries_.push_back({name, adapter, linear});
     }
   }
+  model->ReserveAdapterRows();  // the decode step's base products also compute x A^T
   return adapters;
 }
 

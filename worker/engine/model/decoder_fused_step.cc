@@ -2,9 +2,10 @@
 // o, gate/up stacked, down) and five fused kernels (rotary + cache write, attention, residual
 // add + two norms, gated activation, residual add + the next layer's norm), instead of about
 // fifty LibTorch kernels. Adapters add one low-rank product pair per stacked projection (q/k/v,
-// gate/up) and per other adapted projection, from their decode copies. Quantized projections
-// are dequantized by one kernel each into a reused buffer just before their product. Computes
-// what DecoderModel::Layer does, rounding where it rounds.
+// gate/up) and per other adapted projection, from their decode copies; where the adapters' A
+// rows are reserved after the base weights (q/k/v, o) only the B product is extra. Quantized
+// projections are dequantized by one kernel each into a reused buffer just before their
+// product. Computes what DecoderModel::Layer does, rounding where it rounds.
 #include <c10/core/GradMode.h>
 
 #include <algorithm>
@@ -82,6 +83,36 @@ bool DecoderModel::CanFuseDecode(const ForwardInput& input, const KvCache* cache
   return true;
 }
 
+void DecoderModel::ReserveAdapterRows() {
+  c10::NoGradGuard no_grad;
+  const auto rank_of = [](const Linear& l) { return l.lora ? l.lora->a.size(0) : std::int64_t{0}; };
+  for (DecoderLayerWeights& w : layers_) {
+    const std::int64_t qkv_rank = rank_of(w.q_proj) + rank_of(w.k_proj) + rank_of(w.v_proj);
+    if (w.qkv_weight.defined() && !w.qkv_bias.defined() && qkv_rank != w.qkv_adapter_rows) {
+      const std::int64_t base = w.qkv_weight.size(0) - w.qkv_adapter_rows;
+      at::Tensor buffer = at::zeros({base + qkv_rank, w.qkv_weight.size(1)}, w.qkv_weight.options());
+      buffer.narrow(0, 0, base).copy_(w.qkv_weight.narrow(0, 0, base));
+      std::int64_t row = 0;
+      for (Linear* l : {&w.q_proj, &w.k_proj, &w.v_proj}) {
+        const std::int64_t rows = l->out_features();
+        l->weight = buffer.narrow(0, row, rows);
+        row += rows;
+      }
+      w.qkv_weight = buffer;
+      w.qkv_adapter_rows = qkv_rank;
+    }
+    const std::int64_t o_rank = rank_of(w.o_proj);
+    if (w.o_proj.weight.defined() && !w.o_proj.bias.defined() && o_rank != w.o_adapter_rows) {
+      const std::int64_t base = w.o_proj.out_features();
+      at::Tensor buffer = at::zeros({base + o_rank, w.o_proj.in_features()}, w.o_proj.weight.options());
+      buffer.narrow(0, 0, base).copy_(w.o_proj.weight);
+      w.o_proj.weight = buffer.narrow(0, 0, base);
+      w.o_weight = o_rank > 0 ? buffer : at::Tensor();
+      w.o_adapter_rows = o_rank;
+    }
+  }
+}
+
 void DecoderModel::PrepareDecodeAdapters() const {
   c10::NoGradGuard no_grad;
   // Refreshes `copy` from `value` in place when the shapes still fit (recorded graphs keep
@@ -129,6 +160,14 @@ void DecoderModel::PrepareDecodeAdapters() const {
     }
     stack({&w.q_proj, &w.k_proj, &w.v_proj}, decode_adapters_[i].qkv);
     stack({&w.gate_proj, &w.up_proj}, decode_adapters_[i].gate_up);
+    // The A rows reserved after the base weights (in place: recorded graphs read them there).
+    const StackedAdapter& qkv = decode_adapters_[i].qkv;
+    if (w.qkv_adapter_rows > 0 && qkv.a.defined() && qkv.a.size(0) == w.qkv_adapter_rows) {
+      w.qkv_weight.narrow(0, w.qkv_weight.size(0) - w.qkv_adapter_rows, w.qkv_adapter_rows).copy_(qkv.a);
+    }
+    if (w.o_adapter_rows > 0 && w.o_proj.lora && w.o_proj.lora->a.size(0) == w.o_adapter_rows) {
+      w.o_weight.narrow(0, w.o_proj.out_features(), w.o_adapter_rows).copy_(w.o_proj.lora->a_decode);
+    }
   }
 }
 
@@ -153,16 +192,31 @@ at::Tensor DecoderModel::FusedDecodeHidden(const ForwardInput& input, KvCache* c
   fused::AddRmsNorm(x, none, none, NormScale(layers_[0].input_norm), normed, gemma, eps);
   for (std::int64_t i = 0; i < c.num_layers; ++i) {
     const DecoderLayerWeights& w = layers_[i];
-    at::Tensor qkv = at::linear(normed, DecodeWeight(w.qkv_weight, {&w.q_proj, &w.k_proj, &w.v_proj}), w.qkv_bias);
-    if (adapters) AddStacked(decode_adapters_[i].qkv, normed, qkv);
+    // With reserved adapter rows the product also gives x A^T in its last columns.
+    const at::Tensor qkv_all = at::linear(normed, DecodeWeight(w.qkv_weight, {&w.q_proj, &w.k_proj, &w.v_proj}), w.qkv_bias);
+    at::Tensor qkv = qkv_all.narrow(1, 0, (h + 2 * kv) * d);
+    if (adapters) {
+      const StackedAdapter& stacked = decode_adapters_[i].qkv;
+      if (w.qkv_adapter_rows > 0 && stacked.b.defined() && qkv_all.size(1) > qkv.size(1)) {
+        qkv.addmm_(qkv_all.narrow(1, qkv.size(1), w.qkv_adapter_rows), stacked.b.t());
+      } else {
+        AddStacked(stacked, normed, qkv);
+      }
+    }
     const KvCache::LayerBuffers& buffers = cache->layer(i);
     fused::RopeAndWriteCache(qkv, positions, input.cache_column, rope_[i]->inv_freq(),
                              c.qk_norm ? NormScale(w.q_norm) : none, c.qk_norm ? NormScale(w.k_norm) : none,
                              gemma, eps, buffers, shape, q);
     fused::DecodeAttention(q, buffers, positions, input.cache_column, c.layers[i].sliding ? c.sliding_window : 0,
                            c.attention_scale, softcap, shape, attn);
-    const at::Tensor attended = at::linear(attn, DecodeWeight(w.o_proj.weight, {&w.o_proj}), w.o_proj.bias);
-    if (adapters) AddAdapter(w.o_proj, attn, attended);
+    const bool o_folded = w.o_adapter_rows > 0 && w.o_weight.defined();
+    const at::Tensor o_all = at::linear(attn, o_folded ? w.o_weight : DecodeWeight(w.o_proj.weight, {&w.o_proj}), w.o_proj.bias);
+    const at::Tensor attended = o_all.narrow(1, 0, e);  // row stride E + r when folded
+    if (adapters && o_folded && w.o_proj.lora) {
+      attended.addmm_(o_all.narrow(1, e, w.o_adapter_rows), w.o_proj.lora->b_decode.t());
+    } else if (adapters) {
+      AddAdapter(w.o_proj, attn, attended);
+    }
     if (c.sandwich_norms) {
       fused::AddRmsNorm(x, attended, NormScale(w.post_attention_norm), NormScale(w.pre_ffn_norm), mlp_in, gemma, eps);
     } else {

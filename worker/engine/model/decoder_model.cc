@@ -329,6 +329,8 @@ void DecoderModel::QuantizeBaseWeights(const QuantizeOptions& options) {
     // The stacked buffers held the dense weights: dropping them frees that memory.
     w.qkv_weight = at::Tensor();
     w.gate_up_weight = at::Tensor();
+    w.o_weight = at::Tensor();
+    w.qkv_adapter_rows = w.o_adapter_rows = 0;
   }
   decode_weight_ = at::Tensor();
 }

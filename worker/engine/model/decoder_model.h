@@ -63,8 +63,13 @@ struct DecoderLayerWeights {
   Linear q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj;
   // q, k and v (and gate and up) stacked in one buffer: their weights above are row ranges of
   // it, so a decode step runs one matrix product for them without a second copy.
-  at::Tensor qkv_weight, qkv_bias;  // [(H+2K)*D, E]; bias undefined when the model has none
+  at::Tensor qkv_weight, qkv_bias;  // [(H+2K)*D (+ adapter rows), E]; bias undefined when none
   at::Tensor gate_up_weight;        // [2F, E]
+  // With adapters attached (DecoderModel::ReserveAdapterRows), q/k/v's stacked A matrices (and
+  // o_proj's A) are rows after the base rows of qkv_weight (of o_weight, whose first rows are
+  // o_proj.weight): the decode step's base product then also computes x A^T. 0: none.
+  at::Tensor o_weight;  // [E + r, H*D] when o_adapter_rows > 0
+  std::int64_t qkv_adapter_rows = 0, o_adapter_rows = 0;
   at::Tensor input_norm, post_attention_norm, pre_ffn_norm, post_ffn_norm;  // [E]
   at::Tensor q_norm, k_norm;                                                // [D]
 };
@@ -120,6 +125,10 @@ class DecoderModel {
   // with adapters on the fused path (the rollout engine does, once per Generate); not while a
   // decode step runs on another thread.
   void PrepareDecodeAdapters() const;
+  // Gives the stacked q/k/v buffer and o_proj's weight room for the attached adapters' A rows
+  // (LoraAdapters::Attach calls it); the base weights become row ranges of the new buffers.
+  // Skips layers with quantized or biased projections. Not thread-safe: call before use.
+  void ReserveAdapterRows();
 
   // Every weight under its Hugging Face name (quantized projections dequantized).
   std::map<std::string, at::Tensor> NamedWeights() const;
