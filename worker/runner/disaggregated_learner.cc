@@ -152,7 +152,6 @@ common::Status DisaggregatedTrainer::RunLearner(bool progress) {
   // One learner: no communicator, as a colocated run of one rank.
   engine::PolicyLearner learner(model_, adapters.get(), &optimizer, learner_config,
                                 learners.world_size() > 1 ? &learners : nullptr);
-  const std::int64_t updates_per_step = learner_config.num_iterations * learner_config.minibatches;
 
   std::map<std::int64_t, std::vector<RolloutPacket>> received;  // by step
   std::int64_t next_step = first_step;                           // the next step to receive
@@ -186,27 +185,7 @@ common::Status DisaggregatedTrainer::RunLearner(bool progress) {
       }
     }
     GSPO_ASSIGN_OR_RETURN(engine::TrainBatch batch, BatchOf(mine, options_.group_size, longest));
-    const double lr_at_step = engine::ScheduledLearningRate(options_.lr_schedule, options_.learning_rate,
-                                                            step, options_.warmup_steps, options_.steps);
-    const auto learn_start = Clock::now();
-    engine::ResetPeakMemory(model_->device());
-    common::StatusOr<engine::LearnMetrics> learn_result = common::InternalError("learning did not run");
-    try {
-      learn_result = learner.Learn(batch, [&](std::int64_t k) {
-        return engine::ScheduledLearningRate(options_.lr_schedule, options_.learning_rate,
-                                             step * updates_per_step + k,
-                                             options_.warmup_steps * updates_per_step,
-                                             options_.steps * updates_per_step);
-      });
-    } catch (const c10::OutOfMemoryError& e) {
-      const engine::DeviceMemory m = engine::QueryDeviceMemory(model_->device());
-      return common::ResourceExhaustedError(OutOfMemoryMessage(
-          "learning", step + 1, {m.allocated, m.peak_allocated, m.reserved, m.total}, options_, e.what()));
-    }
-    GSPO_RETURN_IF_ERROR(learn_result.status());
-    const engine::LearnMetrics learned = std::move(learn_result).value();
-    const double seconds_learn = Since(learn_start);
-    const std::int64_t learn_peak = engine::QueryDeviceMemory(model_->device()).peak_allocated;
+    GSPO_ASSIGN_OR_RETURN(const LearnedStep learned, LearnStep(learner, batch, options_, *model_, step));
     // While this step learned, the rollout ranks generated the next ones (max_staleness).
     GSPO_RETURN_IF_ERROR(receive_until(step + options_.max_staleness));
     const auto sync_start = Clock::now();
@@ -220,36 +199,26 @@ common::Status DisaggregatedTrainer::RunLearner(bool progress) {
     StepMetrics row = RolloutMetrics(packets, step, &stats);
     constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
     const double tokens_generated = Stat(stats, "tokens_generated");
-    const StepMetrics learned_row = {
-        {"loss", learned.loss}, {"clip_fraction", learned.clip_fraction},
-        {"clip_fraction_low", learned.clip_fraction_low}, {"clip_fraction_high", learned.clip_fraction_high},
-        {"ratio_mean", learned.ratio_mean}, {"ratio_min", learned.ratio_min}, {"ratio_max", learned.ratio_max},
-        {"kl", learned.kl}, {"entropy", learned.entropy}, {"grad_norm", learned.grad_norm},
-        {"lr", lr_at_step}, {"advantage_std", learned.advantage_std},
-        {"zero_advantage_groups", static_cast<double>(learned.zero_advantage_groups)},
-        {"logprob_mismatch", learned.logprob_mismatch},
-        {"tokens_trained", static_cast<double>(learned.tokens_trained)},
-        {"memory_weights_gib", static_cast<double>(model_->WeightBytes()) / kGiB},
-        {"memory_learn_peak_gib", static_cast<double>(learn_peak) / kGiB},
-        {"seconds_learn", seconds_learn},
-        {"seconds_wait_rollout", seconds_wait_rollout},
-        {"seconds_weight_sync", seconds_weight_sync},
-        {"seconds_step", seconds_step},
-        {"tokens_per_second", (tokens_generated + learned.tokens_trained) / seconds_step}};
+    StepMetrics learned_row = LearnerMetrics(learned);
+    learned_row.insert(learned_row.end(),
+                       {{"memory_weights_gib", static_cast<double>(model_->WeightBytes()) / kGiB},
+                        {"memory_learn_peak_gib", static_cast<double>(learned.peak_bytes) / kGiB},
+                        {"seconds_learn", learned.seconds},
+                        {"seconds_wait_rollout", seconds_wait_rollout},
+                        {"seconds_weight_sync", seconds_weight_sync},
+                        {"seconds_step", seconds_step},
+                        {"tokens_per_second", (tokens_generated + learned.metrics.tokens_trained) / seconds_step}});
     row.insert(row.end(), learned_row.begin(), learned_row.end());
     row.insert(row.end(), stats.begin(), stats.end());
-    if ((step + 1) % options_.log_every == 0 || step + 1 == options_.steps) {
-      GSPO_RETURN_IF_ERROR(logs.metrics->Write(step + 1, row));
-      if (logs.tensorboard) GSPO_RETURN_IF_ERROR(logs.tensorboard->AddScalars(step + 1, row));
+    const RolloutPacket& first = packets.front();
+    const auto transcript = [&] {
       std::vector<SampleTurn> turns;
-      for (const auto& [role, content] : packets.front().first_transcript) turns.push_back({role, content});
-      GSPO_RETURN_IF_ERROR(logs.samples->Write(step + 1, packets.front().first_scenario,
-                                          packets.front().trajectories.front().reward, turns));
-    }
-    logs.metrics->Progress(step + 1, row);
-    if (options_.save_steps > 0 && (step + 1) % options_.save_steps == 0) {
-      GSPO_RETURN_IF_ERROR(checkpoints.Save(step + 1, *adapters, optimizer));
-    }
+      for (const auto& [role, content] : first.first_transcript) turns.push_back({role, content});
+      return turns;
+    };
+    GSPO_RETURN_IF_ERROR(RecordStep(options_, step, row,
+                                    {first.first_scenario, first.trajectories.front().reward, transcript}, logs,
+                                    checkpoints, *adapters, optimizer));
   }
   if (lead) GSPO_RETURN_IF_ERROR(ExportFinal(options_, *model_, adapters.get()));
   return common::Status::Ok();

@@ -55,7 +55,6 @@ common::Status GspoTrainer::Run(bool progress) {
   }
   const engine::LearnerConfig learner_config = LearnerConfigOf(options_);
   engine::PolicyLearner learner(model_, adapters.get(), &optimizer, learner_config, communicator_);
-  const std::int64_t updates_per_step = learner_config.num_iterations * learner_config.minibatches;
   EpisodeCollector collector(&options_, model_, tokenizer_, format_, episodes_);
 
   for (std::int64_t step = first_step; step < options_.steps; ++step) {
@@ -110,26 +109,7 @@ common::Status GspoTrainer::Run(bool progress) {
       for (const auto& [name, value] : rollout.scores[i].components) component_sums[name] += value;
       turns += b.turns;
     }
-    const double lr_at_step = engine::ScheduledLearningRate(options_.lr_schedule, options_.learning_rate,
-                                                    step, options_.warmup_steps, options_.steps);
-    const auto learn_start = Clock::now();
-    engine::ResetPeakMemory(model_->device());
-    // The schedule counts GSPO steps; the updates of a step advance through it by fractions.
-    common::StatusOr<engine::LearnMetrics> learn_result = common::InternalError("learning did not run");
-    try {
-      learn_result = learner.Learn(batch, [&](std::int64_t k) {
-        return engine::ScheduledLearningRate(options_.lr_schedule, options_.learning_rate,
-                                             step * updates_per_step + k,
-                                             options_.warmup_steps * updates_per_step,
-                                             options_.steps * updates_per_step);
-      });
-    } catch (const c10::OutOfMemoryError& e) {
-      return out_of_memory("learning", e);
-    }
-    GSPO_RETURN_IF_ERROR(learn_result.status());
-    const engine::LearnMetrics learned = std::move(learn_result).value();
-    const double seconds_learn = Since(learn_start);
-    const std::int64_t learn_peak = engine::QueryDeviceMemory(model_->device()).peak_allocated;
+    GSPO_ASSIGN_OR_RETURN(const LearnedStep learned, LearnStep(learner, batch, options_, *model_, step));
     const double seconds_step = Since(step_start);
 
     at::Tensor rewards = batch.rewards;
@@ -151,44 +131,29 @@ common::Status GspoTrainer::Run(bool progress) {
     metrics.emplace_back("memory_weights_gib", static_cast<double>(model_->WeightBytes()) / kGiB);
     metrics.emplace_back("memory_kv_cache_gib", static_cast<double>(rollout.kv_cache_bytes) / kGiB);
     metrics.emplace_back("memory_rollout_peak_gib", static_cast<double>(rollout_peak) / kGiB);
-    metrics.emplace_back("memory_learn_peak_gib", static_cast<double>(learn_peak) / kGiB);
+    metrics.emplace_back("memory_learn_peak_gib", static_cast<double>(learned.peak_bytes) / kGiB);
     if (ranks.world_size() > 1) {
       GSPO_RETURN_IF_ERROR(CombineRolloutMetrics(ranks, (rewards * rewards).mean().item<double>(),
                                                  &row, &counts, &metrics));
     }
-    const StepMetrics learned_row = {
-        {"loss", learned.loss}, {"clip_fraction", learned.clip_fraction},
-        {"clip_fraction_low", learned.clip_fraction_low}, {"clip_fraction_high", learned.clip_fraction_high},
-        {"ratio_mean", learned.ratio_mean}, {"ratio_min", learned.ratio_min}, {"ratio_max", learned.ratio_max},
-        {"kl", learned.kl}, {"entropy", learned.entropy}, {"grad_norm", learned.grad_norm},
-        {"lr", lr_at_step}, {"advantage_std", learned.advantage_std},
-        {"zero_advantage_groups", static_cast<double>(learned.zero_advantage_groups)},
-        {"logprob_mismatch", learned.logprob_mismatch},
-        {"tokens_generated", counts[0].second},
-        {"tokens_trained", static_cast<double>(learned.tokens_trained)},
-        {"tokens_prefilled", counts[3].second},
-        {"turns_mean", counts[1].second},
-        {"reward_call_errors", counts[2].second}};
+    const StepMetrics learned_row = LearnerMetrics(learned);
     row.insert(row.end(), learned_row.begin(), learned_row.end());
+    row.insert(row.end(), counts.begin(), counts.end());
     row.insert(row.end(), metrics.begin(), metrics.end());
-    row.emplace_back("seconds_learn", seconds_learn);
+    row.emplace_back("seconds_learn", learned.seconds);
     row.emplace_back("seconds_step", seconds_step);
-    row.emplace_back("tokens_per_second", (counts[0].second + learned.tokens_trained) / seconds_step);
+    row.emplace_back("tokens_per_second", (counts[0].second + learned.metrics.tokens_trained) / seconds_step);
     if (!lead) continue;
-    if ((step + 1) % options_.log_every == 0 || step + 1 == options_.steps) {
-      GSPO_RETURN_IF_ERROR(logs.metrics->Write(step + 1, row));
-      if (logs.tensorboard) GSPO_RETURN_IF_ERROR(logs.tensorboard->AddScalars(step + 1, row));
+    const auto transcript = [&] {
       std::vector<SampleTurn> turns;
       for (auto& [role, content] : rollout.branches.front().session->Transcript()) {
         turns.push_back({std::move(role), std::move(content)});
       }
-      GSPO_RETURN_IF_ERROR(
-          logs.samples->Write(step + 1, rollout.first_scenario, rollout.scores.front().total, turns));
-    }
-    logs.metrics->Progress(step + 1, row);
-    if (options_.save_steps > 0 && (step + 1) % options_.save_steps == 0) {
-      GSPO_RETURN_IF_ERROR(checkpoints.Save(step + 1, *adapters, optimizer));
-    }
+      return turns;
+    };
+    GSPO_RETURN_IF_ERROR(RecordStep(options_, step, row,
+                                    {rollout.first_scenario, rollout.scores.front().total, transcript}, logs,
+                                    checkpoints, *adapters, optimizer));
   }
   if (lead) GSPO_RETURN_IF_ERROR(ExportFinal(options_, *model_, adapters.get()));
   return common::Status::Ok();

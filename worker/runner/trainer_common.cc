@@ -1,8 +1,14 @@
 #include "worker/runner/trainer_common.h"
 
+#include <c10/util/Exception.h>
+
+#include <chrono>
+
 #include "common/files.h"
 #include "common/logging.h"
+#include "worker/engine/device_memory.h"
 #include "worker/runner/exporter.h"
+#include "worker/runner/out_of_memory.h"
 
 namespace gspo::runner {
 
@@ -76,6 +82,70 @@ common::Status ExportFinal(const TrainOptions& options, const engine::DecoderMod
       GSPO_RETURN_IF_ERROR(adapters != nullptr ? ExportMerged(model, *adapters, options.model_dir, out)
                                                : ExportModel(model, options.model_dir, out));
     }
+  }
+  return common::Status::Ok();
+}
+
+common::StatusOr<LearnedStep> LearnStep(engine::PolicyLearner& learner, const engine::TrainBatch& batch,
+                                        const TrainOptions& options, const engine::DecoderModel& model,
+                                        std::int64_t step) {
+  const engine::LearnerConfig config = LearnerConfigOf(options);
+  const std::int64_t updates_per_step = config.num_iterations * config.minibatches;
+  LearnedStep out;
+  out.lr = engine::ScheduledLearningRate(options.lr_schedule, options.learning_rate, step,
+                                         options.warmup_steps, options.steps);
+  const auto start = std::chrono::steady_clock::now();
+  engine::ResetPeakMemory(model.device());
+  common::StatusOr<engine::LearnMetrics> learned = common::InternalError("learning did not run");
+  try {
+    learned = learner.Learn(batch, [&](std::int64_t k) {
+      return engine::ScheduledLearningRate(options.lr_schedule, options.learning_rate,
+                                           step * updates_per_step + k,
+                                           options.warmup_steps * updates_per_step,
+                                           options.steps * updates_per_step);
+    });
+  } catch (const c10::OutOfMemoryError& e) {
+    const engine::DeviceMemory m = engine::QueryDeviceMemory(model.device());
+    return common::ResourceExhaustedError(OutOfMemoryMessage(
+        "learning", step + 1, {m.allocated, m.peak_allocated, m.reserved, m.total}, options, e.what()));
+  }
+  GSPO_RETURN_IF_ERROR(learned.status());
+  out.metrics = std::move(learned).value();
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out.peak_bytes = engine::QueryDeviceMemory(model.device()).peak_allocated;
+  return out;
+}
+
+StepMetrics LearnerMetrics(const LearnedStep& learned) {
+  const engine::LearnMetrics& m = learned.metrics;
+  return {{"loss", m.loss},
+          {"clip_fraction", m.clip_fraction},
+          {"clip_fraction_low", m.clip_fraction_low},
+          {"clip_fraction_high", m.clip_fraction_high},
+          {"ratio_mean", m.ratio_mean},
+          {"ratio_min", m.ratio_min},
+          {"ratio_max", m.ratio_max},
+          {"kl", m.kl},
+          {"entropy", m.entropy},
+          {"grad_norm", m.grad_norm},
+          {"lr", learned.lr},
+          {"advantage_std", m.advantage_std},
+          {"zero_advantage_groups", static_cast<double>(m.zero_advantage_groups)},
+          {"logprob_mismatch", m.logprob_mismatch},
+          {"tokens_trained", static_cast<double>(m.tokens_trained)}};
+}
+
+common::Status RecordStep(const TrainOptions& options, std::int64_t step, const StepMetrics& row,
+                          const StepSample& sample, StepLogs& logs, const CheckpointManager& checkpoints,
+                          const engine::LoraAdapters& adapters, const engine::AdamW& optimizer) {
+  if ((step + 1) % options.log_every == 0 || step + 1 == options.steps) {
+    GSPO_RETURN_IF_ERROR(logs.metrics->Write(step + 1, row));
+    if (logs.tensorboard) GSPO_RETURN_IF_ERROR(logs.tensorboard->AddScalars(step + 1, row));
+    GSPO_RETURN_IF_ERROR(logs.samples->Write(step + 1, sample.scenario, sample.reward, sample.transcript()));
+  }
+  logs.metrics->Progress(step + 1, row);
+  if (options.save_steps > 0 && (step + 1) % options.save_steps == 0) {
+    GSPO_RETURN_IF_ERROR(checkpoints.Save(step + 1, adapters, optimizer));
   }
   return common::Status::Ok();
 }

@@ -1,10 +1,14 @@
 // What the trainers share: the engine's LoRA and learner settings from the training options,
-// and the exports written to output_dir/final/ when a run ends.
+// resuming, a step's learning and what is recorded after it, and the exports written to
+// output_dir/final/ when a run ends.
 // Stateless functions; not thread-safe with respect to the model they read.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "worker/engine/lora/lora_adapters.h"
@@ -37,6 +41,33 @@ struct StepLogs {
   std::unique_ptr<TensorBoardWriter> tensorboard;  // null unless logging.tensorboard
 };
 common::StatusOr<StepLogs> OpenStepLogs(const TrainOptions& options, bool progress);
+
+// One step's learning (the colocated and the disaggregated loops): the updates of `batch`, the
+// schedule advancing by fractions of a step over them; out of memory is kResourceExhausted with
+// the memory figures and the knobs that help.
+struct LearnedStep {
+  engine::LearnMetrics metrics;
+  double lr = 0;                // the schedule's rate at the step
+  double seconds = 0;
+  std::int64_t peak_bytes = 0;  // the device allocator's peak while learning (0 on the CPU)
+};
+common::StatusOr<LearnedStep> LearnStep(engine::PolicyLearner& learner, const engine::TrainBatch& batch,
+                                        const TrainOptions& options, const engine::DecoderModel& model,
+                                        std::int64_t step);
+// The learner's figures of a step as metrics.jsonl fields (docs/metrics.md).
+StepMetrics LearnerMetrics(const LearnedStep& learned);
+
+// What the writing rank does after step `step` (0-based): the metrics row, TensorBoard scalars
+// and one sample (`transcript` is asked only then) every log_every steps and at the last, the
+// progress line, and a checkpoint every save_steps.
+struct StepSample {
+  std::string scenario;
+  double reward = 0;
+  std::function<std::vector<SampleTurn>()> transcript;
+};
+common::Status RecordStep(const TrainOptions& options, std::int64_t step, const StepMetrics& row,
+                          const StepSample& sample, StepLogs& logs, const CheckpointManager& checkpoints,
+                          const engine::LoraAdapters& adapters, const engine::AdamW& optimizer);
 
 // output_dir/final/ as `options.exports` asks: "adapter" (PEFT layout, when there are adapters)
 // and "merged" (the adapters folded into the base weights, or the model as it is without them).
