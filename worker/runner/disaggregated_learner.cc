@@ -134,14 +134,11 @@ common::Status DisaggregatedTrainer::RunLearner(bool progress) {
                                                              options_.prompts_per_step, options_.minibatches));
   std::vector<std::int64_t> groups;
   for (std::int64_t i = 0; i < shard.groups_per_rank(); ++i) groups.push_back(shard.GlobalGroup(i));
-  GSPO_RETURN_IF_ERROR(common::MakeDirectories(options_.output_dir));
-  GSPO_ASSIGN_OR_RETURN(auto adapters, engine::LoraAdapters::Attach(model_, LoraConfigOf(options_)));
-  engine::AdamWConfig adamw;
-  adamw.weight_decay = options_.weight_decay;
-  engine::AdamW optimizer(adapters->Parameters(), adamw);
-  CheckpointManager checkpoints(options_.output_dir, options_.save_total_limit, options_.model_name);
-  GSPO_ASSIGN_OR_RETURN(const std::int64_t first_step,
-                        ResumeIfAsked(options_, checkpoints, adapters.get(), &optimizer));
+  GSPO_ASSIGN_OR_RETURN(TrainingState state, StartTraining(options_, model_));
+  engine::LoraAdapters* adapters = state.adapters.get();
+  engine::AdamW& optimizer = *state.optimizer;
+  const CheckpointManager& checkpoints = *state.checkpoints;
+  const std::int64_t first_step = state.first_step;
   StepLogs logs;
   if (lead) {
     GSPO_ASSIGN_OR_RETURN(logs, OpenStepLogs(options_, progress));
@@ -150,7 +147,7 @@ common::Status DisaggregatedTrainer::RunLearner(bool progress) {
   }
   const engine::LearnerConfig learner_config = LearnerConfigOf(options_);
   // One learner: no communicator, as a colocated run of one rank.
-  engine::PolicyLearner learner(model_, adapters.get(), &optimizer, learner_config,
+  engine::PolicyLearner learner(model_, adapters, &optimizer, learner_config,
                                 learners.world_size() > 1 ? &learners : nullptr);
 
   std::map<std::int64_t, std::vector<RolloutPacket>> received;  // by step
@@ -220,7 +217,7 @@ common::Status DisaggregatedTrainer::RunLearner(bool progress) {
                                     {first.first_scenario, first.trajectories.front().reward, transcript}, logs,
                                     checkpoints, *adapters, optimizer));
   }
-  if (lead) GSPO_RETURN_IF_ERROR(ExportFinal(options_, *model_, adapters.get()));
+  if (lead) GSPO_RETURN_IF_ERROR(ExportFinal(options_, *model_, adapters));
   return common::Status::Ok();
 }
 

@@ -41,20 +41,17 @@ common::Status GspoTrainer::Run(bool progress) {
   global_groups_.clear();
   for (std::int64_t i = 0; i < shard.groups_per_rank(); ++i) global_groups_.push_back(shard.GlobalGroup(i));
   const bool lead = ranks.rank() == 0;  // the rank that writes
-  GSPO_RETURN_IF_ERROR(common::MakeDirectories(options_.output_dir));
-  GSPO_ASSIGN_OR_RETURN(auto adapters, engine::LoraAdapters::Attach(model_, LoraConfigOf(options_)));
-  engine::AdamWConfig adamw;
-  adamw.weight_decay = options_.weight_decay;
-  engine::AdamW optimizer(adapters->Parameters(), adamw);
-  CheckpointManager checkpoints(options_.output_dir, options_.save_total_limit, options_.model_name);
-  GSPO_ASSIGN_OR_RETURN(const std::int64_t first_step,
-                        ResumeIfAsked(options_, checkpoints, adapters.get(), &optimizer));
+  GSPO_ASSIGN_OR_RETURN(TrainingState state, StartTraining(options_, model_));
+  engine::LoraAdapters* adapters = state.adapters.get();
+  engine::AdamW& optimizer = *state.optimizer;
+  const CheckpointManager& checkpoints = *state.checkpoints;
+  const std::int64_t first_step = state.first_step;
   StepLogs logs;
   if (lead) {
     GSPO_ASSIGN_OR_RETURN(logs, OpenStepLogs(options_, progress));
   }
   const engine::LearnerConfig learner_config = LearnerConfigOf(options_);
-  engine::PolicyLearner learner(model_, adapters.get(), &optimizer, learner_config, communicator_);
+  engine::PolicyLearner learner(model_, adapters, &optimizer, learner_config, communicator_);
   EpisodeCollector collector(&options_, model_, tokenizer_, format_, episodes_);
 
   for (std::int64_t step = first_step; step < options_.steps; ++step) {
@@ -155,7 +152,7 @@ common::Status GspoTrainer::Run(bool progress) {
                                     {rollout.first_scenario, rollout.scores.front().total, transcript}, logs,
                                     checkpoints, *adapters, optimizer));
   }
-  if (lead) GSPO_RETURN_IF_ERROR(ExportFinal(options_, *model_, adapters.get()));
+  if (lead) GSPO_RETURN_IF_ERROR(ExportFinal(options_, *model_, adapters));
   return common::Status::Ok();
 }
 

@@ -86,6 +86,20 @@ common::Status ExportFinal(const TrainOptions& options, const engine::DecoderMod
   return common::Status::Ok();
 }
 
+common::StatusOr<TrainingState> StartTraining(const TrainOptions& options, engine::DecoderModel* model) {
+  GSPO_RETURN_IF_ERROR(common::MakeDirectories(options.output_dir));
+  TrainingState state;
+  GSPO_ASSIGN_OR_RETURN(state.adapters, engine::LoraAdapters::Attach(model, LoraConfigOf(options)));
+  engine::AdamWConfig adamw;
+  adamw.weight_decay = options.weight_decay;
+  state.optimizer = std::make_unique<engine::AdamW>(state.adapters->Parameters(), adamw);
+  state.checkpoints =
+      std::make_unique<CheckpointManager>(options.output_dir, options.save_total_limit, options.model_name);
+  GSPO_ASSIGN_OR_RETURN(state.first_step,
+                        ResumeIfAsked(options, *state.checkpoints, state.adapters.get(), state.optimizer.get()));
+  return state;
+}
+
 common::StatusOr<LearnedStep> LearnStep(engine::PolicyLearner& learner, const engine::TrainBatch& batch,
                                         const TrainOptions& options, const engine::DecoderModel& model,
                                         std::int64_t step) {

@@ -27,6 +27,16 @@ engine::LoraConfig LoraConfigOf(const TrainOptions& options);
 // The learner's settings (gspo and training sections).
 engine::LearnerConfig LearnerConfigOf(const TrainOptions& options);
 
+// What a learning rank trains: adapters attached to the model, their AdamW, the checkpoints of
+// output_dir (created), and the first step to run after resuming (ResumeIfAsked). Owns them.
+struct TrainingState {
+  std::unique_ptr<engine::LoraAdapters> adapters;
+  std::unique_ptr<engine::AdamW> optimizer;
+  std::unique_ptr<CheckpointManager> checkpoints;
+  std::int64_t first_step = 0;
+};
+common::StatusOr<TrainingState> StartTraining(const TrainOptions& options, engine::DecoderModel* model);
+
 // Loads options.resume_from_checkpoint ("latest" or a directory; "" resumes nothing) into the
 // adapters and optimizer; returns the first step to run (0 without resuming).
 common::StatusOr<std::int64_t> ResumeIfAsked(const TrainOptions& options,
