@@ -107,9 +107,14 @@ def run_rollout_9b(gspo, config9, quantize):
     return run_json_lines(cmd)[0]
 
 
-def run_peer(out_dir):
-    env = dict(os.environ, HF_BASELINE_OUT=out_dir, BUDGET_S="420",
-               HF_PARTS="rollout2b,learner2b,lora_rollout2b,compiled")
+def run_peer(out_dir, parts):
+    """The peer's sections that the parts compare against (the whole step needs both phases)."""
+    hf_parts = []
+    if "rollout" in parts or "step" in parts:
+        hf_parts += ["rollout2b", "lora_rollout2b", "compiled"]
+    if "learner" in parts or "step" in parts:
+        hf_parts.append("learner2b")
+    env = dict(os.environ, HF_BASELINE_OUT=out_dir, BUDGET_S="420", HF_PARTS=",".join(hf_parts))
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hf_gspo_baseline.py")
     print("+ python3", script, flush=True)
     subprocess.run([sys.executable, script], check=False, env=env)
@@ -157,7 +162,7 @@ def main():
             # A full GSPO step's two phases on the 9b shape: 64 rollouts of 256 tokens, then learning.
             qlora_9b["rollout_9b_nf4"] = run_rollout_9b(a.gspo, config9, "nf4")
             qlora_9b["rollout_9b_bf16"] = run_rollout_9b(a.gspo, config9, "none")
-    peer = {} if a.skip_peer else run_peer(a.out)
+    peer = {} if a.skip_peer else run_peer(a.out, parts)
     floor, params = floor_ms(GEMMA2_2B)
     hf = {k[len("rollout_"):]: v for k, v in peer.items() if k.startswith("rollout_") and isinstance(v, dict)}
     hf_best = max((v["gen_tok_s"] for k, v in hf.items() if "lora" not in k), default=None)

@@ -1,6 +1,8 @@
 # Peer baseline, copied from the project's shared design folder (baselines/hf_gspo_baseline.py) with
-# one change: HF_PARTS (comma-separated: rollout2b, learner2b, lora_rollout2b, learner9b, compiled;
-# default all) selects the sections to run, so one device session can afford the parts a bench needs.
+# two changes: HF_PARTS (comma-separated: rollout2b, learner2b, lora_rollout2b, learner9b, compiled;
+# default all) selects the sections to run, so one device session can afford the parts a bench needs;
+# the compiled rollout warms up with the timed run's 256 new tokens (a 16-token warm-up sizes the
+# static cache differently, so the timed run recompiled and measured the compiler, ~330 tok/s).
 # Peer baseline: HF transformers + peft doing a GSPO-style step (rollout with model.generate, then a
 # LoRA learner pass with the GSPO sequence-ratio clipped loss) on randomly initialised Gemma-2 shapes.
 # Run on a GPU host with torch, transformers and peft installed:
@@ -61,10 +63,10 @@ def prompts():
     p = torch.randint(3, 256000, (NP, P), device='cuda', generator=g)
     return p.repeat_interleave(NS, dim=0)  # 8 prompts x 8 samples = 64 rows
 
-def rollout(m, tag, extra=None):
+def rollout(m, tag, extra=None, warm_n=16):
     ids = prompts(); am = torch.ones_like(ids)
     kw = gen_kwargs(N); kw.update(extra or {'disable_compile': True})
-    wk = gen_kwargs(16); wk.update(extra or {'disable_compile': True})
+    wk = gen_kwargs(warm_n); wk.update(extra or {'disable_compile': True})
     with torch.no_grad():
         torch.cuda.synchronize(); t = time.time()
         o = m.generate(input_ids=ids, attention_mask=am, **wk); torch.cuda.synchronize()
@@ -173,7 +175,8 @@ def run_compiled_rollout():
     if left() < 150 or 'compiled' not in PARTS: log('skip compiled rollout'); return
     m = make_model('2b', 'sdpa')
     try:
-        rollout(m, '2b_sdpa_static_autocompile', extra={'cache_implementation': 'static', 'disable_compile': False})
+        rollout(m, '2b_sdpa_static_autocompile', extra={'cache_implementation': 'static', 'disable_compile': False},
+                warm_n=N)
     except Exception as e:
         traceback.print_exc(); RES['rollout_compiled_error'] = repr(e)
 
