@@ -255,20 +255,23 @@ __global__ void __launch_bounds__(kThreads) SampleKernel(SampleArgs a) {
 // scheduling. The visiting order of the draw is (block, thread, stride). 64 rows use 512
 // multiprocessor slots instead of 64.
 constexpr int kClusterBlocks = 8;
+// Threads per block of the cluster kernel: 256 or 512 (GSPO_SAMPLER_THREADS, read once).
 constexpr int kClusterThreads = 512;
 
 namespace cg = cooperative_groups;
 
 // Visits this block's part of the row: chunks [first, last) of 16 bytes, thread t taking
 // first + t, first + t + blockDim, ...; the last block also takes the tail past the chunks.
+// Chunk c is read from chunks[c - chunks_first]: the row itself, or the block's copy of its
+// part in shared memory.
 template <typename T, typename F>
-__device__ __forceinline__ void ForEachInRange(const T* row, std::int64_t first, std::int64_t last,
-                                               std::int64_t tail_from, std::int64_t vocab, F&& f) {
+__device__ __forceinline__ void ForEachInRange(const uint4* chunks, std::int64_t chunks_first, const T* row,
+                                               std::int64_t first, std::int64_t last, std::int64_t tail_from,
+                                               std::int64_t vocab, F&& f) {
   constexpr int kChunk = 16 / sizeof(T);
-  const uint4* src = reinterpret_cast<const uint4*>(row);
 #pragma unroll 4
   for (std::int64_t c = first + threadIdx.x; c < last; c += blockDim.x) {
-    const uint4 raw = src[c];
+    const uint4 raw = chunks[c - chunks_first];
     const T* e = reinterpret_cast<const T*>(&raw);
 #pragma unroll
     for (int j = 0; j < kChunk; ++j) f(c * kChunk + j, e[j]);
@@ -292,17 +295,20 @@ __device__ __forceinline__ float ClusterCombine(cg::cluster_group& cluster, floa
   return value;
 }
 
-template <typename T>
-__global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kClusterThreads)
+// kStaged: the block keeps its part of the (capped) row in shared memory after the first read,
+// so the later passes (max and sum, the top-p search, the kept mass, the draw) read it there
+// instead of from L2; each thread reads back only the chunks it wrote, so no barrier is needed.
+template <typename T, bool kStaged, int kBlockThreads>
+__global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kBlockThreads)
     SampleClusterKernel(SampleArgs a) {
   using K = Keys<T>;
   constexpr int kChunk = 16 / sizeof(T);
   constexpr int kCandidates = 7;
-  constexpr int kWarpsPerBlock = kClusterThreads / 32;
+  constexpr int kWarpsPerBlock = kBlockThreads / 32;
   cg::cluster_group cluster = cg::this_cluster();
   __shared__ float scratch[32];
   __shared__ float slot;
-  __shared__ float starts[kClusterThreads + 1];
+  __shared__ float starts[kBlockThreads + 1];
   __shared__ float partial[kCandidates][kWarpsPerBlock];
   __shared__ float block_mass[kCandidates];
   __shared__ int chosen;         // rank 0's: -(token) - 1 of the lowest claim, so atomicMax picks it
@@ -317,7 +323,12 @@ __global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kCluste
   const std::int64_t first = rank * per_block < chunks ? rank * per_block : chunks;
   const std::int64_t last = first + per_block < chunks ? first + per_block : chunks;
   const std::int64_t tail_from = rank == kClusterBlocks - 1 ? chunks * kChunk : vocab;
-  const auto for_each = [&](auto&& f) { ForEachInRange(logits, first, last, tail_from, vocab, f); };
+  extern __shared__ uint4 staged[];
+  const uint4* const chunks_at = kStaged ? staged : reinterpret_cast<const uint4*>(logits);
+  const std::int64_t chunks_first = kStaged ? first : 0;
+  const auto for_each = [&](auto&& f) {
+    ForEachInRange(chunks_at, chunks_first, logits, first, last, tail_from, vocab, f);
+  };
   int* chosen0 = cluster.map_shared_rank(&chosen, 0);
   int* last_kept0 = cluster.map_shared_rank(&last_kept, 0);
   if (rank == 0 && threadIdx.x == 0) {
@@ -325,16 +336,21 @@ __global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kCluste
     last_kept = -1;
   }
 
-  if (a.softcap > 0.f) {
+  if (a.softcap > 0.f || kStaged) {
     uint4* data = reinterpret_cast<uint4*>(logits);
     for (std::int64_t c = first + threadIdx.x; c < last; c += blockDim.x) {
       uint4 raw = data[c];
-      T* e = reinterpret_cast<T*>(&raw);
+      if (a.softcap > 0.f) {
+        T* e = reinterpret_cast<T*>(&raw);
 #pragma unroll
-      for (int j = 0; j < kChunk; ++j) e[j] = Capped(e[j], a.softcap);
-      data[c] = raw;
+        for (int j = 0; j < kChunk; ++j) e[j] = Capped(e[j], a.softcap);
+        data[c] = raw;
+      }
+      if constexpr (kStaged) staged[c - first] = raw;
     }
-    for (std::int64_t i = tail_from + threadIdx.x; i < vocab; i += blockDim.x) logits[i] = Capped(logits[i], a.softcap);
+    if (a.softcap > 0.f) {
+      for (std::int64_t i = tail_from + threadIdx.x; i < vocab; i += blockDim.x) logits[i] = Capped(logits[i], a.softcap);
+    }
   }
   float best = -INFINITY, scaled_sum = 0.f;
   std::int64_t best_index = vocab;
@@ -420,8 +436,8 @@ __global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kCluste
       kept_mass += t;
     }
     starts[threadIdx.x] = offset + before_in_block;
-    if (threadIdx.x == 0) starts[kClusterThreads] = offset + block_total;
-    const int me = static_cast<int>(rank * kClusterThreads + threadIdx.x);
+    if (threadIdx.x == 0) starts[kBlockThreads] = offset + block_total;
+    const int me = static_cast<int>(rank * kBlockThreads + threadIdx.x);
     if (mine > 0.f) atomicMax(last_kept0, me);
     __syncthreads();
     cluster.sync();  // last_kept is final; every block has read the totals
@@ -454,6 +470,59 @@ __global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kCluste
   if (stop) a.finished[row] = true;
 }
 
+// Shared memory for a block's part of a row in the staged cluster kernel.
+std::size_t StagedBytes(std::int64_t vocab, std::size_t element) {
+  const std::int64_t chunks = vocab * static_cast<std::int64_t>(element) / 16;
+  return static_cast<std::size_t>((chunks + kClusterBlocks - 1) / kClusterBlocks) * 16;
+}
+
+// The staged kernel with `bytes` of shared memory, when the device allows that much (its limit
+// raised once per instantiation to the most a block may have, less room for its own arrays).
+template <typename T, int kBlockThreads>
+bool LaunchStaged(const SampleArgs& args, std::size_t bytes, cudaStream_t stream) {
+  static const int limit = [] {
+    int device = 0, most = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&most, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess) {
+      return 0;
+    }
+    most -= 8 * 1024;
+    return cudaFuncSetAttribute(SampleClusterKernel<T, true, kBlockThreads>,
+                                cudaFuncAttributeMaxDynamicSharedMemorySize, most) == cudaSuccess
+               ? most
+               : 0;
+  }();
+  if (bytes > static_cast<std::size_t>(limit)) return false;
+  SampleClusterKernel<T, true, kBlockThreads><<<dim3(args.rows * kClusterBlocks), kBlockThreads, bytes, stream>>>(args);
+  return true;
+}
+
+// The cluster kernel for T with kBlockThreads threads per block: staged when enabled and its
+// part of a row fits in shared memory.
+template <typename T, int kBlockThreads>
+void LaunchCluster(const SampleArgs& args, bool staged, std::size_t bytes, cudaStream_t stream) {
+  if (staged && LaunchStaged<T, kBlockThreads>(args, bytes, stream)) return;
+  SampleClusterKernel<T, false, kBlockThreads><<<dim3(args.rows * kClusterBlocks), kBlockThreads, 0, stream>>>(args);
+}
+
+int ClusterThreads() {
+  static const int threads = [] {
+    const char* value = std::getenv("GSPO_SAMPLER_THREADS");
+    return value != nullptr && std::string_view(value) == "256" ? 256 : kClusterThreads;
+  }();
+  return threads;
+}
+
+// GSPO_SAMPLER_STAGED=0 keeps the cluster kernel reading the row from memory on every pass (to
+// compare), read once.
+bool StagedSamplingEnabled() {
+  static const bool enabled = [] {
+    const char* value = std::getenv("GSPO_SAMPLER_STAGED");
+    return value == nullptr || std::string_view(value) != "0";
+  }();
+  return enabled;
+}
+
 // GSPO_SAMPLER_CLUSTERS=0 keeps one block per row (to compare), read once.
 bool ClusterSamplingEnabled() {
   static const bool enabled = [] {
@@ -472,11 +541,13 @@ cudaError_t SampleTopP(DType dtype, const SampleArgs& args, cudaStream_t stream)
   const bool aligned = reinterpret_cast<std::uintptr_t>(args.logits) % 16 == 0 &&
                        (args.logits_stride * static_cast<std::int64_t>(element)) % 16 == 0;
   if (aligned && ClusterSamplingEnabled()) {
-    const dim3 grid(args.rows * kClusterBlocks);
-    if (dtype == DType::kBFloat16) {
-      SampleClusterKernel<__nv_bfloat16><<<grid, kClusterThreads, 0, stream>>>(args);
+    const bool staged = StagedSamplingEnabled();
+    const std::size_t bytes = StagedBytes(args.vocab, element);
+    const bool bf16 = dtype == DType::kBFloat16;
+    if (ClusterThreads() == 256) {
+      bf16 ? LaunchCluster<__nv_bfloat16, 256>(args, staged, bytes, stream) : LaunchCluster<float, 256>(args, staged, bytes, stream);
     } else {
-      SampleClusterKernel<float><<<grid, kClusterThreads, 0, stream>>>(args);
+      bf16 ? LaunchCluster<__nv_bfloat16, 512>(args, staged, bytes, stream) : LaunchCluster<float, 512>(args, staged, bytes, stream);
     }
     return cudaGetLastError();
   }
