@@ -4,9 +4,10 @@
 // log-sum-exp. The top-p boundary is then found by bisection over the values' order-preserving
 // integer keys: the mass of {z >= key} only grows as the key falls, and the kept set is
 // {z >= the largest key whose mass reaches top_p} (an 8-way search: 6 passes for bf16 logits,
-// 11 for float, each a read of the row from L2). The draw walks the kept tokens in a fixed order (thread,
-// then stride) with a block-wide prefix sum. Every sum has a fixed order: the same inputs give
-// the same token.
+// 11 for float, each a read of the row from L2). The draw walks the kept tokens in a fixed order
+// (thread, then stride) with a block-wide prefix sum. Every sum has a fixed order: the same
+// inputs give the same token. On Hopper a cluster of blocks shares each row instead
+// (SampleClusterKernel), each block keeping its part of the row in shared memory for the passes.
 #include <climits>
 #include <cstdint>
 #include <cmath>
@@ -255,7 +256,6 @@ __global__ void __launch_bounds__(kThreads) SampleKernel(SampleArgs a) {
 // scheduling. The visiting order of the draw is (block, thread, stride). 64 rows use 512
 // multiprocessor slots instead of 64.
 constexpr int kClusterBlocks = 8;
-// Threads per block of the cluster kernel: 256 or 512 (GSPO_SAMPLER_THREADS, read once).
 constexpr int kClusterThreads = 512;
 
 namespace cg = cooperative_groups;
@@ -298,17 +298,17 @@ __device__ __forceinline__ float ClusterCombine(cg::cluster_group& cluster, floa
 // kStaged: the block keeps its part of the (capped) row in shared memory after the first read,
 // so the later passes (max and sum, the top-p search, the kept mass, the draw) read it there
 // instead of from L2; each thread reads back only the chunks it wrote, so no barrier is needed.
-template <typename T, bool kStaged, int kBlockThreads>
-__global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kBlockThreads)
+template <typename T, bool kStaged>
+__global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kClusterThreads)
     SampleClusterKernel(SampleArgs a) {
   using K = Keys<T>;
   constexpr int kChunk = 16 / sizeof(T);
   constexpr int kCandidates = 7;
-  constexpr int kWarpsPerBlock = kBlockThreads / 32;
+  constexpr int kWarpsPerBlock = kClusterThreads / 32;
   cg::cluster_group cluster = cg::this_cluster();
   __shared__ float scratch[32];
   __shared__ float slot;
-  __shared__ float starts[kBlockThreads + 1];
+  __shared__ float starts[kClusterThreads + 1];
   __shared__ float partial[kCandidates][kWarpsPerBlock];
   __shared__ float block_mass[kCandidates];
   __shared__ int chosen;         // rank 0's: -(token) - 1 of the lowest claim, so atomicMax picks it
@@ -436,8 +436,8 @@ __global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kBlockT
       kept_mass += t;
     }
     starts[threadIdx.x] = offset + before_in_block;
-    if (threadIdx.x == 0) starts[kBlockThreads] = offset + block_total;
-    const int me = static_cast<int>(rank * kBlockThreads + threadIdx.x);
+    if (threadIdx.x == 0) starts[kClusterThreads] = offset + block_total;
+    const int me = static_cast<int>(rank * kClusterThreads + threadIdx.x);
     if (mine > 0.f) atomicMax(last_kept0, me);
     __syncthreads();
     cluster.sync();  // last_kept is final; every block has read the totals
@@ -477,8 +477,8 @@ std::size_t StagedBytes(std::int64_t vocab, std::size_t element) {
 }
 
 // The staged kernel with `bytes` of shared memory, when the device allows that much (its limit
-// raised once per instantiation to the most a block may have, less room for its own arrays).
-template <typename T, int kBlockThreads>
+// raised once per type to the most a block may have, less room for its own arrays).
+template <typename T>
 bool LaunchStaged(const SampleArgs& args, std::size_t bytes, cudaStream_t stream) {
   static const int limit = [] {
     int device = 0, most = 0;
@@ -487,30 +487,21 @@ bool LaunchStaged(const SampleArgs& args, std::size_t bytes, cudaStream_t stream
       return 0;
     }
     most -= 8 * 1024;
-    return cudaFuncSetAttribute(SampleClusterKernel<T, true, kBlockThreads>,
-                                cudaFuncAttributeMaxDynamicSharedMemorySize, most) == cudaSuccess
+    return cudaFuncSetAttribute(SampleClusterKernel<T, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, most) ==
+                   cudaSuccess
                ? most
                : 0;
   }();
   if (bytes > static_cast<std::size_t>(limit)) return false;
-  SampleClusterKernel<T, true, kBlockThreads><<<dim3(args.rows * kClusterBlocks), kBlockThreads, bytes, stream>>>(args);
+  SampleClusterKernel<T, true><<<dim3(args.rows * kClusterBlocks), kClusterThreads, bytes, stream>>>(args);
   return true;
 }
 
-// The cluster kernel for T with kBlockThreads threads per block: staged when enabled and its
-// part of a row fits in shared memory.
-template <typename T, int kBlockThreads>
+// The cluster kernel for T: staged when enabled and its part of a row fits in shared memory.
+template <typename T>
 void LaunchCluster(const SampleArgs& args, bool staged, std::size_t bytes, cudaStream_t stream) {
-  if (staged && LaunchStaged<T, kBlockThreads>(args, bytes, stream)) return;
-  SampleClusterKernel<T, false, kBlockThreads><<<dim3(args.rows * kClusterBlocks), kBlockThreads, 0, stream>>>(args);
-}
-
-int ClusterThreads() {
-  static const int threads = [] {
-    const char* value = std::getenv("GSPO_SAMPLER_THREADS");
-    return value != nullptr && std::string_view(value) == "256" ? 256 : kClusterThreads;
-  }();
-  return threads;
+  if (staged && LaunchStaged<T>(args, bytes, stream)) return;
+  SampleClusterKernel<T, false><<<dim3(args.rows * kClusterBlocks), kClusterThreads, 0, stream>>>(args);
 }
 
 // GSPO_SAMPLER_STAGED=0 keeps the cluster kernel reading the row from memory on every pass (to
@@ -543,11 +534,10 @@ cudaError_t SampleTopP(DType dtype, const SampleArgs& args, cudaStream_t stream)
   if (aligned && ClusterSamplingEnabled()) {
     const bool staged = StagedSamplingEnabled();
     const std::size_t bytes = StagedBytes(args.vocab, element);
-    const bool bf16 = dtype == DType::kBFloat16;
-    if (ClusterThreads() == 256) {
-      bf16 ? LaunchCluster<__nv_bfloat16, 256>(args, staged, bytes, stream) : LaunchCluster<float, 256>(args, staged, bytes, stream);
+    if (dtype == DType::kBFloat16) {
+      LaunchCluster<__nv_bfloat16>(args, staged, bytes, stream);
     } else {
-      bf16 ? LaunchCluster<__nv_bfloat16, 512>(args, staged, bytes, stream) : LaunchCluster<float, 512>(args, staged, bytes, stream);
+      LaunchCluster<float>(args, staged, bytes, stream);
     }
     return cudaGetLastError();
   }
