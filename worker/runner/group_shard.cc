@@ -2,15 +2,14 @@
 
 #include <string>
 
+#include "common/ranks.h"
+
 namespace gspo::runner {
 
 common::StatusOr<GroupShard> GroupShard::Create(int rank, int world_size,
                                                 std::int64_t prompts_per_step,
                                                 std::int64_t minibatches) {
-  if (world_size < 1 || rank < 0 || rank >= world_size) {
-    return common::InvalidArgumentError("rank " + std::to_string(rank) + " outside a world of " +
-                                        std::to_string(world_size));
-  }
+  GSPO_RETURN_IF_ERROR(common::CheckRankInWorld(rank, world_size));
   if (prompts_per_step < 1 || minibatches < 1) {
     return common::InvalidArgumentError(
         "training.prompts_per_step and gspo.minibatches must be positive");

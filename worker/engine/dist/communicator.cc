@@ -5,6 +5,8 @@
 #include <set>
 #include <string>
 
+#include "common/ranks.h"
+
 namespace gspo::engine {
 
 common::Status CheckCollectiveTensors(const std::vector<at::Tensor>& tensors, const char* what,
@@ -38,10 +40,7 @@ common::Status SingleRankCommunicator::AllReduceSum(std::vector<at::Tensor>& ten
 }
 
 common::Status SingleRankCommunicator::Broadcast(std::vector<at::Tensor>& tensors, int root) {
-  if (root != 0) {
-    return common::InvalidArgumentError("broadcast: root rank " + std::to_string(root) +
-                                        " outside a world of 1");
-  }
+  GSPO_RETURN_IF_ERROR(common::CheckRootRank("broadcast", root, 1));
   return CheckCollectiveTensors(tensors, "broadcast");
 }
 

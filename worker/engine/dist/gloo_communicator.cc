@@ -12,6 +12,8 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 
+#include "common/ranks.h"
+
 namespace gspo::engine {
 namespace {
 
@@ -53,11 +55,7 @@ class GlooCommunicator final : public Communicator {
   }
 
   common::Status Broadcast(std::vector<at::Tensor>& tensors, int root) override {
-    if (root < 0 || root >= options_.world_size) {
-      return common::InvalidArgumentError("broadcast: root rank " + std::to_string(root) +
-                                          " outside a world of " +
-                                          std::to_string(options_.world_size));
-    }
+    GSPO_RETURN_IF_ERROR(common::CheckRootRank("broadcast", root, options_.world_size));
     GSPO_RETURN_IF_ERROR(CheckCollectiveTensors(tensors, "broadcast"));
     for (at::Tensor& t : tensors) {
       std::vector<at::Tensor> one = {t};
@@ -124,15 +122,7 @@ class GlooCommunicator final : public Communicator {
 };
 
 common::Status CheckOptions(const GlooOptions& options) {
-  if (options.world_size < 1) {
-    return common::InvalidArgumentError("world size must be at least 1, got " +
-                                        std::to_string(options.world_size));
-  }
-  if (options.rank < 0 || options.rank >= options.world_size) {
-    return common::InvalidArgumentError("rank " + std::to_string(options.rank) +
-                                        " outside a world of " +
-                                        std::to_string(options.world_size));
-  }
+  GSPO_RETURN_IF_ERROR(common::CheckRankInWorld(options.rank, options.world_size));
   if (options.store_path.empty()) return common::InvalidArgumentError("the store path is empty");
   if (options.timeout.count() <= 0)
     return common::InvalidArgumentError("the timeout must be positive");

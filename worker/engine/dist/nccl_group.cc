@@ -9,6 +9,8 @@
 #include <cstring>
 #include <thread>
 
+#include "common/ranks.h"
+
 namespace gspo::engine {
 namespace {
 
@@ -102,15 +104,7 @@ common::StatusOr<std::string> NewNcclUniqueId() {
 }
 
 common::Status CheckNcclGroupOptions(const NcclGroupOptions& options) {
-  if (options.world_size < 1) {
-    return common::InvalidArgumentError("world size must be at least 1, got " +
-                                        std::to_string(options.world_size));
-  }
-  if (options.rank < 0 || options.rank >= options.world_size) {
-    return common::InvalidArgumentError("rank " + std::to_string(options.rank) +
-                                        " outside a world of " +
-                                        std::to_string(options.world_size));
-  }
+  GSPO_RETURN_IF_ERROR(common::CheckRankInWorld(options.rank, options.world_size));
   if (options.device < 0) {
     return common::InvalidArgumentError("CUDA device " + std::to_string(options.device) +
                                         " is negative");
@@ -250,11 +244,7 @@ common::Status NcclGroup::AllReduceSum(void* data, std::size_t count, NcclDataTy
 common::Status NcclGroup::Broadcast(void* data, std::size_t count, NcclDataType type, int root,
                                     cudaStream_t stream) {
   GSPO_RETURN_IF_ERROR(Usable("broadcast"));
-  if (root < 0 || root >= options_.world_size) {
-    return common::InvalidArgumentError("broadcast: root rank " + std::to_string(root) +
-                                        " outside a world of " +
-                                        std::to_string(options_.world_size));
-  }
+  GSPO_RETURN_IF_ERROR(common::CheckRootRank("broadcast", root, options_.world_size));
   const Clock::time_point start = Clock::now();
   const ncclResult_t enqueued =
       ncclBroadcast(data, data, count, ToNccl(type), root, state_->comm, stream);
