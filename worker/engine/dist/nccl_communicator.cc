@@ -110,15 +110,20 @@ class NcclCommunicator final : public Communicator {
   std::unique_ptr<NcclGroup> group_;
 };
 
-// Joins the NCCL group of `options` (a world or a subgroup) whose unique id travels under `key`.
-common::StatusOr<std::unique_ptr<Communicator>> JoinGroup(const NcclOptions& options,
-                                                          const c10::intrusive_ptr<c10d::FileStore>& store,
-                                                          const std::string& key, const std::string& label) {
+NcclGroupOptions GroupOptionsOf(const NcclOptions& options) {
   NcclGroupOptions group_options;
   group_options.rank = options.rank;
   group_options.world_size = options.world_size;
   group_options.device = options.device;
   group_options.timeout = options.timeout;
+  return group_options;
+}
+
+// Joins the NCCL group of `options` (a world or a subgroup) whose unique id travels under `key`.
+common::StatusOr<std::unique_ptr<Communicator>> JoinGroup(const NcclOptions& options,
+                                                          const c10::intrusive_ptr<c10d::FileStore>& store,
+                                                          const std::string& key, const std::string& label) {
+  const NcclGroupOptions group_options = GroupOptionsOf(options);
   GSPO_RETURN_IF_ERROR(CheckNcclGroupOptions(group_options));
   const std::string where = label + "rank " + std::to_string(options.rank) + " of " +
                             std::to_string(options.world_size) + ", store " + options.store_path;
@@ -156,12 +161,7 @@ common::StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(const Ncc
 
 common::StatusOr<CommunicatorGroups> CreateNcclCommunicators(const NcclOptions& options,
                                                              const std::vector<Subgroup>& subgroups) {
-  NcclGroupOptions group_options;
-  group_options.rank = options.rank;
-  group_options.world_size = options.world_size;
-  group_options.device = options.device;
-  group_options.timeout = options.timeout;
-  GSPO_RETURN_IF_ERROR(CheckNcclGroupOptions(group_options));
+  GSPO_RETURN_IF_ERROR(CheckNcclGroupOptions(GroupOptionsOf(options)));
   if (options.store_path.empty()) return common::InvalidArgumentError("the store path is empty");
   GSPO_RETURN_IF_ERROR(CheckSubgroups(subgroups, options.world_size));
   c10::intrusive_ptr<c10d::FileStore> store;
