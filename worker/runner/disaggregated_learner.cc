@@ -208,11 +208,7 @@ common::Status DisaggregatedTrainer::RunLearner(bool progress) {
     row.insert(row.end(), learned_row.begin(), learned_row.end());
     row.insert(row.end(), stats.begin(), stats.end());
     const RolloutPacket& first = packets.front();
-    const auto transcript = [&] {
-      std::vector<SampleTurn> turns;
-      for (const auto& [role, content] : first.first_transcript) turns.push_back({role, content});
-      return turns;
-    };
+    const auto transcript = [&] { return first.first_transcript; };
     GSPO_RETURN_IF_ERROR(RecordStep(options_, step, row,
                                     {first.first_scenario, first.trajectories.front().reward, transcript}, logs,
                                     checkpoints, *adapters, optimizer));

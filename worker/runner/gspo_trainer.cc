@@ -18,7 +18,6 @@
 #include "worker/runner/rank_metrics.h"
 #include "worker/runner/out_of_memory.h"
 #include "worker/engine/device_memory.h"
-#include "worker/runner/sample_log.h"
 #include "worker/runner/tensorboard_writer.h"
 #include "worker/runner/trainer_common.h"
 
@@ -141,13 +140,7 @@ common::Status GspoTrainer::Run(bool progress) {
     row.emplace_back("seconds_step", seconds_step);
     row.emplace_back("tokens_per_second", (counts[0].second + learned.metrics.tokens_trained) / seconds_step);
     if (!lead) continue;
-    const auto transcript = [&] {
-      std::vector<SampleTurn> turns;
-      for (auto& [role, content] : rollout.branches.front().session->Transcript()) {
-        turns.push_back({std::move(role), std::move(content)});
-      }
-      return turns;
-    };
+    const auto transcript = [&] { return rollout.branches.front().session->Transcript(); };
     GSPO_RETURN_IF_ERROR(RecordStep(options_, step, row,
                                     {rollout.first_scenario, rollout.scores.front().total, transcript}, logs,
                                     checkpoints, *adapters, optimizer));

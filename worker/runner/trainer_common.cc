@@ -155,7 +155,9 @@ common::Status RecordStep(const TrainOptions& options, std::int64_t step, const 
   if ((step + 1) % options.log_every == 0 || step + 1 == options.steps) {
     GSPO_RETURN_IF_ERROR(logs.metrics->Write(step + 1, row));
     if (logs.tensorboard) GSPO_RETURN_IF_ERROR(logs.tensorboard->AddScalars(step + 1, row));
-    GSPO_RETURN_IF_ERROR(logs.samples->Write(step + 1, sample.scenario, sample.reward, sample.transcript()));
+    std::vector<SampleTurn> turns;
+    for (auto& [role, content] : sample.transcript()) turns.push_back({std::move(role), std::move(content)});
+    GSPO_RETURN_IF_ERROR(logs.samples->Write(step + 1, sample.scenario, sample.reward, turns));
   }
   logs.metrics->Progress(step + 1, row);
   if (options.save_steps > 0 && (step + 1) % options.save_steps == 0) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -73,7 +74,7 @@ StepMetrics LearnerMetrics(const LearnedStep& learned);
 struct StepSample {
   std::string scenario;
   double reward = 0;
-  std::function<std::vector<SampleTurn>()> transcript;
+  std::function<std::vector<std::pair<std::string, std::string>>()> transcript;  // (role, content)
 };
 common::Status RecordStep(const TrainOptions& options, std::int64_t step, const StepMetrics& row,
                           const StepSample& sample, StepLogs& logs, const CheckpointManager& checkpoints,
