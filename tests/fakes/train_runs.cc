@@ -1,6 +1,7 @@
 #include "tests/fakes/train_runs.h"
 
 #include <cmath>
+#include <regex>
 
 #include "tests/fakes/json_lines.h"
 
@@ -14,9 +15,11 @@ std::string TinyJobArgs(const std::string& out, int steps) {
          " --set output.save_steps=2 --set output.export=[adapter]";
 }
 
-CommandResult RunInDirectory(const std::string& directory, const std::string& command) {
-  return RunShellCommand("cd '" + directory + "' || exit 1; (" + command + ") 2>&1");
+CommandResult RunInSourceTree(const std::string& command) {
+  return RunShellCommand("cd '" GSPO_SOURCE_DIR "' || exit 1; (" + command + ") 2>&1");
 }
+
+std::string CpuGspo() { return "CUDA_VISIBLE_DEVICES= '" GSPO_BINARY_DIR "/bin/gspo'"; }
 
 std::vector<common::Json> MetricsRows(const std::string& out) {
   auto rows = ReadJsonLines(out + "/metrics.jsonl");
@@ -26,6 +29,12 @@ std::vector<common::Json> MetricsRows(const std::string& out) {
 double MetricValue(const common::Json& row, const char* key) {
   const common::Json* v = row.Find(key);
   return v == nullptr || !v->is_number() ? std::nan("") : v->AsDouble();
+}
+
+double ReportedElapsed(const std::string& output) {
+  std::smatch m;
+  if (!std::regex_search(output, m, std::regex("elapsed=([0-9.]+)"))) return 1e9;
+  return std::stod(m[1]);
 }
 
 }  // namespace gspo::testing

@@ -5,20 +5,17 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cmath>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "common/json.h"
+#include "tests/fakes/adapter_difference.h"
 #include "tests/fakes/json_lines.h"
 #include "tests/fakes/run_command.h"
 #include "tests/fakes/temp_dir.h"
 #include "tests/fakes/train_runs.h"
 #include "worker/engine/dist/nccl_communicator.h"
-#include "worker/engine/model/safetensors.h"
-#include "worker/engine/model/safetensors_torch.h"
 #include "worker/engine/runtime.h"
 
 namespace gspo::runner {
@@ -27,6 +24,8 @@ namespace {
 using gspo::testing::RunShellCommand;
 using gspo::testing::MetricsRows;
 using gspo::testing::MetricValue;
+using gspo::testing::RunInSourceTree;
+using gspo::testing::ReportedElapsed;
 using ::testing::HasSubstr;
 
 #define SKIP_WITHOUT_TWO_GPUS()                                                      \
@@ -46,10 +45,6 @@ std::string TinyJob(const std::string& out, const std::string& dtype, int steps 
   return gspo::testing::TinyJobArgs(out, steps) + " --set model.torch_dtype=" + dtype;
 }
 
-gspo::testing::CommandResult InSource(const std::string& command) {
-  return gspo::testing::RunInDirectory(GSPO_SOURCE_DIR, command);
-}
-
 // Trains the tiny job on one GPU and on two; compares the adapters (max difference relative to
 // the largest lora_B entry, which starts at zero) and the per-step loss.
 // `two_gpu_flags` are added to the two-GPU run (e.g. disaggregated mode).
@@ -57,34 +52,20 @@ void CompareOneAndTwoGpus(const std::string& dtype, double adapter_tolerance,
                           double loss_tolerance, const std::string& two_gpu_flags = "") {
   gspo::testing::ScopedTempDir dir;
   const std::string one = dir.Join("one"), two = dir.Join("two");
-  auto single = InSource(Gspo("0") + " train " + TinyJob(one, dtype));
+  auto single = RunInSourceTree(Gspo("0") + " train " + TinyJob(one, dtype));
   ASSERT_EQ(single.exit_code, 0) << single.output;
-  auto pair = InSource(Gspo() + " train " + TinyJob(two, dtype) + two_gpu_flags + " --dist-timeout 120");
+  auto pair = RunInSourceTree(Gspo() + " train " + TinyJob(two, dtype) + two_gpu_flags + " --dist-timeout 120");
   ASSERT_EQ(pair.exit_code, 0) << pair.output;
   // Two visible GPUs and no --nproc: one rank per GPU, over NCCL.
   EXPECT_THAT(pair.output, HasSubstr("gspo train: 2 ranks (NCCL"));
   EXPECT_THAT(pair.output, HasSubstr("[rank 1] "));
 
-  auto a = engine::SafetensorsFile::Open(one + "/final/adapter/adapter_model.safetensors");
-  auto b = engine::SafetensorsFile::Open(two + "/final/adapter/adapter_model.safetensors");
-  ASSERT_TRUE(a.ok() && b.ok());
-  ASSERT_EQ((*a)->tensors().size(), (*b)->tensors().size());
-  double max_difference = 0, largest_b = 0;
-  for (const engine::TensorView& view : (*a)->tensors()) {
-    const engine::TensorView* other = (*b)->Find(view.name);
-    ASSERT_NE(other, nullptr) << view.name;
-    const at::Tensor x = engine::ViewAsTensor(view).to(at::kFloat);
-    const at::Tensor y = engine::ViewAsTensor(*other).to(at::kFloat);
-    ASSERT_EQ(x.sizes(), y.sizes()) << view.name;
-    max_difference = std::max(max_difference, (x - y).abs().max().item<double>());
-    if (view.name.find("lora_B") != std::string::npos) {
-      largest_b = std::max(largest_b, x.abs().max().item<double>());
-    }
-  }
-  std::cout << dtype << ": max |adapter(1 GPU) - adapter(2 GPUs)| = " << max_difference
-            << "; largest |lora_B| = " << largest_b << "\n";
-  EXPECT_GT(largest_b, 1e-4);  // training moved the adapter
-  EXPECT_LE(max_difference, adapter_tolerance * largest_b);
+  const gspo::testing::AdapterComparison adapters = gspo::testing::CompareAdapters(one, two);
+  ASSERT_TRUE(adapters.error.empty()) << adapters.error;
+  std::cout << dtype << ": max |adapter(1 GPU) - adapter(2 GPUs)| = " << adapters.max_difference
+            << "; largest |lora_B| = " << adapters.largest_b << "\n";
+  EXPECT_GT(adapters.largest_b, 1e-4);  // training moved the adapter
+  EXPECT_LE(adapters.max_difference, adapter_tolerance * adapters.largest_b);
 
   std::vector<common::Json> m1 = MetricsRows(one), m2 = MetricsRows(two);
   ASSERT_EQ(m1.size(), 3u);
@@ -118,19 +99,13 @@ TEST(GspoTrainGpus, DisaggregatedRanksOverlapWithSamplesOneVersionOld) {
   SKIP_WITHOUT_TWO_GPUS();
   gspo::testing::ScopedTempDir dir;
   const std::string out = dir.Join("run");
-  auto r = InSource(Gspo() + " train " + TinyJob(out, "bfloat16") +
+  auto r = RunInSourceTree(Gspo() + " train " + TinyJob(out, "bfloat16") +
                     " --set resources.mode=disaggregated --dist-timeout 120");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::vector<common::Json> rows = MetricsRows(out);
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(MetricValue(rows[0], "policy_staleness_max"), 0);
   EXPECT_EQ(MetricValue(rows[2], "policy_staleness_max"), 1);
-}
-
-double Elapsed(const std::string& output) {
-  std::smatch m;
-  if (!std::regex_search(output, m, std::regex("elapsed=([0-9.]+)"))) return 1e9;
-  return std::stod(m[1]);
 }
 
 TEST(GspoTrainGpus, AKilledRankStopsTheLauncherWithItsCause) {
@@ -148,9 +123,9 @@ TEST(GspoTrainGpus, AKilledRankStopsTheLauncherWithItsCause) {
       "kill -9 $rank1; start=$(date +%s.%N); wait $launcher; code=$?; " +
       "echo exit=$code elapsed=$(awk \"BEGIN { print $(date +%s.%N) - $start }\"); " +
       "kill -0 $rank0 2>/dev/null && echo rank0=alive || echo rank0=gone; cat " + log;
-  auto r = InSource(script);
+  auto r = RunInSourceTree(script);
   EXPECT_THAT(r.output, HasSubstr("exit=1 "));
-  EXPECT_LT(Elapsed(r.output), 20.0) << r.output;
+  EXPECT_LT(ReportedElapsed(r.output), 20.0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("gspo train: rank 1 of 2 was killed by signal 9"));
   EXPECT_THAT(r.output, HasSubstr("rank0=gone"));
   EXPECT_LT(MetricsRows(out).size(), 200u);
@@ -171,9 +146,9 @@ TEST(GspoTrainGpus, ARankWhosePeerDiesStopsWithinTheTimeout) {
       "kill -9 $r1; start=$(date +%s.%N); wait $r0; code=$?; " +
       "echo exit=$code elapsed=$(awk \"BEGIN { print $(date +%s.%N) - $start }\"); cat " +
       dir.Join("rank0.log");
-  auto r = InSource(script);
+  auto r = RunInSourceTree(script);
   EXPECT_THAT(r.output, HasSubstr("exit=1 "));
-  EXPECT_LT(Elapsed(r.output), 20.0 + 10.0) << r.output;
+  EXPECT_LT(ReportedElapsed(r.output), 20.0 + 10.0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("(rank 0 of 2, cuda:0)"));
 }
 
@@ -181,7 +156,7 @@ TEST(GspoTrainGpus, MoreRanksThanGpusIsAUsageError) {
   SKIP_WITHOUT_TWO_GPUS();
   gspo::testing::ScopedTempDir dir;
   // 8 prompts divide among 4 ranks, so the job is valid and only the device count is wrong.
-  auto r = InSource(Gspo() + " train " + TinyJob(dir.Join("run"), "float32") +
+  auto r = RunInSourceTree(Gspo() + " train " + TinyJob(dir.Join("run"), "float32") +
                     " --set training.prompts_per_step=8 --nproc 4");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_THAT(r.output, HasSubstr("--nproc 4: 2 CUDA devices are visible"));

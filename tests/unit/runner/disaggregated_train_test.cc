@@ -6,30 +6,27 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "common/files.h"
 #include "common/json.h"
+#include "tests/fakes/adapter_difference.h"
 #include "tests/fakes/json_lines.h"
 #include "tests/fakes/run_command.h"
 #include "tests/fakes/temp_dir.h"
 #include "tests/fakes/train_runs.h"
-#include "worker/engine/model/safetensors.h"
-#include "worker/engine/model/safetensors_torch.h"
 
 namespace gspo::runner {
 namespace {
 
 using gspo::testing::RunShellCommand;
 using gspo::testing::MetricsRows;
+using gspo::testing::CpuGspo;
 using gspo::testing::MetricValue;
+using gspo::testing::RunInSourceTree;
+using gspo::testing::ReportedElapsed;
 using ::testing::HasSubstr;
-
-std::string Gspo() {
-  return "CUDA_VISIBLE_DEVICES= '" + std::string(GSPO_BINARY_DIR) + "/bin/gspo'";
-}
 
 // examples/jobs/tiny-cpu.yaml, `steps` steps of 4 groups x 2 samples in 2 minibatches.
 std::string TinyJob(const std::string& out, int steps = 3) {
@@ -42,52 +39,26 @@ std::string Disaggregated(int rollout_gpus, int max_staleness) {
          " --set resources.max_staleness=" + std::to_string(max_staleness);
 }
 
-gspo::testing::CommandResult InSource(const std::string& command) {
-  return gspo::testing::RunInDirectory(GSPO_SOURCE_DIR, command);
-}
-
-// max |a - b| over the adapters of two runs; `largest_b` gets the largest |lora_B| of `a`.
-double AdapterDifference(const std::string& a_dir, const std::string& b_dir, double* largest_b) {
-  auto a = engine::SafetensorsFile::Open(a_dir + "/final/adapter/adapter_model.safetensors");
-  auto b = engine::SafetensorsFile::Open(b_dir + "/final/adapter/adapter_model.safetensors");
-  EXPECT_TRUE(a.ok() && b.ok());
-  if (!a.ok() || !b.ok()) return 1e9;
-  EXPECT_EQ((*a)->tensors().size(), (*b)->tensors().size());
-  double max_difference = 0;
-  *largest_b = 0;
-  for (const engine::TensorView& view : (*a)->tensors()) {
-    const engine::TensorView* other = (*b)->Find(view.name);
-    if (other == nullptr) return 1e9;
-    const at::Tensor x = engine::ViewAsTensor(view), y = engine::ViewAsTensor(*other);
-    if (x.sizes() != y.sizes()) return 1e9;
-    max_difference = std::max(max_difference, (x - y).abs().max().item<double>());
-    if (view.name.find("lora_B") != std::string::npos) {
-      *largest_b = std::max(*largest_b, x.abs().max().item<double>());
-    }
-  }
-  return max_difference;
-}
-
 // Without overlap, rollout + learner ranks train what one colocated rank trains: 1 rollout +
 // 1 learner, and 1 rollout + 2 data-parallel learners.
 TEST(DisaggregatedTrain, WithoutStalenessTheAdapterEqualsAColocatedRun) {
   gspo::testing::ScopedTempDir dir;
   const std::string one = dir.Join("one");
-  auto single = InSource(Gspo() + " train " + TinyJob(one));
+  auto single = RunInSourceTree(CpuGspo() + " train " + TinyJob(one));
   ASSERT_EQ(single.exit_code, 0) << single.output;
   const std::vector<common::Json> m1 = MetricsRows(one);
   ASSERT_EQ(m1.size(), 3u);
   for (int nproc : {2, 3}) {
     const std::string out = dir.Join("disaggregated-" + std::to_string(nproc));
-    auto run = InSource(Gspo() + " train " + TinyJob(out) + Disaggregated(1, 0) + " --nproc " +
+    auto run = RunInSourceTree(CpuGspo() + " train " + TinyJob(out) + Disaggregated(1, 0) + " --nproc " +
                         std::to_string(nproc) + " --dist-timeout 120");
     ASSERT_EQ(run.exit_code, 0) << run.output;
-    double largest_b = 0;
-    const double difference = AdapterDifference(one, out, &largest_b);
+    const gspo::testing::AdapterComparison adapters = gspo::testing::CompareAdapters(one, out);
+    ASSERT_TRUE(adapters.error.empty()) << adapters.error;
     std::cout << nproc << " ranks: max |adapter(colocated) - adapter(disaggregated)| = "
-              << difference << "; largest |lora_B| = " << largest_b << "\n";
-    EXPECT_GT(largest_b, 1e-4);  // training moved the adapter (B starts at zero)
-    EXPECT_LE(difference, 1e-6);
+              << adapters.max_difference << "; largest |lora_B| = " << adapters.largest_b << "\n";
+    EXPECT_GT(adapters.largest_b, 1e-4);  // training moved the adapter (B starts at zero)
+    EXPECT_LE(adapters.max_difference, 1e-6);
     const std::vector<common::Json> m = MetricsRows(out);
     ASSERT_EQ(m.size(), 3u);
     for (std::size_t i = 0; i < m.size(); ++i) {
@@ -113,7 +84,7 @@ TEST(DisaggregatedTrain, WithOverlapSamplesAreAtMostOneVersionOld) {
   gspo::testing::ScopedTempDir dir;
   for (int nproc : {2, 3}) {
     const std::string out = dir.Join("overlap-" + std::to_string(nproc));
-    auto run = InSource(Gspo() + " train " + TinyJob(out, 4) +
+    auto run = RunInSourceTree(CpuGspo() + " train " + TinyJob(out, 4) +
                         " --set resources.mode=disaggregated --set resources.rollout_gpus=1 --nproc " +
                         std::to_string(nproc) + " --dist-timeout 120");
     ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -135,9 +106,9 @@ TEST(DisaggregatedTrain, AResumedRunStartsFromTheCheckpointsPolicy) {
   gspo::testing::ScopedTempDir dir;
   const std::string out = dir.Join("run");
   const std::string ranks = " --set resources.mode=disaggregated --nproc 2 --dist-timeout 120";
-  auto first = InSource(Gspo() + " train " + TinyJob(out, 2) + ranks);
+  auto first = RunInSourceTree(CpuGspo() + " train " + TinyJob(out, 2) + ranks);
   ASSERT_EQ(first.exit_code, 0) << first.output;
-  auto resumed = InSource(Gspo() + " train " + TinyJob(out, 4) + ranks +
+  auto resumed = RunInSourceTree(CpuGspo() + " train " + TinyJob(out, 4) + ranks +
                           " --set output.resume_from_checkpoint=latest");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_THAT(resumed.output, HasSubstr("resumed checkpoint="));
@@ -148,19 +119,13 @@ TEST(DisaggregatedTrain, AResumedRunStartsFromTheCheckpointsPolicy) {
   EXPECT_EQ(MetricValue(m[3], "policy_staleness_max"), 1.0);
 }
 
-double Elapsed(const std::string& output) {
-  std::smatch m;
-  if (!std::regex_search(output, m, std::regex("elapsed=([0-9.]+)"))) return 1e9;
-  return std::stod(m[1]);
-}
-
 // Rank 0 generates, rank 1 learns: killing either stops the launcher well within the timeout.
 TEST(DisaggregatedTrain, AKilledRankStopsTheOthers) {
   for (int victim : {0, 1}) {
     gspo::testing::ScopedTempDir dir;
     const std::string out = dir.Join("run"), log = dir.Join("log");
     const std::string script =
-        Gspo() + " train " + TinyJob(out, 200) +
+        CpuGspo() + " train " + TinyJob(out, 200) +
         " --set resources.mode=disaggregated --nproc 2 --dist-timeout 20 > " + log +
         " 2>&1 & launcher=$!; "
         "for i in $(seq 1200); do [ -s " + out + "/metrics.jsonl ] && break; sleep 0.1; done; "
@@ -168,9 +133,9 @@ TEST(DisaggregatedTrain, AKilledRankStopsTheOthers) {
         " is pid \\([0-9]*\\)$/\\1/p' " + log + "); "
         "kill -9 $victim; start=$(date +%s.%N); wait $launcher; code=$?; "
         "echo exit=$code elapsed=$(awk \"BEGIN { print $(date +%s.%N) - $start }\"); cat " + log;
-    auto r = InSource(script);
+    auto r = RunInSourceTree(script);
     EXPECT_THAT(r.output, HasSubstr("exit=1 "));
-    EXPECT_LT(Elapsed(r.output), 20.0) << r.output;
+    EXPECT_LT(ReportedElapsed(r.output), 20.0) << r.output;
     EXPECT_THAT(r.output, HasSubstr("gspo train: rank " + std::to_string(victim) +
                                     " of 2 was killed by signal 9"));
     EXPECT_LT(MetricsRows(out).size(), 200u);
@@ -181,7 +146,7 @@ TEST(DisaggregatedTrain, BadSettingsAreUsageErrors) {
   gspo::testing::ScopedTempDir dir;
   const std::string job = TinyJob(dir.Join("run"));
   const auto expect_usage_error = [&](const std::string& args, const std::string& message) {
-    auto r = InSource(Gspo() + " train " + job + args);
+    auto r = RunInSourceTree(CpuGspo() + " train " + job + args);
     EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
     EXPECT_THAT(r.output, HasSubstr(message)) << args;
     EXPECT_THAT(r.output, ::testing::Not(HasSubstr("[rank "))) << args;  // no rank started

@@ -4,74 +4,52 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "common/files.h"
 #include "common/json.h"
 #include "common/strings.h"
+#include "tests/fakes/adapter_difference.h"
 #include "tests/fakes/json_lines.h"
 #include "tests/fakes/run_command.h"
 #include "tests/fakes/temp_dir.h"
 #include "tests/fakes/train_runs.h"
-#include "worker/engine/model/safetensors.h"
-#include "worker/engine/model/safetensors_torch.h"
 
 namespace gspo::runner {
 namespace {
 
 using gspo::testing::RunShellCommand;
 using gspo::testing::MetricsRows;
+using gspo::testing::CpuGspo;
 using gspo::testing::MetricValue;
+using gspo::testing::RunInSourceTree;
+using gspo::testing::ReportedElapsed;
 using ::testing::HasSubstr;
-
-// CPU ranks, also on a GPU host (several CUDA ranks need the NCCL communicator).
-std::string Gspo() {
-  return "CUDA_VISIBLE_DEVICES= '" + std::string(GSPO_BINARY_DIR) + "/bin/gspo'";
-}
 
 // examples/jobs/tiny-cpu.yaml, 3 steps of 4 groups x 2 samples in 2 minibatches, into `out`.
 std::string TinyJob(const std::string& out, int steps = 3) {
   return gspo::testing::TinyJobArgs(out, steps);
 }
 
-gspo::testing::CommandResult InSource(const std::string& command) {
-  return gspo::testing::RunInDirectory(GSPO_SOURCE_DIR, command);
-}
-
 TEST(GspoTrainRanks, TwoRanksTrainTheAdapterOneRankTrains) {
   gspo::testing::ScopedTempDir dir;
   const std::string one = dir.Join("one"), two = dir.Join("two");
   // One intra-op thread in every process: thread counts change float32 roundings, ranks should not.
-  auto single = InSource(Gspo() + " train " + TinyJob(one) + " --threads 1");
+  auto single = RunInSourceTree(CpuGspo() + " train " + TinyJob(one) + " --threads 1");
   ASSERT_EQ(single.exit_code, 0) << single.output;
   auto pair =
-      InSource(Gspo() + " train " + TinyJob(two) + " --nproc 2 --dist-timeout 120 --threads 1");
+      RunInSourceTree(CpuGspo() + " train " + TinyJob(two) + " --nproc 2 --dist-timeout 120 --threads 1");
   ASSERT_EQ(pair.exit_code, 0) << pair.output;
   EXPECT_THAT(pair.output, HasSubstr("[rank 1] "));
 
-  auto a = engine::SafetensorsFile::Open(one + "/final/adapter/adapter_model.safetensors");
-  auto b = engine::SafetensorsFile::Open(two + "/final/adapter/adapter_model.safetensors");
-  ASSERT_TRUE(a.ok() && b.ok());
-  ASSERT_EQ((*a)->tensors().size(), (*b)->tensors().size());
-  double max_difference = 0, largest_b = 0;
-  for (const engine::TensorView& view : (*a)->tensors()) {
-    const engine::TensorView* other = (*b)->Find(view.name);
-    ASSERT_NE(other, nullptr) << view.name;
-    const at::Tensor x = engine::ViewAsTensor(view), y = engine::ViewAsTensor(*other);
-    ASSERT_EQ(x.sizes(), y.sizes()) << view.name;
-    max_difference = std::max(max_difference, (x - y).abs().max().item<double>());
-    if (view.name.find("lora_B") != std::string::npos) {
-      largest_b = std::max(largest_b, x.abs().max().item<double>());
-    }
-  }
-  std::cout << "max |adapter(1 rank) - adapter(2 ranks)| = " << max_difference
-            << "; largest |lora_B| = " << largest_b << "\n";
-  EXPECT_GT(largest_b, 1e-4);  // training moved the adapter (B starts at zero)
-  EXPECT_LE(max_difference, 1e-6);
+  const gspo::testing::AdapterComparison adapters = gspo::testing::CompareAdapters(one, two);
+  ASSERT_TRUE(adapters.error.empty()) << adapters.error;
+  std::cout << "max |adapter(1 rank) - adapter(2 ranks)| = " << adapters.max_difference
+            << "; largest |lora_B| = " << adapters.largest_b << "\n";
+  EXPECT_GT(adapters.largest_b, 1e-4);  // training moved the adapter (B starts at zero)
+  EXPECT_LE(adapters.max_difference, 1e-6);
 
   // Rank 0 alone writes: one metrics row per step, combined over both ranks' groups.
   std::vector<common::Json> m1 = MetricsRows(one), m2 = MetricsRows(two);
@@ -91,19 +69,13 @@ TEST(GspoTrainRanks, TwoRanksTrainTheAdapterOneRankTrains) {
 }
 
 // Seconds the command took, from its output's "elapsed=S" line.
-double Elapsed(const std::string& output) {
-  std::smatch m;
-  if (!std::regex_search(output, m, std::regex("elapsed=([0-9.]+)"))) return 1e9;
-  return std::stod(m[1]);
-}
-
 TEST(GspoTrainRanks, AKilledRankStopsTheLauncherWithItsCause) {
   gspo::testing::ScopedTempDir dir;
   const std::string out = dir.Join("run"), log = dir.Join("log");
   // Kill rank 1 once rank 0 has written its first step; the launcher must end well within the
   // 20 s timeout, naming rank 1 and the signal.
   const std::string script =
-      Gspo() + " train " + TinyJob(out, 200) + " --nproc 2 --dist-timeout 20 > " + log +
+      CpuGspo() + " train " + TinyJob(out, 200) + " --nproc 2 --dist-timeout 20 > " + log +
       " 2>&1 & launcher=$!; "
       "for i in $(seq 1200); do [ -s " +
       out +
@@ -114,9 +86,9 @@ TEST(GspoTrainRanks, AKilledRankStopsTheLauncherWithItsCause) {
       "kill -9 $rank1; start=$(date +%s.%N); wait $launcher; code=$?; "
       "echo exit=$code elapsed=$(awk \"BEGIN { print $(date +%s.%N) - $start }\"); cat " +
       log;
-  auto r = InSource(script);
+  auto r = RunInSourceTree(script);
   EXPECT_THAT(r.output, HasSubstr("exit=1 "));
-  EXPECT_LT(Elapsed(r.output), 20.0) << r.output;
+  EXPECT_LT(ReportedElapsed(r.output), 20.0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("gspo train: rank 1 of 2 was killed by signal 9"));
   EXPECT_LT(MetricsRows(out).size(), 200u);
 }
@@ -125,7 +97,7 @@ TEST(GspoTrainRanks, ARankWhosePeerDiesStopsWithinTheTimeout) {
   gspo::testing::ScopedTempDir dir;
   const std::string out = dir.Join("run"), store = dir.Join("store");
   // The ranks run without the launcher: rank 0 must notice by itself that rank 1 is gone.
-  const std::string rank = Gspo() + " train " + TinyJob(out, 200) +
+  const std::string rank = CpuGspo() + " train " + TinyJob(out, 200) +
                            " --set resources.gpus=2 --world-size 2 --dist-store " + store +
                            " --dist-timeout 20 --rank ";
   const std::string script =
@@ -137,15 +109,15 @@ TEST(GspoTrainRanks, ARankWhosePeerDiesStopsWithinTheTimeout) {
       "kill -9 $r1; start=$(date +%s.%N); wait $r0; code=$?; "
       "echo exit=$code elapsed=$(awk \"BEGIN { print $(date +%s.%N) - $start }\"); cat " +
       dir.Join("rank0.log");
-  auto r = InSource(script);
+  auto r = RunInSourceTree(script);
   EXPECT_THAT(r.output, HasSubstr("exit=1 "));
-  EXPECT_LT(Elapsed(r.output), 25.0) << r.output;
+  EXPECT_LT(ReportedElapsed(r.output), 25.0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("(rank 0 of 2)"));
 }
 
 TEST(GspoTrainRanks, ARankAloneGivesUpAfterTheTimeout) {
   gspo::testing::ScopedTempDir dir;
-  auto r = InSource(Gspo() + " train " + TinyJob(dir.Join("run")) +
+  auto r = RunInSourceTree(CpuGspo() + " train " + TinyJob(dir.Join("run")) +
                     " --set resources.gpus=2 --rank 0 "
                     "--world-size 2 --dist-store " +
                     dir.Join("store") + " --dist-timeout 2");
@@ -158,20 +130,20 @@ TEST(GspoTrainRanks, BadRankSettingsAreUsageErrors) {
   const std::string job = TinyJob(dir.Join("run"));
   // 4 groups of 4 in 4 minibatches: each rank's 8 sequences split into updates of 2, but a
   // minibatch of whole groups cannot be shared by 2 ranks.
-  auto uneven = InSource(Gspo() + " train " + job +
+  auto uneven = RunInSourceTree(CpuGspo() + " train " + job +
                          " --set gspo.num_generations=4"
                          " --set gspo.minibatches=4 --nproc 2");
   EXPECT_EQ(uneven.exit_code, 2) << uneven.output;
   EXPECT_THAT(uneven.output, HasSubstr("use a multiple of 8 (ranks x gspo.minibatches)"));
   EXPECT_THAT(uneven.output,
               ::testing::Not(HasSubstr("[rank ")));  // refused before any rank started
-  auto zero = InSource(Gspo() + " train " + job + " --nproc 0");
+  auto zero = RunInSourceTree(CpuGspo() + " train " + job + " --nproc 0");
   EXPECT_EQ(zero.exit_code, 2);
   EXPECT_THAT(zero.output, HasSubstr("--nproc: expected 1 to 256 ranks, got 0"));
-  auto partial = InSource(Gspo() + " train " + job + " --rank 1");
+  auto partial = RunInSourceTree(CpuGspo() + " train " + job + " --rank 1");
   EXPECT_EQ(partial.exit_code, 2);
   EXPECT_THAT(partial.output, HasSubstr("--rank, --world-size and --dist-store go together"));
-  auto sft = InSource(Gspo() + " train examples/jobs/tiny-cs-sft.yaml --nproc 2");
+  auto sft = RunInSourceTree(CpuGspo() + " train examples/jobs/tiny-cs-sft.yaml --nproc 2");
   EXPECT_EQ(sft.exit_code, 2) << sft.output;
   EXPECT_THAT(sft.output, HasSubstr("algorithm: sft runs on one rank"));
 }
