@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <map>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "worker/engine/kernels/fused_ops.h"
@@ -201,13 +202,15 @@ TEST_P(FusedDecode, QuantizedWeightsDecodeAsTheReferenceLayers) {
 INSTANTIATE_TEST_SUITE_P(Architectures, FusedDecode, ::testing::Values("gemma2", "gemma3", "llama", "qwen2", "qwen3"));
 
 // A random Gemma 2 model with the attention shape of the real ones (the test models above have
-// head dimensions of 12 to 24, which take the kernel's generic variant): 2 query heads per kv
-// head, head_dim 64, 128 or 256.
-std::unique_ptr<DecoderModel> RandomGemma2(std::int64_t head_dim) {
+// head dimensions of 12 to 24, which take the kernel's generic variant): 2 kv heads, `heads`
+// query heads, head_dim 64, 128 or 256; the same weights for every dtype.
+std::unique_ptr<DecoderModel> RandomGemma2(std::int64_t head_dim, std::int64_t heads = 4,
+                                           at::ScalarType dtype = at::kFloat) {
   const std::string json = R"({"architectures": ["Gemma2ForCausalLM"], "model_type": "gemma2",
     "attn_logit_softcapping": 50.0, "final_logit_softcapping": 30.0, "head_dim": )" +
                            std::to_string(head_dim) + R"(, "hidden_act": "gelu_pytorch_tanh",
-    "hidden_size": 64, "intermediate_size": 128, "max_position_embeddings": 4096, "num_attention_heads": 4,
+    "hidden_size": 64, "intermediate_size": 128, "max_position_embeddings": 4096, "num_attention_heads": )" +
+                           std::to_string(heads) + R"(,
     "num_hidden_layers": 2, "num_key_value_heads": 2, "query_pre_attn_scalar": )" +
                            std::to_string(head_dim) + R"(, "rms_norm_eps": 1e-06, "rope_theta": 10000.0,
     "sliding_window": 8, "tie_word_embeddings": true, "vocab_size": 256, "pad_token_id": 0})";
@@ -220,7 +223,7 @@ std::unique_ptr<DecoderModel> RandomGemma2(std::int64_t head_dim) {
   for (const WeightSpec& spec : ExpectedWeights(*config)) {
     tensors[spec.name] = at::randn(spec.shape, options) * (spec.kind == WeightKind::kNorm ? 0.05 : 0.2);
   }
-  auto model = DecoderModel::FromTensors(*config, tensors, at::kFloat, kCuda, "random gemma2");
+  auto model = DecoderModel::FromTensors(*config, tensors, dtype, kCuda, "random gemma2");
   EXPECT_TRUE(model.ok()) << model.status();
   return model.ok() ? std::move(*model) : nullptr;
 }
@@ -241,6 +244,47 @@ TEST(FusedDecodeHeadDims, SpecialisedAttentionVariantsEqualTheReferenceLayers) {
       }
     }
     ::unsetenv("GSPO_ATTENTION_KEYS");
+  }
+}
+
+// The tensor-core attention (bf16 caches) against the float32 computation, judged as the bf16
+// test above judges the fused step: within twice the reference layers' error, short and past
+// one split-K chunk, for 2 and 4 query heads per kv head. GSPO_ATTENTION_MMA=0 must really
+// switch to the CUDA-core kernel (the two round differently, so their outputs differ).
+TEST(FusedDecodeHeadDims, TensorCoreAttentionIsAsAccurateAsTheReferenceLayers) {
+  struct AttentionSwitch {
+    explicit AttentionSwitch(bool on) { ::setenv("GSPO_ATTENTION_MMA", on ? "1" : "0", 1); }
+    ~AttentionSwitch() { ::unsetenv("GSPO_ATTENTION_MMA"); }
+  };
+  for (const std::int64_t head_dim : {64, 128, 256}) {
+    for (const std::int64_t heads : {4, 8}) {
+      auto exact = RandomGemma2(head_dim, heads, at::kFloat);
+      auto model = RandomGemma2(head_dim, heads, at::kBFloat16);
+      ASSERT_TRUE(exact && model);
+      for (const std::int64_t steps : {12, 300}) {
+        const std::string what = "head_dim " + std::to_string(head_dim) + " heads " + std::to_string(heads) +
+                                 " steps " + std::to_string(steps);
+        const DecodeRun truth = RunDecode(*exact, false, false, steps);
+        const DecodeRun reference = RunDecode(*model, false, false, steps);
+        DecodeRun cuda_cores, tensor_cores;
+        {
+          AttentionSwitch off(false);
+          cuda_cores = RunDecode(*model, true, false, steps);
+        }
+        {
+          AttentionSwitch on(true);
+          tensor_cores = RunDecode(*model, true, false, steps);
+        }
+        const auto [mma_max, mma_cache] = Compare(tensor_cores, truth);
+        const auto [ref_max, ref_cache] = Compare(reference, truth);
+        EXPECT_LE(NormRelDiff(tensor_cores.hidden, truth.hidden), 2 * NormRelDiff(reference.hidden, truth.hidden) + 2e-3)
+            << what;
+        EXPECT_LE(mma_cache, 2 * ref_cache + 2e-3) << what;
+        EXPECT_LE(mma_max, 6e-2) << what;
+        EXPECT_LE(NormRelDiff(tensor_cores.hidden, cuda_cores.hidden), 2e-2) << what;
+        EXPECT_FALSE(at::equal(tensor_cores.hidden, cuda_cores.hidden)) << what << ": the switch changed nothing";
+      }
+    }
   }
 }
 

@@ -10,10 +10,13 @@
 // elements l, l + 32, ...), a round's U x R dot products are reduced and scattered across the
 // warp so that each lane finishes one key's score, and each warp keeps an online softmax
 // (running max, sum, weighted values) per query head. The warps' partial results are merged in
-// warp order, so the output does not depend on scheduling.
+// warp order, so the output does not depend on scheduling. bf16 caches of the common head
+// dimensions go to the tensor-core variant instead (decode_attention_mma.cu) unless the caller
+// turns it off; its split-K chunks are merged by the same second kernel.
 #include <cmath>
 #include <type_traits>
 
+#include "worker/engine/kernels/decode_attention_mma.h"
 #include "worker/engine/kernels/kernel_common.cuh"
 
 namespace gspo::engine::kernels {
@@ -315,6 +318,18 @@ void LaunchKernel(const DecodeAttentionArgs& a, cudaStream_t stream) {
   DecodeAttentionKernel<T, D, R, DefaultKeysPerRound<T, D, R>()><<<grid, threads, 0, stream>>>(a);
 }
 
+// After a split-K launch (a.chunks > 1): the chunks' partial states merged into a.out.
+template <typename T>
+cudaError_t MergeChunks(const DecodeAttentionArgs& a, cudaStream_t stream) {
+  if (a.chunks > 1) {
+    const cudaError_t launched = cudaGetLastError();
+    if (launched != cudaSuccess) return launched;
+    MergeChunksKernel<T><<<dim3(a.heads, a.rows), a.head_dim <= 128 ? 128 : 256, 0, stream>>>(
+        a.partials, a.chunks, a.head_dim, static_cast<T*>(a.out));
+  }
+  return cudaGetLastError();
+}
+
 template <typename T, int D>
 cudaError_t LaunchForHeads(int groups, const DecodeAttentionArgs& a, cudaStream_t stream) {
   switch (groups) {
@@ -328,13 +343,7 @@ cudaError_t LaunchForHeads(int groups, const DecodeAttentionArgs& a, cudaStream_
     case 8: LaunchKernel<T, D, 8>(a, stream); break;
     default: return cudaErrorNotSupported;
   }
-  if (a.chunks > 1) {
-    const cudaError_t launched = cudaGetLastError();
-    if (launched != cudaSuccess) return launched;
-    MergeChunksKernel<T><<<dim3(a.heads, a.rows), a.head_dim <= 128 ? 128 : 256, 0, stream>>>(
-        a.partials, a.chunks, a.head_dim, static_cast<T*>(a.out));
-  }
-  return cudaGetLastError();
+  return MergeChunks<T>(a, stream);
 }
 
 template <typename T>
@@ -379,6 +388,10 @@ cudaError_t DecodeAttention(DType dtype, const DecodeAttentionArgs& args, cudaSt
   if (args.chunks < 1 || (args.chunks > 1 && (args.partials == nullptr || args.chunk < 1)) ||
       std::int64_t{args.chunks} * args.chunk < args.capacity) {
     return cudaErrorInvalidValue;
+  }
+  if (args.tensor_cores && DecodeAttentionMmaSupports(dtype, args.heads, args.kv_heads, args.head_dim)) {
+    const cudaError_t launched = LaunchDecodeAttentionMma(args, stream);
+    return launched != cudaSuccess ? launched : MergeChunks<__nv_bfloat16>(args, stream);
   }
   return dtype == DType::kBFloat16 ? LaunchForDim<__nv_bfloat16>(args, stream) : LaunchForDim<float>(args, stream);
 }

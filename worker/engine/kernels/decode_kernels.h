@@ -87,6 +87,9 @@ struct DecodeAttentionArgs {
   // Keys each warp loads per round (2, 4 or 8; 0: the kernel's default for the shape), for
   // measuring; GSPO_ATTENTION_KEYS sets it.
   int keys_per_round = 0;
+  // The tensor-core kernel where it applies (bf16; see decode_attention_mma.h); false: always
+  // the CUDA-core one. GSPO_ATTENTION_MMA=0 turns it off.
+  bool tensor_cores = false;
 };
 // cudaErrorNotSupported when head_dim or heads / kv_heads has no compiled variant;
 // cudaErrorInvalidValue when the chunks do not cover the capacity or lack their workspace.

@@ -130,6 +130,13 @@ static int AttentionKeysPerRound() {
   return value != nullptr ? static_cast<int>(std::strtol(value, nullptr, 10)) : 0;
 }
 
+// Decode attention on tensor cores where the kernel has the shape (GSPO_ATTENTION_MMA=0: the
+// CUDA-core kernel). Read at every launch, as above.
+static bool AttentionOnTensorCores() {
+  const char* value = std::getenv("GSPO_ATTENTION_MMA");
+  return value == nullptr || std::strcmp(value, "0") != 0;
+}
+
 bool AttentionSupports(HeadShape shape) {
   return k::DecodeAttentionSupports(static_cast<int>(shape.heads), static_cast<int>(shape.kv_heads),
                                     static_cast<int>(shape.head_dim));
@@ -168,6 +175,7 @@ void DecodeAttention(const at::Tensor& q, const KvCache::LayerBuffers& layer,
   args.chunks = k::DecodeAttentionChunks(args.rows, args.kv_heads, layer.capacity, AttentionKeysPerChunk());
   args.chunk = (layer.capacity + args.chunks - 1) / args.chunks;
   args.keys_per_round = AttentionKeysPerRound();
+  args.tensor_cores = AttentionOnTensorCores();
   at::Tensor partials;
   if (args.chunks > 1) {
     partials = at::empty({k::DecodeAttentionPartialFloats(args.rows, args.heads, args.head_dim, args.chunks)},

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# One GPU-host call comparing the settings of one kernel switch in one binary (same host, same
+# run: only same-call figures compare). Builds, runs the one-GPU tests with the defaults and the
+# given gtest filter under each setting, then two rounds of the rollout bench (gemma-2-2b shape,
+# the peer's setting, base and LoRA r16, CUDA graphs) and of the per-piece bench per setting.
+# Logs and raw JSON lines to $OUT.
+#   bench/gpu/switch_ab.sh VARIABLE 'VALUE VALUE...' [GTEST_FILTER]
+#   e.g. bench/gpu/switch_ab.sh GSPO_ATTENTION_MMA '1 0' 'FusedDecodeHeadDims.*'
+#        bench/gpu/switch_ab.sh GSPO_SAMPLER_STAGED '1 0' 'FusedSampler.*'
+set -u
+variable=$1 values=$2 filter=${3:-}
+cd "$(dirname "$0")/../.."
+out=${OUT:-$PWD/build-gpu/logs}
+mkdir -p "$out"
+GSPO_GPU_SKIP_TESTS=1 ./scripts/gpu-build.sh > "$out/build.log" 2>&1 || { tail -30 "$out/build.log"; exit 1; }
+export PATH=/opt/torch/.venv/bin:$PATH LD_LIBRARY_PATH=/tmp/gspo-prefix/usr/lib/x86_64-linux-gnu
+ctest --test-dir build-gpu -L gpu -R 'runtime|rollout|fused|dequant' --output-on-failure > "$out/gpu-tests.log" 2>&1
+grep -E "tests passed|Failed|FAILED" "$out/gpu-tests.log" | head
+if [ -n "$filter" ]; then
+  t=$(ls build-gpu/bin/*fused_decode* build-gpu/tests/*fused_decode* 2>/dev/null | head -1)
+  for v in $values; do
+    env "$variable=$v" "$t" --gtest_filter="$filter" > "$out/tests-$variable-$v.log" 2>&1
+    echo "$variable=$v tests: $(grep -E 'PASSED|FAILED' "$out/tests-$variable-$v.log" | head -3 | tr '\n' ' ')"
+  done
+fi
+cfg=$(mktemp --suffix .json)
+python3 -c "import sys, json; sys.path.insert(0, 'bench'); import model_bench; json.dump(dict(model_bench.GEMMA2_2B, torch_dtype='bfloat16'), open('$cfg', 'w'))"
+for round in 1 2; do
+  for v in $values; do
+    r=$(env "$variable=$v" build-gpu/bin/gspo bench-rollout --random-config "$cfg" --device cuda --dtype bfloat16 \
+          --prompts 8 --samples 8 --prompt-len 128 --new-tokens 256 --temperature 0.7 --top-p 0.9 --lora-r 16 \
+          --reps 3 --configs base_graphs,lora_r16_graphs | tee -a "$out/ab.jsonl" | python3 -c "import sys, json
+print(' '.join(f\"{r['config']} {r['generated_tokens_per_s']:.0f} tok/s {r['decode_step_ms_median']:.3f} ms\" for r in map(json.loads, (l for l in sys.stdin if l.startswith('{')))))")
+    env "$variable=$v" build-gpu/bin/gspo bench-decode-step > "$out/pieces-$variable-$v-$round.json"
+    echo "round $round $variable=$v: $r; pieces $(tr -d '\n' < "$out/pieces-$variable-$v-$round.json" | head -c 400)"
+  done
+done
