@@ -18,6 +18,7 @@
 #include "worker/engine/kernels/decode_attention_mma.h"
 
 #include <cmath>
+#include <type_traits>
 
 #include "worker/engine/kernels/kernel_common.cuh"
 
@@ -111,24 +112,31 @@ __global__ void __launch_bounds__(kMmaWarps * 32, 2) DecodeAttentionMmaKernel(De
 #pragma unroll
   for (int i = 0; i < kSteps; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
 
-  for (std::int64_t base = begin + static_cast<std::int64_t>(warp) * kTileKeys; base < end;
-       base += kMmaWarps * kTileKeys) {
+  // Per-lane offsets (elements, from a tile's first key row) of its key and value chunks; slot
+  // counts fit in int.
+  const int key_offset = g * D + 8 * t, value_offset = 2 * t * D + 8 * g;
+  const auto tile = [&](int base, auto full) {
+    constexpr bool kFull = decltype(full)::value;  // all 16 slots below `end`: no bounds checks
+    const int last = static_cast<int>(end);
+    const T* k_tile = k_rows + static_cast<std::int64_t>(base) * D + key_offset;
+    const T* v_tile = v_rows + static_cast<std::int64_t>(base) * D + value_offset;
     // Every load of the tile is issued before any result is used (the masks do not gate them).
     unsigned key_words[2][kKeyWords], value_words[4][kValueWords];
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
-      const std::int64_t s = base + 8 * half + g;
+      const bool in = kFull || base + 8 * half + g < last;
 #pragma unroll
-      for (int c = 0; c < kKeyWords / 4; ++c) LoadChunk(&key_words[half][4 * c], k_rows + s * D + 32 * c + 8 * t, s < end);
+      for (int c = 0; c < kKeyWords / 4; ++c) LoadChunk(&key_words[half][4 * c], k_tile + 8 * half * D + 32 * c, in);
     }
     bool allowed[4];  // this lane's keys of the tile (S columns and V rows): 2t, 2t+1, 2t+8, 2t+9
 #pragma unroll
     for (int u = 0; u < 4; ++u) {
-      const std::int64_t s = base + 2 * t + (u & 1) + 8 * (u >> 1);
+      const int key = (u & 1) + 8 * (u >> 1), s = base + 2 * t + key;
+      const bool in = kFull || s < last;
 #pragma unroll
-      for (int c = 0; c < kValueWords / 4; ++c) LoadChunk(&value_words[u][4 * c], v_rows + s * D + 64 * c + 8 * g, s < end);
+      for (int c = 0; c < kValueWords / 4; ++c) LoadChunk(&value_words[u][4 * c], v_tile + key * D + 64 * c, in);
       bool ok = false;
-      if (s < end) {
+      if (in) {
         const std::int64_t key_position = key_positions[s];
         ok = key_valid[s] && key_position <= query_position &&
              (a.window <= 0 || query_position - key_position < a.window);
@@ -201,6 +209,13 @@ __global__ void __launch_bounds__(kMmaWarps * 32, 2) DecodeAttentionMmaKernel(De
       const unsigned a2 = __byte_perm(value_words[2][i], value_words[3][i], 0x5410);
       const unsigned a3 = __byte_perm(value_words[2][i], value_words[3][i], 0x7632);
       Mma(acc[i], a0, a1, a2, a3, pb0, pb1);
+    }
+  };
+  for (int base = static_cast<int>(begin) + warp * kTileKeys; base < end; base += kMmaWarps * kTileKeys) {
+    if (base + kTileKeys <= end) {
+      tile(base, std::true_type{});
+    } else {
+      tile(base, std::false_type{});
     }
   }
 
