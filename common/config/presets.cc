@@ -50,6 +50,7 @@ constexpr char kDefaults[] = R"pb(
     per_device_train_batch_size: 4
     gradient_accumulation_steps: 2
     seed: 42
+    optimizer_offload: false
   }
   generation {
     max_prompt_length: 1024

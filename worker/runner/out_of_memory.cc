@@ -32,6 +32,9 @@ std::string OutOfMemoryMessage(const std::string& phase, std::int64_t step, cons
       tips.push_back("training.per_device_train_batch_size: " + std::to_string(o.micro_batch / 2) +
                      " (with gradient_accumulation_steps doubled, the update is the same)");
     }
+    if (!o.optimizer_offload) {
+      tips.push_back("training.optimizer_offload: true (AdamW moments in host memory)");
+    }
   } else {
     tips.push_back("gspo.num_generations or training.prompts_per_step lower (fewer rows decoded at once)");
   }

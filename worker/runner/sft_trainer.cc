@@ -113,9 +113,7 @@ common::Status SftTrainer::Run(bool progress) {
   } else {
     params = FullParameters(*model_);
   }
-  engine::AdamWConfig adamw;
-  adamw.weight_decay = options_.weight_decay;
-  engine::AdamW optimizer(params, adamw);
+  engine::AdamW optimizer(params, AdamWConfigOf(options_));
   GSPO_ASSIGN_OR_RETURN(auto writer,
                         MetricsWriter::Open(common::JoinPath(options_.output_dir, "metrics.jsonl"),
                                             options_.steps, progress));

@@ -47,6 +47,7 @@ TrainOptions TrainOptionsFromSpec(const v1::JobSpec& spec, const std::string& mo
   o.lr_schedule = spec.training().lr_scheduler_type();
   o.warmup_steps = spec.training().warmup_steps();
   o.seed = static_cast<std::uint64_t>(spec.training().seed());
+  o.optimizer_offload = spec.training().optimizer_offload();
   o.mode = spec.resources().mode();
   if (o.mode == "disaggregated") {
     o.rollout_ranks = spec.resources().rollout_gpus();

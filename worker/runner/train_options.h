@@ -58,6 +58,7 @@ struct TrainOptions {
   std::string lr_schedule = "cosine";
   std::int64_t warmup_steps = 0;
   std::uint64_t seed = 42;
+  bool optimizer_offload = false;  // AdamW moments in pinned host memory
   // Ranks (resources)
   std::string mode = "colocated";   // colocated | disaggregated
   std::int64_t rollout_ranks = 0;   // disaggregated: ranks [0, rollout_ranks) generate

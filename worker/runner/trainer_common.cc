@@ -39,6 +39,13 @@ engine::LearnerConfig LearnerConfigOf(const TrainOptions& o) {
   return c;
 }
 
+engine::AdamWConfig AdamWConfigOf(const TrainOptions& o) {
+  engine::AdamWConfig c;
+  c.weight_decay = o.weight_decay;
+  c.offload_state = o.optimizer_offload;
+  return c;
+}
+
 common::StatusOr<std::int64_t> ResumeIfAsked(const TrainOptions& options,
                                              const CheckpointManager& checkpoints,
                                              engine::LoraAdapters* adapters,
@@ -90,9 +97,8 @@ common::StatusOr<TrainingState> StartTraining(const TrainOptions& options, engin
   GSPO_RETURN_IF_ERROR(common::MakeDirectories(options.output_dir));
   TrainingState state;
   GSPO_ASSIGN_OR_RETURN(state.adapters, engine::LoraAdapters::Attach(model, LoraConfigOf(options)));
-  engine::AdamWConfig adamw;
-  adamw.weight_decay = options.weight_decay;
-  state.optimizer = std::make_unique<engine::AdamW>(state.adapters->Parameters(), adamw);
+  state.optimizer =
+      std::make_unique<engine::AdamW>(state.adapters->Parameters(), AdamWConfigOf(options));
   state.checkpoints =
       std::make_unique<CheckpointManager>(options.output_dir, options.save_total_limit, options.model_name);
   GSPO_ASSIGN_OR_RETURN(state.first_step,

@@ -27,6 +27,8 @@ namespace gspo::runner {
 engine::LoraConfig LoraConfigOf(const TrainOptions& options);
 // The learner's settings (gspo and training sections).
 engine::LearnerConfig LearnerConfigOf(const TrainOptions& options);
+// The optimizer's settings (training section).
+engine::AdamWConfig AdamWConfigOf(const TrainOptions& options);
 
 // What a learning rank trains: adapters attached to the model, their AdamW, the checkpoints of
 // output_dir (created), and the first step to run after resuming (ResumeIfAsked). Owns them.

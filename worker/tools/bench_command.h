@@ -11,7 +11,8 @@
 //     configuration (base / LoRA x CUDA graphs on / off)
 //   bench-learner (--model DIR | --random-config config.json) [--device D] [--dtype T] [--reps N]
 //               [--sequences N --prompt-len T --completion-len T --micro-batch M]
-//               [--lora-r R --lora-targets q_proj,...]
+//               [--lora-r R --lora-targets q_proj,...] [--gradient-checkpointing]
+//               [--optimizer-offload] [--quantize none|nf4|nf4-dq|int8]
 //     one GSPO learning phase (PolicyLearner::Learn) on random sequences; tokens/s and peak memory
 //   bench-step (--model DIR | --random-config config.json) [--device D] [--dtype T] [--reps N]
 //               [--prompts P --samples G --prompt-len T --new-tokens N] [--temperature X --top-p X]

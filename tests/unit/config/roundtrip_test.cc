@@ -104,6 +104,7 @@ training:
   per_device_train_batch_size: 2
   gradient_accumulation_steps: 3
   seed: 7
+  optimizer_offload: true
 generation:
   max_prompt_length: 4096
   max_completion_length: 2048

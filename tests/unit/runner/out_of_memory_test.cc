@@ -19,7 +19,7 @@ TEST(OutOfMemoryMessage, LearningNamesFiguresAndTheKnobsThatHelp) {
             "reserved of 80.0 GiB (CUDA out of memory. Tried to allocate 2.00 GiB); the last checkpoint is "
             "intact. Settings that lower memory: model.gradient_checkpointing: true; "
             "training.per_device_train_batch_size: 4 (with gradient_accumulation_steps doubled, the update "
-            "is the same); model.use_4bit: true (4-bit base weights); generation.max_completion_length: 256 "
+            "is the same); training.optimizer_offload: true (AdamW moments in host memory); model.use_4bit: true (4-bit base weights); generation.max_completion_length: 256 "
             "and generation.max_prompt_length: 512; lora.lora_r: 32");
 }
 
