@@ -52,7 +52,7 @@ def run_json_lines(cmd):
 
 
 def run_learner(gspo, config, lora_r=16, modules="q_proj,k_proj,v_proj,o_proj", gc=False, quantize="none", reps=3,
-                micro_batch=8, sequences=64):
+                micro_batch=8, sequences=64, offload=False):
     cmd = [gspo, "bench-learner", "--random-config", config, "--device", "cuda", "--dtype", "bfloat16",
            "--sequences", str(sequences), "--prompt-len", str(PROMPT), "--completion-len", str(NEW),
            "--micro-batch", str(micro_batch), "--lora-r", str(lora_r), "--lora-targets", modules, "--reps", str(reps)]
@@ -60,6 +60,8 @@ def run_learner(gspo, config, lora_r=16, modules="q_proj,k_proj,v_proj,o_proj", 
         cmd.append("--gradient-checkpointing")
     if quantize != "none":
         cmd += ["--quantize", quantize]
+    if offload:
+        cmd.append("--optimizer-offload")
     return run_json_lines(cmd)[0]
 
 
@@ -127,7 +129,8 @@ def main():
     ap.add_argument("--gspo", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--skip-peer", action="store_true")
-    ap.add_argument("--parts", default="rollout,learner,step", help="rollout, learner, step, qlora (comma-separated)")
+    ap.add_argument("--parts", default="rollout,learner,step",
+                    help="rollout, learner, step, qlora, offload (comma-separated)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
@@ -162,6 +165,11 @@ def main():
             # A full GSPO step's two phases on the 9b shape: 64 rollouts of 256 tokens, then learning.
             qlora_9b["rollout_9b_nf4"] = run_rollout_9b(a.gspo, config9, "nf4")
             qlora_9b["rollout_9b_bf16"] = run_rollout_9b(a.gspo, config9, "none")
+        # The 9b shape on a bf16 base with the optimizer's state in host memory (issue: <= 20 GiB
+        # at >= HF's 3,950 tok/s with checkpointing), at three micro-batch sizes.
+        offload_9b = {f"micro_batch_{mb}": run_learner(a.gspo, config9, 64, ALL_MODULES, gc=True, micro_batch=mb,
+                                                      offload=True)
+                      for mb in (8, 4, 2)} if "offload" in parts else None
     peer = {} if a.skip_peer else run_peer(a.out, parts)
     floor, params = floor_ms(GEMMA2_2B)
     hf = {k[len("rollout_"):]: v for k, v in peer.items() if k.startswith("rollout_") and isinstance(v, dict)}
@@ -170,7 +178,8 @@ def main():
     result = {"setting": dict(shape="gemma-2-2b", params=params, rows=ROWS, prompt=PROMPT, new_tokens=NEW,
                               temperature=0.7, top_p=0.9),
               "ours": ours, "ours_learner": learner, "ours_learner_gc": learner_gc,
-              "ours_learner_9b_r64_all_gc": learner_9b, "ours_qlora_9b_r64_all_gc": qlora_9b, "peer": peer, "floor_decode_step_ms": floor,
+              "ours_learner_9b_r64_all_gc": learner_9b, "ours_qlora_9b_r64_all_gc": qlora_9b,
+              "ours_learner_9b_r64_all_gc_offload": offload_9b, "peer": peer, "floor_decode_step_ms": floor,
               "peer_best_base_tok_s": hf_best, "peer_best_lora_tok_s": hf_lora,
               "ours_step": step, "peer_step": peer_step(peer)}
     with open(os.path.join(a.out, "h200.json"), "w") as f:
@@ -222,6 +231,11 @@ def main():
                 lines.append(f"\nFull GSPO step, 9b shape, {q} base: rollout {ro['seconds_median']:.1f} s "
                              f"({ro['generated_tokens_per_s']:.0f} generated tok/s) + learning {le['seconds_median']:.1f} s "
                              f"= {step:.1f} s per 64 x 384 tokens.")
+    if offload_9b:
+        lines += ["", "| 9b shape, bf16 base, LoRA r64 all 7 modules, checkpointing, optimizer state in host memory "
+                  "| learner tokens/s | peak GiB |", "|---|---|---|"]
+        for name, v in offload_9b.items():
+            lines.append(f"| {name} | {v['tokens_per_s']:.0f} | {v['peak_GiB']:.2f} |")
     table = "\n".join(lines)
     with open(os.path.join(a.out, "h200.md"), "w") as f:
         f.write(table + "\n")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU host's one call: build and test (scripts/gpu-build.sh), then the benchmarks against the
 # peer in the same run. Results and logs go to $OUT (the device tool brings it back).
-#   bench/gpu/run.sh [--skip-peer] [--no-tests] [--parts rollout,learner,step,qlora,dist]
+#   bench/gpu/run.sh [--skip-peer] [--no-tests] [--parts rollout,learner,step,qlora,offload,dist]
 # Copy $OUT/h200.{json,md} to bench/results/ to check them in.
 # dist (a host with 2 GPUs): the NCCL tests on their own, then one GPU against two on whole
 # GSPO steps (bench/gpu/dist_bench.py, $OUT/h200-x2-dist.{json,md}); alone, `--parts dist` runs
