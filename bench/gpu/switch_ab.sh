@@ -3,6 +3,8 @@
 # run: only same-call figures compare). Builds, runs the one-GPU tests with the defaults and the
 # given gtest filter under each setting, then two rounds of the rollout bench (gemma-2-2b shape,
 # the peer's setting, base and LoRA r16, CUDA graphs) and of the per-piece bench per setting.
+# GSPO_AB_ROUNDS sets the rounds (default 2); GSPO_AB_PEER=1 then runs the peer's rollout (HF static
+# cache + torch.compile and eager, bench/gpu/hf_gspo_baseline.py) in the same call, for ratios.
 # Logs and raw JSON lines to $OUT.
 #   bench/gpu/switch_ab.sh VARIABLE 'VALUE VALUE...' [GTEST_FILTER]
 #   e.g. bench/gpu/switch_ab.sh GSPO_ATTENTION_MMA '1 0' 'FusedDecodeHeadDims.*'
@@ -14,7 +16,7 @@ out=${OUT:-$PWD/build-gpu/logs}
 mkdir -p "$out"
 GSPO_GPU_SKIP_TESTS=1 ./scripts/gpu-build.sh > "$out/build.log" 2>&1 || { tail -30 "$out/build.log"; exit 1; }
 export PATH=/opt/torch/.venv/bin:$PATH LD_LIBRARY_PATH=/tmp/gspo-prefix/usr/lib/x86_64-linux-gnu
-ctest --test-dir build-gpu -L gpu -R 'runtime|rollout|fused|dequant' --output-on-failure > "$out/gpu-tests.log" 2>&1
+ctest --test-dir build-gpu -L gpu -R 'runtime|rollout|fused|dequant|adamw' --output-on-failure > "$out/gpu-tests.log" 2>&1
 grep -E "tests passed|Failed|FAILED" "$out/gpu-tests.log" | head
 if [ -n "$filter" ]; then
   t=$(ls build-gpu/bin/*fused_decode* build-gpu/tests/*fused_decode* 2>/dev/null | head -1)
@@ -25,7 +27,7 @@ if [ -n "$filter" ]; then
 fi
 cfg=$(mktemp --suffix .json)
 python3 -c "import sys, json; sys.path.insert(0, 'bench'); import model_bench; json.dump(dict(model_bench.GEMMA2_2B, torch_dtype='bfloat16'), open('$cfg', 'w'))"
-for round in 1 2; do
+for round in $(seq "${GSPO_AB_ROUNDS:-2}"); do
   for v in $values; do
     r=$(env "$variable=$v" build-gpu/bin/gspo bench-rollout --random-config "$cfg" --device cuda --dtype bfloat16 \
           --prompts 8 --samples 8 --prompt-len 128 --new-tokens 256 --temperature 0.7 --top-p 0.9 --lora-r 16 \
@@ -35,3 +37,9 @@ print(' '.join(f\"{r['config']} {r['generated_tokens_per_s']:.0f} tok/s {r['deco
     echo "round $round $variable=$v: $r; pieces $(tr -d '\n' < "$out/pieces-$variable-$v-$round.json" | head -c 400)"
   done
 done
+if [ "${GSPO_AB_PEER:-0}" = 1 ]; then
+  (cd bench/gpu && HF_PARTS=rollout2b,compiled BUDGET_S=300 HF_BASELINE_OUT="$out" python3 hf_gspo_baseline.py > "$out/peer.log" 2>&1)
+  python3 -c "import json, sys
+r = json.load(open(sys.argv[1]))
+print('peer:', ', '.join(f\"{k} {v['gen_tok_s']:.0f} tok/s {v['ms_per_step']:.2f} ms\" for k, v in r.items() if k.startswith('rollout_') and isinstance(v, dict)))" "$out/hf_results.json"
+fi

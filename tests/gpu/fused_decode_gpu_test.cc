@@ -288,6 +288,71 @@ TEST(FusedDecodeHeadDims, TensorCoreAttentionIsAsAccurateAsTheReferenceLayers) {
   }
 }
 
+// One 7-token prompt prefilled once and copied to 3 rows, then `steps` fused steps with a
+// different token per row. `corrupt`: the copies of rows 1 and 2 on the full-length layers are
+// overwritten with NaN (ring layers are left alone: once they wrap, every row reads its own);
+// `share`: the rows declare row 0 their prefix source.
+at::Tensor DecodeSharedPrompt(const DecoderModel& model, std::int64_t steps, bool corrupt, bool share) {
+  c10::NoGradGuard no_grad;
+  const auto longs = at::TensorOptions(kCuda).dtype(at::kLong);
+  const std::int64_t prompt = 7, rows = 3;
+  KvCache cache(model.config(), 1, prompt + steps, model.dtype(), kCuda);
+  FusedSwitch path(true);
+  const at::Tensor ids = at::tensor(std::vector<std::int64_t>{3, 17, 42, 9, 77, 5, 6}, longs).unsqueeze(0);
+  model.Hidden({ids, at::arange(prompt, longs).unsqueeze(0), at::ones({1, prompt}, longs.dtype(at::kBool)), false},
+               &cache);
+  cache.SelectRows(at::zeros({rows}, longs));
+  if (corrupt) {
+    for (std::int64_t i = 0; i < cache.layers(); ++i) {
+      if (cache.layer(i).ring) continue;
+      cache.layer(i).k.narrow(0, 1, rows - 1).narrow(2, 0, prompt).fill_(NAN);
+      cache.layer(i).v.narrow(0, 1, rows - 1).narrow(2, 0, prompt).fill_(NAN);
+    }
+  }
+  if (share) cache.SharePrefix(at::zeros({rows}, longs), prompt);
+  at::Tensor pos = at::full({rows, 1}, prompt, longs), column = at::full({1}, prompt, longs);
+  std::vector<at::Tensor> hidden;
+  for (std::int64_t s = 0; s < steps; ++s) {
+    const at::Tensor next = (at::arange(rows, longs) * 11 + s * 37 + 1).remainder(model.config().vocab_size).unsqueeze(1);
+    hidden.push_back(model.Hidden({next, pos, {}, false, false, column}, &cache).select(1, 0).to(at::kFloat));
+    pos.add_(1);
+    column.add_(1);
+  }
+  return at::stack(hidden);
+}
+
+// Rows that share a prompt (KvCache::SharePrefix) read its keys and values from the source
+// row: with the other rows' copies broken, the fused step gives bit for bit what intact copies
+// give, and with GSPO_ATTENTION_SHARED_PREFIX=0 it reads the broken copies (so this can fail).
+// Both attention kernels (float32 and bf16 on CUDA cores, bf16 on tensor cores), short runs
+// and runs past a split-K chunk.
+TEST(FusedDecodeHeadDims, SharedPromptPrefixIsReadFromItsSourceRow) {
+  struct Env {
+    Env(const char* name, const char* value) : name(name) { ::setenv(name, value, 1); }
+    ~Env() { ::unsetenv(name); }
+    const char* name;
+  };
+  for (const at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
+    auto model = RandomGemma2(256, 4, dtype);
+    ASSERT_TRUE(model);
+    for (const char* mma : {"1", "0"}) {
+      if (dtype == at::kFloat && std::string(mma) == "1") continue;  // the tensor-core kernel is bf16 only
+      Env kernel("GSPO_ATTENTION_MMA", mma);
+      for (const std::int64_t steps : {12, 300}) {
+        const std::string what = std::string(dtype == at::kFloat ? "float32" : "bf16") + " mma " + mma +
+                                 " steps " + std::to_string(steps);
+        const at::Tensor intact = DecodeSharedPrompt(*model, steps, false, false);
+        ASSERT_FALSE(at::isnan(intact).any().item<bool>()) << what;
+        EXPECT_TRUE(at::equal(DecodeSharedPrompt(*model, steps, true, true), intact)) << what;
+        EXPECT_TRUE(at::equal(DecodeSharedPrompt(*model, steps, false, true), intact)) << what;
+        Env off("GSPO_ATTENTION_SHARED_PREFIX", "0");
+        EXPECT_TRUE(at::isnan(DecodeSharedPrompt(*model, steps, true, true)).any().item<bool>())
+            << what << ": the switch changed nothing";
+      }
+    }
+  }
+}
+
 // The kept set of top-p as the reference sampler defines it, in float64 on the CPU.
 std::set<std::int64_t> KeptSet(const at::Tensor& z_row, double top_p) {
   at::Tensor probs = at::softmax(z_row.to(at::kDouble), -1);

@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <set>
+#include <stdexcept>
+#include <vector>
 
 #include "worker/engine/model/safetensors.h"
 #include "worker/engine/model/safetensors_torch.h"
@@ -361,6 +363,78 @@ TEST(KvCache, GrowingPastTheWindowTurnsSlidingLayersIntoRings) {
     EXPECT_FALSE(now.valid.narrow(1, 6, now.capacity - 6).any().item<bool>()) << i;
   }
   EXPECT_TRUE(some_ring);
+}
+
+// The shared-prefix bookkeeping (KvCache::SharePrefix): which row each row reads its prefix
+// from, through compaction, concatenation and writes below the prefix.
+std::vector<int> PrefixSources(const KvCache& cache) {
+  for (std::int64_t i = 0; i < cache.layers(); ++i) {
+    const KvCache::LayerBuffers& layer = cache.layer(i);
+    EXPECT_EQ(layer.prefix_slots, cache.prefix_slots()) << "layer " << i;
+    EXPECT_EQ(layer.prefix_source.defined(), cache.prefix_source().defined()) << "layer " << i;
+    if (layer.prefix_source.defined()) {
+      EXPECT_TRUE(at::equal(layer.prefix_source, cache.prefix_source())) << "layer " << i;
+    }
+  }
+  std::vector<int> out;
+  if (!cache.prefix_source().defined()) return out;
+  const at::Tensor source = cache.prefix_source().to(at::kCPU);
+  for (std::int64_t i = 0; i < source.numel(); ++i) out.push_back(source[i].item<int>());
+  return out;
+}
+
+TEST(KvCache, SharedPrefixFollowsTheRowsThatStay) {
+  auto model = Load("gemma2");
+  KvCache cache(model->config(), 6, 12, at::kFloat, at::kCPU);
+  cache.SharePrefix(at::tensor({0, 0, 0, 3, 3, 3}, at::kLong), 4);
+  EXPECT_EQ(cache.prefix_slots(), 4);
+  EXPECT_EQ(PrefixSources(cache), (std::vector<int>{0, 0, 0, 3, 3, 3}));
+
+  // Rows 0 and 3 leave: 1 and 2 read from 1 (now row 0), 4 and 5 from 4 (now row 2).
+  KvCache kept = cache.Rows(at::tensor({1, 2, 4, 5}, at::kLong));
+  EXPECT_EQ(PrefixSources(kept), (std::vector<int>{0, 0, 2, 2}));
+  EXPECT_EQ(PrefixSources(cache), (std::vector<int>{0, 0, 0, 3, 3, 3})) << "Rows must not change the original";
+  // Any order: each run of equal sources reads from its own first row.
+  KvCache shuffled = cache.Rows(at::tensor({4, 0, 5}, at::kLong));
+  EXPECT_EQ(PrefixSources(shuffled), (std::vector<int>{0, 1, 2}));
+
+  // Concatenation shifts the appended rows' sources; a cache that shares differently clears it.
+  KvCache both = kept;
+  both.AppendRows(kept);
+  EXPECT_EQ(PrefixSources(both), (std::vector<int>{0, 0, 2, 2, 4, 4, 6, 6}));
+  KvCache unshared(model->config(), 2, 12, at::kFloat, at::kCPU);
+  KvCache mixed = kept;
+  mixed.AppendRows(unshared);
+  EXPECT_EQ(mixed.prefix_slots(), 0);
+  EXPECT_TRUE(PrefixSources(mixed).empty());
+
+  // Growing keeps slots where they were; writes below the prefix end the sharing.
+  KvCache grown = kept;
+  grown.Grow(20);
+  EXPECT_EQ(grown.prefix_slots(), 4);
+  KvCache invalidated = kept;
+  invalidated.InvalidateFrom({6, 3, 6, 6});
+  EXPECT_EQ(invalidated.prefix_slots(), 0);
+  KvCache rewound = kept;
+  rewound.SetLength(4);
+  EXPECT_EQ(rewound.prefix_slots(), 4);
+  rewound.SetLength(3);
+  EXPECT_EQ(rewound.prefix_slots(), 0);
+}
+
+TEST(KvCache, SharePrefixRejectsWhatCannotBeShared) {
+  auto model = Load("gemma2");
+  KvCache cache(model->config(), 3, 12, at::kFloat, at::kCPU);
+  EXPECT_THROW(cache.SharePrefix(at::tensor({0, 0}, at::kLong), 4), std::invalid_argument);
+  EXPECT_THROW(cache.SharePrefix(at::tensor({0, 0, 0}, at::kInt), 4), std::invalid_argument);
+  EXPECT_THROW(cache.SharePrefix(at::tensor({0, 0, 3}, at::kLong), 4), std::invalid_argument);
+  EXPECT_THROW(cache.SharePrefix(at::tensor({0, -1, 0}, at::kLong), 4), std::invalid_argument);
+  EXPECT_THROW(cache.SharePrefix(at::tensor({0, 0, 0}, at::kLong), 13), std::invalid_argument);
+  EXPECT_EQ(cache.prefix_slots(), 0);
+  cache.SharePrefix(at::tensor({0, 0, 0}, at::kLong), 12);
+  EXPECT_EQ(cache.prefix_slots(), 12);
+  cache.SharePrefix(at::tensor({0, 1, 2}, at::kLong), 0);
+  EXPECT_EQ(cache.prefix_slots(), 0);
 }
 
 TEST(RolloutSession, ContinuingFromCachesEqualsRePrefillingAfterCompaction) {

@@ -136,6 +136,9 @@ __global__ void __launch_bounds__(kWarps * 32, R <= 2 ? 2 : 1) DecodeAttentionKe
   const std::int64_t head_base = (static_cast<std::int64_t>(row) * a.kv_heads + kv_head) * a.capacity * dim;
   const T* k_rows = static_cast<const T*>(a.k_cache) + head_base;
   const T* v_rows = static_cast<const T*>(a.v_cache) + head_base;
+  // Slots of a shared prefix come from the source row's copy (same values, one copy in L2).
+  const std::int64_t shared = SharedPrefixSlots(a, column);
+  const std::int64_t source_offset = shared > 0 ? PrefixSourceOffset(a, row, dim) : 0;
   const auto load = [&](Frag& f, const T* head_row) {
     if constexpr (kGeneric) {
       f.Load(head_row, lane, dim);
@@ -176,8 +179,9 @@ __global__ void __launch_bounds__(kWarps * 32, R <= 2 ? 2 : 1) DecodeAttentionKe
       const std::int64_t key_position = key_positions[s];
       allowed[u] = key_valid[s] && key_position <= query_position &&
                    (a.window <= 0 || query_position - key_position < a.window);
-      load(k[u], k_rows + s * dim);
-      load(v[u], v_rows + s * dim);
+      const std::int64_t from = s * dim + (s < shared ? source_offset : 0);
+      load(k[u], k_rows + from);
+      load(v[u], v_rows + from);
     }
     // Per head: the round's U dot products are reduced and scattered across the warp at once
     // (lane l ends with key l / (32 / U)'s score: U - 1 + log2(32 / U) shuffles instead of 5 U),

@@ -94,6 +94,9 @@ __global__ void __launch_bounds__(kMmaWarps * 32, 2) DecodeAttentionMmaKernel(De
   const std::int64_t head_base = (static_cast<std::int64_t>(row) * a.kv_heads + kv_head) * a.capacity * D;
   const T* k_rows = static_cast<const T*>(a.k_cache) + head_base;
   const T* v_rows = static_cast<const T*>(a.v_cache) + head_base;
+  // Slots of a shared prefix come from the source row's copy (same values, one copy in L2).
+  const int shared = static_cast<int>(SharedPrefixSlots(a, column));
+  const std::int64_t source_offset = shared > 0 ? PrefixSourceOffset(a, row, D) : 0;
 
   // Q fragments in the order lanes read them (one conflict-free 8-byte read per k-step), zero
   // for the padding heads.
@@ -124,17 +127,20 @@ __global__ void __launch_bounds__(kMmaWarps * 32, 2) DecodeAttentionMmaKernel(De
     unsigned key_words[2][kKeyWords], value_words[4][kValueWords];
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
-      const bool in = kFull || base + 8 * half + g < last;
+      const int s = base + 8 * half + g;
+      const bool in = kFull || s < last;
+      const T* k_row = k_tile + 8 * half * D + (s < shared ? source_offset : 0);
 #pragma unroll
-      for (int c = 0; c < kKeyWords / 4; ++c) LoadChunk(&key_words[half][4 * c], k_tile + 8 * half * D + 32 * c, in);
+      for (int c = 0; c < kKeyWords / 4; ++c) LoadChunk(&key_words[half][4 * c], k_row + 32 * c, in);
     }
     bool allowed[4];  // this lane's keys of the tile (S columns and V rows): 2t, 2t+1, 2t+8, 2t+9
 #pragma unroll
     for (int u = 0; u < 4; ++u) {
       const int key = (u & 1) + 8 * (u >> 1), s = base + 2 * t + key;
       const bool in = kFull || s < last;
+      const T* v_row = v_tile + key * D + (s < shared ? source_offset : 0);
 #pragma unroll
-      for (int c = 0; c < kValueWords / 4; ++c) LoadChunk(&value_words[u][4 * c], v_tile + key * D + 64 * c, in);
+      for (int c = 0; c < kValueWords / 4; ++c) LoadChunk(&value_words[u][4 * c], v_row + 64 * c, in);
       bool ok = false;
       if (in) {
         const std::int64_t key_position = key_positions[s];

@@ -90,6 +90,11 @@ struct DecodeAttentionArgs {
   // The tensor-core kernel where it applies (bf16; see decode_attention_mma.h); false: always
   // the CUDA-core one. GSPO_ATTENTION_MMA=0 turns it off.
   bool tensor_cores = false;
+  // Rows whose first prefix_slots slots equal another row's (KvCache::SharePrefix) read them
+  // from row prefix_source[row] ([B] int32; null: none), so the G samples of a prompt share one
+  // copy in L2 instead of each fetching its own from memory. Ignored once a ring has wrapped.
+  const int* prefix_source = nullptr;
+  std::int64_t prefix_slots = 0;
 };
 // cudaErrorNotSupported when head_dim or heads / kv_heads has no compiled variant;
 // cudaErrorInvalidValue when the chunks do not cover the capacity or lack their workspace.

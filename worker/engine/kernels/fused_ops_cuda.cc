@@ -137,6 +137,13 @@ static bool AttentionOnTensorCores() {
   return value == nullptr || std::strcmp(value, "0") != 0;
 }
 
+// Whether decode attention reads a shared prompt prefix from one row of its group
+// (GSPO_ATTENTION_SHARED_PREFIX=0: every row reads its own copy). Read at every launch.
+static bool AttentionSharesPrefix() {
+  const char* value = std::getenv("GSPO_ATTENTION_SHARED_PREFIX");
+  return value == nullptr || std::strcmp(value, "0") != 0;
+}
+
 bool AttentionSupports(HeadShape shape) {
   return k::DecodeAttentionSupports(static_cast<int>(shape.heads), static_cast<int>(shape.kv_heads),
                                     static_cast<int>(shape.head_dim));
@@ -176,6 +183,13 @@ void DecodeAttention(const at::Tensor& q, const KvCache::LayerBuffers& layer,
   args.chunk = (layer.capacity + args.chunks - 1) / args.chunks;
   args.keys_per_round = AttentionKeysPerRound();
   args.tensor_cores = AttentionOnTensorCores();
+  if (layer.prefix_slots > 0 && layer.prefix_source.defined() && AttentionSharesPrefix()) {
+    CheckContiguous(layer.prefix_source, "prefix source");
+    TORCH_CHECK(layer.prefix_source.scalar_type() == at::kInt && layer.prefix_source.numel() == rows,
+                "fused decode: prefix source must be one int32 row index per row");
+    args.prefix_source = layer.prefix_source.data_ptr<int>();
+    args.prefix_slots = layer.prefix_slots;
+  }
   at::Tensor partials;
   if (args.chunks > 1) {
     partials = at::empty({k::DecodeAttentionPartialFloats(args.rows, args.heads, args.head_dim, args.chunks)},

@@ -64,6 +64,21 @@ __device__ __forceinline__ float BlockMax(float v, float* scratch) {
   return WarpMax(v);
 }
 
+// How many leading slots a decode attention block reads from its row's prefix source instead
+// of the row's own copy (DecodeAttentionArgs::prefix_source): none without one, and none once a
+// ring layer has wrapped (the current column has overwritten a prefix slot). `column` is the
+// slot column written this step.
+__device__ __forceinline__ std::int64_t SharedPrefixSlots(const DecodeAttentionArgs& a, std::int64_t column) {
+  if (a.prefix_source == nullptr || (a.ring && column >= a.capacity)) return 0;
+  return a.prefix_slots;
+}
+
+// Elements from row `row`'s cache rows of one kv head to its prefix source's (0 without one).
+__device__ __forceinline__ std::int64_t PrefixSourceOffset(const DecodeAttentionArgs& a, int row, int head_dim) {
+  if (a.prefix_source == nullptr) return 0;
+  return static_cast<std::int64_t>(a.prefix_source[row] - row) * a.kv_heads * a.capacity * head_dim;
+}
+
 // Applies a float32 norm scale the way the model's reference computation does.
 template <typename T>
 __device__ __forceinline__ float ScaleNormed(float normed, float scale, NormMode mode) {

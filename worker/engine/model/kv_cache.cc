@@ -106,6 +106,49 @@ void KvCache::SelectRows(const at::Tensor& index) {
   }
   ShareFullLengthPositions();
   batch_ = index.size(0);
+  if (prefix_slots_ > 0) {
+    // Rows that shared a source keep sharing through the first kept row of each run of equal
+    // sources (every row of a run holds the same prefix, so any of them would do).
+    const at::Tensor sources = prefix_source_.index_select(0, index.to(prefix_source_.device()));
+    const auto [unique, inverse, counts] = at::unique_consecutive(sources, true, true);
+    const at::Tensor first = counts.cumsum(0) - counts;
+    prefix_source_ = first.index_select(0, inverse).to(at::kInt);
+    PublishPrefix();
+  }
+}
+
+void KvCache::SharePrefix(const at::Tensor& source, std::int64_t slots) {
+  if (source.dim() != 1 || source.size(0) != batch_ || source.scalar_type() != at::kLong) {
+    throw std::invalid_argument("KvCache::SharePrefix: expected one int64 source row per cache row (" +
+                                std::to_string(batch_) + ")");
+  }
+  if (slots < 0 || slots > max_tokens_) {
+    throw std::invalid_argument("KvCache::SharePrefix: " + std::to_string(slots) + " slots, expected 0 to " +
+                                std::to_string(max_tokens_));
+  }
+  if (batch_ > 0 && (source.min().item<std::int64_t>() < 0 || source.max().item<std::int64_t>() >= batch_)) {
+    throw std::invalid_argument("KvCache::SharePrefix: source rows must be below " + std::to_string(batch_));
+  }
+  if (slots == 0) {
+    ClearPrefix();
+    return;
+  }
+  prefix_source_ = source.to(layers_.empty() ? source.device() : layers_.front().k.device(), at::kInt);
+  prefix_slots_ = slots;
+  PublishPrefix();
+}
+
+void KvCache::ClearPrefix() {
+  prefix_source_ = at::Tensor();
+  prefix_slots_ = 0;
+  PublishPrefix();
+}
+
+void KvCache::PublishPrefix() {
+  for (LayerBuffers& layer : layers_) {
+    layer.prefix_source = prefix_source_;
+    layer.prefix_slots = prefix_slots_;
+  }
 }
 
 void KvCache::ShareFullLengthPositions() {
@@ -141,6 +184,12 @@ void KvCache::AppendRows(const KvCache& other) {
     }
   }
   ShareFullLengthPositions();
+  if (prefix_slots_ > 0 && other.prefix_slots_ == prefix_slots_) {
+    prefix_source_ = at::cat({prefix_source_, other.prefix_source_ + static_cast<int>(batch_)});
+    PublishPrefix();
+  } else {
+    ClearPrefix();
+  }
   batch_ += other.batch_;
 }
 
@@ -152,6 +201,9 @@ bool KvCache::RingsAt(std::int64_t max_tokens) const {
 }
 
 void KvCache::InvalidateFrom(const std::vector<std::int64_t>& first_column) {
+  for (const std::int64_t column : first_column) {
+    if (column < prefix_slots_) ClearPrefix();
+  }
   if (!shared_valid_.defined()) return;
   const at::Tensor first = at::tensor(first_column, at::kLong).to(shared_valid_.device()).unsqueeze(1);
   const at::Tensor columns = at::arange(shared_valid_.size(1), first.options()).unsqueeze(0);
@@ -197,6 +249,7 @@ void KvCache::Grow(std::int64_t max_tokens) {
     shared_valid_ = grown(shared_valid_, 1, max_tokens);
   }
   ShareFullLengthPositions();
+  PublishPrefix();  // slots keep their index, so a shared prefix stays where it was
   max_tokens_ = max_tokens;
 }
 

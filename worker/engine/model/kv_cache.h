@@ -61,14 +61,31 @@ class KvCache {
     // the first of them: fewer kernels per step, and equal key tensors let the model build one
     // attention mask for all of them.
     bool writes_positions;
+    // SharePrefix: row r's slots [0, prefix_slots) equal row prefix_source[r]'s ([B] int32 on
+    // the cache's device; undefined and 0 when nothing is shared). Valid on a ring layer only
+    // while it has not wrapped.
+    at::Tensor prefix_source;
+    std::int64_t prefix_slots = 0;
   };
   const LayerBuffers& layer(std::int64_t index) const { return layers_.at(index); }
+  std::int64_t layers() const { return static_cast<std::int64_t>(layers_.size()); }
 
   // Bytes held by the buffers (keys, values, positions, validity).
   std::int64_t Bytes() const;
 
-  // Keeps only rows `index` ([B'] int64), e.g. to drop finished sequences.
+  // Keeps only rows `index` ([B'] int64), e.g. to drop finished sequences. A shared prefix
+  // follows: each kept row reads it from the first kept row of its run of equal sources.
   void SelectRows(const at::Tensor& index);
+
+  // Declares that row r's first `slots` slots hold what row source[r]'s do ([B] int64), as
+  // after copying one prompt's prefill to its G samples, so that decode attention may read one
+  // copy for all of them (each row still has its own, which every other reader uses). Cleared
+  // by anything that could write below `slots`: SetLength or InvalidateFrom below it, and
+  // AppendRows of a cache that shares differently. Throws std::invalid_argument on a bad shape
+  // or row index.
+  void SharePrefix(const at::Tensor& source, std::int64_t slots);
+  std::int64_t prefix_slots() const { return prefix_slots_; }
+  const at::Tensor& prefix_source() const { return prefix_source_; }
 
   // Multi-turn continuation. A copy of rows `index`; appends another cache's rows (same model
   // and capacity) after this one's; sets where the next multi-token Update writes (after
@@ -76,7 +93,10 @@ class KvCache {
   // slots (sliding-window layers up to their window), keeping what is stored.
   KvCache Rows(const at::Tensor& index) const;
   void AppendRows(const KvCache& other);
-  void SetLength(std::int64_t length) { length_ = length; }
+  void SetLength(std::int64_t length) {
+    length_ = length;
+    if (length < prefix_slots_) ClearPrefix();
+  }
   void Grow(std::int64_t max_tokens);
   // Whether a sliding-window layer is, or would be at `max_tokens`, a ring buffer.
   bool RingsAt(std::int64_t max_tokens) const;
@@ -86,10 +106,14 @@ class KvCache {
 
  private:
   void ShareFullLengthPositions();
+  void ClearPrefix();
+  void PublishPrefix();  // copies the shared prefix into every LayerBuffers
 
   std::vector<LayerBuffers> layers_;
   std::int64_t window_ = 0;
   at::Tensor shared_positions_, shared_valid_;
+  at::Tensor prefix_source_;  // [B] int32, or undefined
+  std::int64_t prefix_slots_ = 0;
   std::int64_t batch_ = 0;
   std::int64_t max_tokens_ = 0;
   std::int64_t length_ = 0;

@@ -79,6 +79,9 @@ common::StatusOr<std::vector<Generation>> RolloutSession::Start(const RolloutReq
   const std::int64_t total = p * g;
   const at::Tensor prompt_of_row = at::arange(p, long_opts).repeat_interleave(g).to(device);
   cache.SelectRows(prompt_of_row);
+  // The copies are equal, so decode attention may read each prompt's prefix from its first
+  // sample's row: one copy per prompt in L2 instead of G from memory.
+  if (g > 1) cache.SharePrefix(prompt_of_row * g, longest);
   if (timings != nullptr) timings->kv_cache_bytes = std::max(timings->kv_cache_bytes, cache.Bytes());
   DecodeStart s{&cache, prompt_logits.index_select(0, prompt_of_row)};
   s.seeds = request.row_seeds;
