@@ -32,11 +32,12 @@ CONFIG = dict(model_bench.GEMMA2_2B, torch_dtype="bfloat16", vocab_size=259, bos
               eos_token_id=258, pad_token_id=256)
 
 
-def make_model(gspo, work):
-    model = os.path.join(work, "gemma2-2b-shape")
-    config = os.path.join(work, "config.json")
+def make_model(gspo, work, shape=None, name="gemma2-2b-shape"):
+    """A random bf16 model of `shape` (default the 2b one) with the byte-level tokenizer."""
+    model = os.path.join(work, name)
+    config = os.path.join(work, name + ".json")
     with open(config, "w") as f:
-        json.dump(CONFIG, f)
+        json.dump(shape or CONFIG, f)
     cmd = [gspo, "init-model", "--config", config, "--out", model, "--dtype", "bfloat16", "--seed", "1"]
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU host's one call: build and test (scripts/gpu-build.sh), then the benchmarks against the
 # peer in the same run. Results and logs go to $OUT (the device tool brings it back).
-#   bench/gpu/run.sh [--skip-peer] [--no-tests] [--parts rollout,learner,step,qlora,offload,dist]
+#   bench/gpu/run.sh [--skip-peer] [--no-tests] [--parts rollout,learner,step,qlora,offload,dist,scale9b,scale27b]
 # Copy $OUT/h200.{json,md} to bench/results/ to check them in.
 # dist (a host with 2 GPUs): the NCCL tests on their own, then one GPU against two on whole
 # GSPO steps (bench/gpu/dist_bench.py, $OUT/h200-x2-dist.{json,md}); alone, `--parts dist` runs
@@ -42,7 +42,15 @@ if [[ ,$parts, == *,dist,* ]]; then
   echo "== NCCL: one GPU against two, whole GSPO steps" | tee "$out/dist-bench.log"
   PYTHONUNBUFFERED=1 python3 bench/gpu/dist_bench.py --gspo build-gpu/bin/gspo --out "$out" 2>&1 | tee -a "$out/dist-bench.log"
 fi
-others=$(echo ",$parts," | sed 's/,dist,/,/g; s/^,//; s/,$//')
+if [[ ,$parts, == *,scale9b,* || ,$parts, == *,scale27b,* ]]; then
+  # A host with 4 or 8 GPUs: the 9b shape on 1, 2, 4, 8 of them, the 27b shape on 8 (issue:
+  # scale-out); one part per call keeps each within the command limit.
+  shapes=$(echo ",$parts," | grep -o 'scale[0-9]*b' | sed 's/scale//' | paste -sd, -)
+  echo "== NCCL: scale-out, shapes $shapes" | tee "$out/scale-out.log"
+  PYTHONUNBUFFERED=1 python3 bench/gpu/scale_out.py --gspo build-gpu/bin/gspo --out "$out" --shapes "$shapes" \
+    2>&1 | tee -a "$out/scale-out.log"
+fi
+others=$(echo ",$parts," | sed 's/,dist,/,/g; s/,scale9b,/,/g; s/,scale27b,/,/g; s/^,//; s/,$//')
 if [[ -n $others ]]; then
   PYTHONUNBUFFERED=1 python3 bench/gpu/gspo_vs_hf.py --gspo build-gpu/bin/gspo --out "$out" --parts "$others" $peer_flag 2>&1 | tee "$out/gspo-vs-hf.log"
 fi
