@@ -160,11 +160,14 @@ common::Status BenchRollout(const std::vector<std::string>& args) {
 // completion tokens, GSPO loss, backward, AdamW) over N sequences of prompt + completion tokens
 // in micro-batches, as the peer baseline's learner does; tokens/s counts every token of every
 // sequence, and the peak is the allocator's during the timed phase, optimizer steps included
-// (with --optimizer-offload, AdamW's moments stay in host memory). One JSON object.
+// (with --optimizer-offload, AdamW's moments stay in host memory). As after a GSPO rollout, the
+// sequences come in groups of --samples (default 8) that share their prompt; the learner runs
+// each group's prompt once unless --no-prompt-sharing (or with checkpointed layers). One JSON
+// object.
 common::Status BenchLearner(const std::vector<std::string>& args) {
-  Flags flags({"--model", "--random-config", "--device", "--dtype", "--reps", "--sequences",
+  Flags flags({"--model", "--random-config", "--device", "--dtype", "--reps", "--sequences", "--samples",
                "--prompt-len", "--completion-len", "--micro-batch", "--lora-r", "--lora-targets", "--quantize"},
-              {"--gradient-checkpointing", "--optimizer-offload"});
+              {"--gradient-checkpointing", "--optimizer-offload", "--no-prompt-sharing"});
   GSPO_RETURN_IF_ERROR(flags.Parse(args));
   GSPO_ASSIGN_OR_RETURN(std::int64_t reps, flags.Int("--reps", 3));
   GSPO_ASSIGN_OR_RETURN(std::int64_t n, flags.Int("--sequences", 64));
@@ -172,9 +175,11 @@ common::Status BenchLearner(const std::vector<std::string>& args) {
   GSPO_ASSIGN_OR_RETURN(std::int64_t completion_len, flags.Int("--completion-len", 256));
   GSPO_ASSIGN_OR_RETURN(std::int64_t micro_batch, flags.Int("--micro-batch", 8));
   GSPO_ASSIGN_OR_RETURN(std::int64_t lora_r, flags.Int("--lora-r", 16));
-  if (reps < 1 || n < 2 || prompt_len < 1 || completion_len < 1 || micro_batch < 1 || lora_r < 1 ||
-      n % 2 != 0) {
-    return common::InvalidArgumentError("bench-learner: sizes must be >= 1 and --sequences even");
+  GSPO_ASSIGN_OR_RETURN(std::int64_t samples, flags.Int("--samples", 8));
+  if (reps < 1 || n < 2 || prompt_len < 1 || completion_len < 1 || micro_batch < 1 || lora_r < 1 || samples < 2 ||
+      n % samples != 0) {
+    return common::InvalidArgumentError(
+        "sizes must be >= 1, --samples >= 2, and --sequences a multiple of --samples");
   }
   engine::ConfigureRuntime();
   const std::string quantize = flags.Get("--quantize", "none");
@@ -189,17 +194,21 @@ common::Status BenchLearner(const std::vector<std::string>& args) {
   engine::LearnerConfig config;
   config.micro_batch = micro_batch;
   config.gradient_checkpointing = flags.Has("--gradient-checkpointing");
+  config.share_prompts = !flags.Has("--no-prompt-sharing");
   engine::PolicyLearner learner(model.get(), adapters.get(), &optimizer, config);
 
   const std::int64_t t = prompt_len + completion_len;
   at::manual_seed(2);
   engine::TrainBatch batch;
   batch.ids = at::randint(3, model->config().vocab_size, {n, t}, at::kLong);
+  for (std::int64_t row = 0; row < n; ++row) {  // each group's samples continue one prompt
+    batch.ids[row].narrow(0, 0, prompt_len).copy_(batch.ids[row - row % samples].narrow(0, 0, prompt_len));
+  }
   batch.valid = at::ones({n, t}, at::kBool);
   batch.assistant_mask = at::zeros({n, t}, at::kBool);
   batch.assistant_mask.narrow(1, prompt_len, completion_len).fill_(true);
   batch.rewards = at::randn({n});
-  batch.group_size = 2;
+  batch.group_size = samples;
   {
     // pi_old = the current policy, as on the first update after a rollout (ratio 1).
     c10::NoGradGuard no_grad;
@@ -235,6 +244,8 @@ common::Status BenchLearner(const std::vector<std::string>& args) {
             << ", \"tokens_per_sequence\": " << t
             << ", \"micro_batch\": " << micro_batch
             << ", \"optimizer_offload\": " << (adamw.offload_state ? "true" : "false")
+            << ", \"samples_per_prompt\": " << samples
+            << ", \"prompt_sharing\": " << (config.share_prompts && !config.gradient_checkpointing ? "true" : "false")
             << ", \"seconds\": " << JsonList(seconds)
             << ", \"seconds_median\": " << median << ", \"tokens_per_s\": " << n * t / median
             << ", \"peak_GiB\": " << static_cast<double>(peak) / (1 << 30) << "}" << std::endl;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "worker/engine/train/prompt_sharing.h"
 #include "worker/engine/train/token_logprobs.h"
 
 namespace gspo::engine {
@@ -80,12 +81,20 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
     c10::AutoGradMode mode(grad);
     ForwardInput input{ids.narrow(0, start, len), {}, valid.narrow(0, start, len), true, grad};
     input.checkpoint_layers = grad && config_.gradient_checkpointing;
+    const at::Tensor micro_mask = mask.narrow(0, start, len);
+    if (config_.share_prompts && !input.checkpoint_layers) {
+      const PromptSharing sharing =
+          PlanPromptSharing(input.input_ids, input.valid, micro_mask, start, batch.group_size);
+      if (sharing.prefix > 0) {
+        return SharedPromptLogProbs(*model_, input, micro_mask, sharing, config_.temperature, 512);
+      }
+    }
     at::Tensor hidden = model_->Hidden(input);
     // Gradient checkpointing also checkpoints the vocabulary projection, in chunks of 128 rows
     // (a [128, V] float32 block is 131 MB at Gemma's 256k vocabulary): memory over speed.
     const std::int64_t chunk_rows = input.checkpoint_layers ? 128 : 512;
-    return ComputeTokenLogProbs(*model_, hidden, input.input_ids, mask.narrow(0, start, len),
-                                config_.temperature, chunk_rows, input.checkpoint_layers);
+    return ComputeTokenLogProbs(*model_, hidden, input.input_ids, micro_mask, config_.temperature, chunk_rows,
+                                input.checkpoint_layers);
   };
   if (config_.recompute_old_logprobs) {
     for (std::int64_t start = 0; start < n; start += config_.micro_batch) {

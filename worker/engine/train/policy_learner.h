@@ -51,6 +51,9 @@ struct LearnerConfig {
   double temperature = 1.0;
   bool recompute_old_logprobs = false;
   bool gradient_checkpointing = false;  // recompute each layer in backward (layer_checkpoint.h)
+  // Run each group's shared prompt once per micro-batch (prompt_sharing.h) where the layers
+  // are not checkpointed; false: every row in full.
+  bool share_prompts = true;
 };
 
 struct LearnMetrics {
