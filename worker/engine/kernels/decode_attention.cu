@@ -126,19 +126,8 @@ __global__ void __launch_bounds__(kWarps * 32, R <= 2 ? 2 : 1) DecodeAttentionKe
   const auto element = [](int lane, int j) { return kGeneric ? lane + 32 * j : lane * EPL + j; };
   const int kv_head = blockIdx.x, row = blockIdx.y, split = blockIdx.z;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const std::int64_t column = *a.column;
-  const std::int64_t slots = a.ring ? (column + 1 < a.capacity ? column + 1 : a.capacity) : column + 1;
-  const std::int64_t begin = static_cast<std::int64_t>(split) * a.chunk;
-  const std::int64_t end = begin + a.chunk < slots ? begin + a.chunk : slots;
-  const std::int64_t query_position = a.query_positions[row];
-  const std::int64_t* key_positions = a.key_positions + static_cast<std::int64_t>(row) * a.capacity;
-  const bool* key_valid = a.key_valid + static_cast<std::int64_t>(row) * a.capacity;
-  const std::int64_t head_base = (static_cast<std::int64_t>(row) * a.kv_heads + kv_head) * a.capacity * dim;
-  const T* k_rows = static_cast<const T*>(a.k_cache) + head_base;
-  const T* v_rows = static_cast<const T*>(a.v_cache) + head_base;
-  // Slots of a shared prefix come from the source row's copy (same values, one copy in L2).
-  const std::int64_t shared = SharedPrefixSlots(a, column);
-  const std::int64_t source_offset = shared > 0 ? PrefixSourceOffset(a, row, dim) : 0;
+  const AttentionBlock<T> block(a, kv_head, row, split, dim);
+  const std::int64_t begin = block.begin, end = block.end;
   const auto load = [&](Frag& f, const T* head_row) {
     if constexpr (kGeneric) {
       f.Load(head_row, lane, dim);
@@ -176,12 +165,9 @@ __global__ void __launch_bounds__(kWarps * 32, R <= 2 ? 2 : 1) DecodeAttentionKe
         allowed[u] = false;
         continue;
       }
-      const std::int64_t key_position = key_positions[s];
-      allowed[u] = key_valid[s] && key_position <= query_position &&
-                   (a.window <= 0 || query_position - key_position < a.window);
-      const std::int64_t from = s * dim + (s < shared ? source_offset : 0);
-      load(k[u], k_rows + from);
-      load(v[u], v_rows + from);
+      allowed[u] = block.Allowed(s, a.window);
+      load(k[u], block.k_rows + block.RowOffset(s, dim));
+      load(v[u], block.v_rows + block.RowOffset(s, dim));
     }
     // Per head: the round's U dot products are reduced and scattered across the warp at once
     // (lane l ends with key l / (32 / U)'s score: U - 1 + log2(32 / U) shuffles instead of 5 U),

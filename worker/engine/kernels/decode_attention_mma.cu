@@ -84,19 +84,12 @@ __global__ void __launch_bounds__(kMmaWarps * 32, 2) DecodeAttentionMmaKernel(De
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int g = lane >> 2, t = lane & 3;
   const int group = a.heads / a.kv_heads;
-  const std::int64_t column = *a.column;
-  const std::int64_t slots = a.ring ? (column + 1 < a.capacity ? column + 1 : a.capacity) : column + 1;
-  const std::int64_t begin = static_cast<std::int64_t>(split) * a.chunk;
-  const std::int64_t end = begin + a.chunk < slots ? begin + a.chunk : slots;
-  const std::int64_t query_position = a.query_positions[row];
-  const std::int64_t* key_positions = a.key_positions + static_cast<std::int64_t>(row) * a.capacity;
-  const bool* key_valid = a.key_valid + static_cast<std::int64_t>(row) * a.capacity;
-  const std::int64_t head_base = (static_cast<std::int64_t>(row) * a.kv_heads + kv_head) * a.capacity * D;
-  const T* k_rows = static_cast<const T*>(a.k_cache) + head_base;
-  const T* v_rows = static_cast<const T*>(a.v_cache) + head_base;
-  // Slots of a shared prefix come from the source row's copy (same values, one copy in L2).
-  const int shared = static_cast<int>(SharedPrefixSlots(a, column));
-  const std::int64_t source_offset = shared > 0 ? PrefixSourceOffset(a, row, D) : 0;
+  const AttentionBlock<T> block(a, kv_head, row, split, D);
+  const std::int64_t end = block.end;
+  const T* k_rows = block.k_rows;
+  const T* v_rows = block.v_rows;
+  const int shared = static_cast<int>(block.shared);
+  const std::int64_t source_offset = block.source_offset;
 
   // Q fragments in the order lanes read them (one conflict-free 8-byte read per k-step), zero
   // for the padding heads.
@@ -141,13 +134,7 @@ __global__ void __launch_bounds__(kMmaWarps * 32, 2) DecodeAttentionMmaKernel(De
       const T* v_row = v_tile + key * D + (s < shared ? source_offset : 0);
 #pragma unroll
       for (int c = 0; c < kValueWords / 4; ++c) LoadChunk(&value_words[u][4 * c], v_row + 64 * c, in);
-      bool ok = false;
-      if (in) {
-        const std::int64_t key_position = key_positions[s];
-        ok = key_valid[s] && key_position <= query_position &&
-             (a.window <= 0 || query_position - key_position < a.window);
-      }
-      allowed[u] = ok;
+      allowed[u] = in && block.Allowed(s, a.window);
     }
 
     // Two accumulators per half: dependent mma chains half as long.
@@ -217,7 +204,7 @@ __global__ void __launch_bounds__(kMmaWarps * 32, 2) DecodeAttentionMmaKernel(De
       Mma(acc[i], a0, a1, a2, a3, pb0, pb1);
     }
   };
-  for (int base = static_cast<int>(begin) + warp * kTileKeys; base < end; base += kMmaWarps * kTileKeys) {
+  for (int base = static_cast<int>(block.begin) + warp * kTileKeys; base < end; base += kMmaWarps * kTileKeys) {
     if (base + kTileKeys <= end) {
       tile(base, std::true_type{});
     } else {

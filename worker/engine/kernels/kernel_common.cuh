@@ -64,20 +64,51 @@ __device__ __forceinline__ float BlockMax(float v, float* scratch) {
   return WarpMax(v);
 }
 
-// How many leading slots a decode attention block reads from its row's prefix source instead
-// of the row's own copy (DecodeAttentionArgs::prefix_source): none without one, and none once a
-// ring layer has wrapped (the current column has overwritten a prefix slot). `column` is the
-// slot column written this step.
-__device__ __forceinline__ std::int64_t SharedPrefixSlots(const DecodeAttentionArgs& a, std::int64_t column) {
-  if (a.prefix_source == nullptr || (a.ring && column >= a.capacity)) return 0;
-  return a.prefix_slots;
-}
+// What one decode attention block (kv head, row, key chunk; decode_attention.cu and
+// decode_attention_mma.cu) reads: its slot range, its row's masks, and where its keys and values
+// are. Slots of a shared prefix (DecodeAttentionArgs::prefix_source) come from the source row's
+// copy, the same values with one copy in L2 for a group, except once a ring layer has wrapped
+// (the current column has overwritten a prefix slot).
+template <typename T>
+struct AttentionBlock {
+  std::int64_t column, begin, end;
+  std::int64_t query_position;
+  const std::int64_t* key_positions;
+  const bool* key_valid;
+  const T* k_rows;  // this row's rows of the kv head: [capacity, head_dim]
+  const T* v_rows;
+  std::int64_t shared = 0;         // slots below this come from the prefix source
+  std::int64_t source_offset = 0;  // elements from this row's rows to the source's
 
-// Elements from row `row`'s cache rows of one kv head to its prefix source's (0 without one).
-__device__ __forceinline__ std::int64_t PrefixSourceOffset(const DecodeAttentionArgs& a, int row, int head_dim) {
-  if (a.prefix_source == nullptr) return 0;
-  return static_cast<std::int64_t>(a.prefix_source[row] - row) * a.kv_heads * a.capacity * head_dim;
-}
+  __device__ AttentionBlock(const DecodeAttentionArgs& a, int kv_head, int row, int split, int head_dim) {
+    column = *a.column;
+    const std::int64_t slots = a.ring ? (column + 1 < a.capacity ? column + 1 : a.capacity) : column + 1;
+    begin = static_cast<std::int64_t>(split) * a.chunk;
+    end = begin + a.chunk < slots ? begin + a.chunk : slots;
+    query_position = a.query_positions[row];
+    key_positions = a.key_positions + static_cast<std::int64_t>(row) * a.capacity;
+    key_valid = a.key_valid + static_cast<std::int64_t>(row) * a.capacity;
+    const std::int64_t head_elements = a.capacity * head_dim;
+    const std::int64_t head_base = (static_cast<std::int64_t>(row) * a.kv_heads + kv_head) * head_elements;
+    k_rows = static_cast<const T*>(a.k_cache) + head_base;
+    v_rows = static_cast<const T*>(a.v_cache) + head_base;
+    if (a.prefix_source != nullptr && !(a.ring && column >= a.capacity)) {
+      shared = a.prefix_slots;
+      source_offset = static_cast<std::int64_t>(a.prefix_source[row] - row) * a.kv_heads * head_elements;
+    }
+  }
+
+  // Whether slot s (below `end`) takes part: a real token, not after the query, inside the
+  // window (window <= 0: none).
+  __device__ __forceinline__ bool Allowed(std::int64_t s, std::int64_t window) const {
+    const std::int64_t key_position = key_positions[s];
+    return key_valid[s] && key_position <= query_position && (window <= 0 || query_position - key_position < window);
+  }
+  // Offset (elements) of slot s's key or value row from k_rows / v_rows.
+  __device__ __forceinline__ std::int64_t RowOffset(std::int64_t s, int head_dim) const {
+    return s * head_dim + (s < shared ? source_offset : 0);
+  }
+};
 
 // Applies a float32 norm scale the way the model's reference computation does.
 template <typename T>
