@@ -45,12 +45,17 @@ k::NormArgs Norm(bool scale_then_round, double eps) {
 
 cudaStream_t Stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
 
+// An on-by-default switch: off only when the environment variable is "0". Read at every call
+// (tests flip them between runs; a captured graph records the path once).
+bool SwitchedOn(const char* variable) {
+  const char* value = std::getenv(variable);
+  return value == nullptr || std::strcmp(value, "0") != 0;
+}
+
 }  // namespace
 
 bool Available(const at::Tensor& like) {
-  const char* value = std::getenv("GSPO_FUSED_DECODE");
-  const bool enabled = value == nullptr || std::strcmp(value, "0") != 0;
-  return enabled && like.is_cuda() && (like.scalar_type() == at::kBFloat16 || like.scalar_type() == at::kFloat);
+  return SwitchedOn("GSPO_FUSED_DECODE") && like.is_cuda() && (like.scalar_type() == at::kBFloat16 || like.scalar_type() == at::kFloat);
 }
 
 void AddRmsNorm(const at::Tensor& x, const at::Tensor& h, const at::Tensor& scale1,
@@ -130,20 +135,6 @@ static int AttentionKeysPerRound() {
   return value != nullptr ? static_cast<int>(std::strtol(value, nullptr, 10)) : 0;
 }
 
-// Decode attention on tensor cores where the kernel has the shape (GSPO_ATTENTION_MMA=0: the
-// CUDA-core kernel). Read at every launch, as above.
-static bool AttentionOnTensorCores() {
-  const char* value = std::getenv("GSPO_ATTENTION_MMA");
-  return value == nullptr || std::strcmp(value, "0") != 0;
-}
-
-// Whether decode attention reads a shared prompt prefix from one row of its group
-// (GSPO_ATTENTION_SHARED_PREFIX=0: every row reads its own copy). Read at every launch.
-static bool AttentionSharesPrefix() {
-  const char* value = std::getenv("GSPO_ATTENTION_SHARED_PREFIX");
-  return value == nullptr || std::strcmp(value, "0") != 0;
-}
-
 bool AttentionSupports(HeadShape shape) {
   return k::DecodeAttentionSupports(static_cast<int>(shape.heads), static_cast<int>(shape.kv_heads),
                                     static_cast<int>(shape.head_dim));
@@ -182,8 +173,10 @@ void DecodeAttention(const at::Tensor& q, const KvCache::LayerBuffers& layer,
   args.chunks = k::DecodeAttentionChunks(args.rows, args.kv_heads, layer.capacity, AttentionKeysPerChunk());
   args.chunk = (layer.capacity + args.chunks - 1) / args.chunks;
   args.keys_per_round = AttentionKeysPerRound();
-  args.tensor_cores = AttentionOnTensorCores();
-  if (layer.prefix_slots > 0 && layer.prefix_source.defined() && AttentionSharesPrefix()) {
+  // GSPO_ATTENTION_MMA=0: the CUDA-core kernel; GSPO_ATTENTION_SHARED_PREFIX=0: every row reads
+  // its own copy of a shared prompt.
+  args.tensor_cores = SwitchedOn("GSPO_ATTENTION_MMA");
+  if (layer.prefix_slots > 0 && layer.prefix_source.defined() && SwitchedOn("GSPO_ATTENTION_SHARED_PREFIX")) {
     CheckContiguous(layer.prefix_source, "prefix source");
     TORCH_CHECK(layer.prefix_source.scalar_type() == at::kInt && layer.prefix_source.numel() == rows,
                 "fused decode: prefix source must be one int32 row index per row");

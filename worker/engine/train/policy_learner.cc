@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <utility>
 
 #include "worker/engine/train/prompt_sharing.h"
 #include "worker/engine/train/token_logprobs.h"
@@ -77,14 +79,22 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
   metrics.zero_advantage_groups = adv.zero_advantage_groups;
   metrics.advantage_std = adv.advantages.std(/*unbiased=*/false).item<double>();
 
+  std::map<std::pair<std::int64_t, std::int64_t>, PromptSharing> sharing_plans;  // by (first row, rows)
   const auto forward_logp = [&](std::int64_t start, std::int64_t len, bool grad) {
     c10::AutoGradMode mode(grad);
     ForwardInput input{ids.narrow(0, start, len), {}, valid.narrow(0, start, len), true, grad};
     input.checkpoint_layers = grad && config_.gradient_checkpointing;
     const at::Tensor micro_mask = mask.narrow(0, start, len);
     if (config_.share_prompts && !input.checkpoint_layers) {
-      const PromptSharing sharing =
-          PlanPromptSharing(input.input_ids, input.valid, micro_mask, start, batch.group_size);
+      // Planned once per micro-batch: every epoch (and the pi_old pass) sees the same rows.
+      auto planned = sharing_plans.find({start, len});
+      if (planned == sharing_plans.end()) {
+        planned = sharing_plans
+                      .emplace(std::make_pair(start, len),
+                               PlanPromptSharing(input.input_ids, input.valid, micro_mask, start, batch.group_size))
+                      .first;
+      }
+      const PromptSharing& sharing = planned->second;
       if (sharing.prefix > 0) {
         return SharedPromptLogProbs(*model_, input, micro_mask, sharing, config_.temperature, 512);
       }
