@@ -25,6 +25,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -104,8 +105,8 @@ class ExampleRewardService final : public gspo::v1::RewardService::Service {
   grpc::Status Score(grpc::ServerContext* context, const gspo::v1::ScoreRequest* request,
                      gspo::v1::ScoreResponse* reply) override {
     const int call = ++calls_;
-    std::cout << "call " << call << ": " << request->trajectories_size() << " trajectories"
-              << std::endl;
+    Log("call " + std::to_string(call) + ": " + std::to_string(request->trajectories_size()) +
+        " trajectories");
     if (call <= flags_.fail_first) {
       return grpc::Status(
           grpc::StatusCode::UNAVAILABLE,
@@ -150,7 +151,14 @@ class ExampleRewardService final : public gspo::v1::RewardService::Service {
 
  private:
   Flags flags_;
+  // Handlers run on several threads: one whole line per call, never two interleaved.
+  void Log(const std::string& line) {
+    std::lock_guard<std::mutex> lock(log_mutex_);
+    std::cout << line << std::endl;
+  }
+
   std::atomic<int> calls_{0};
+  std::mutex log_mutex_;
 };
 
 }  // namespace
