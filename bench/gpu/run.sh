@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The GPU host's one call: build and test (scripts/gpu-build.sh), then the benchmarks against the
 # peer in the same run. Results and logs go to $OUT (the device tool brings it back).
-#   bench/gpu/run.sh [--skip-peer] [--no-tests] [--parts rollout,learner,step,qlora,offload,dist,scale9b,scale27b]
+#   bench/gpu/run.sh [--skip-peer] [--no-tests] [--parts rollout,learner,step,qlora,offload,trace,dist,scale9b,scale27b]
 # Copy $OUT/h200.{json,md} to bench/results/ to check them in.
 # dist (a host with 2 GPUs): the NCCL tests on their own, then one GPU against two on whole
 # GSPO steps (bench/gpu/dist_bench.py, $OUT/h200-x2-dist.{json,md}); alone, `--parts dist` runs
 # no peer comparison.
+# trace: one learning phase of the 2b learner setting under LibTorch's profiler, with and without
+# gradient checkpointing; $OUT/learner-trace*.md sum the kernels (bench/gpu/trace_summary.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-$PWD/build-gpu/logs}
@@ -50,7 +52,18 @@ if [[ ,$parts, == *,scale9b,* || ,$parts, == *,scale27b,* ]]; then
   PYTHONUNBUFFERED=1 python3 bench/gpu/scale_out.py --gspo build-gpu/bin/gspo --out "$out" --shapes "$shapes" \
     2>&1 | tee -a "$out/scale-out.log"
 fi
-others=$(echo ",$parts," | sed 's/,dist,/,/g; s/,scale9b,/,/g; s/,scale27b,/,/g; s/^,//; s/,$//')
+if [[ ,$parts, == *,trace,* ]]; then
+  config=/tmp/gemma-2-2b-shape.json
+  (cd bench/gpu && python3 -c "import json, gspo_vs_hf; json.dump(gspo_vs_hf.GEMMA2_2B, open('$config', 'w'))")
+  for variant in "" --gradient-checkpointing; do
+    name=learner-trace${variant:+-gc}
+    echo "== the learner under the profiler ${variant:-(no checkpointing)}" | tee "$out/$name.log"
+    build-gpu/bin/gspo bench-learner --random-config $config --device cuda --dtype bfloat16 --reps 1 \
+      $variant --trace /tmp/$name.json 2>&1 | tee -a "$out/$name.log"
+    python3 bench/gpu/trace_summary.py /tmp/$name.json --json "$out/$name.json" > "$out/$name.md" || true
+  done
+fi
+others=$(echo ",$parts," | sed 's/,dist,/,/g; s/,scale9b,/,/g; s/,scale27b,/,/g; s/,trace,/,/g; s/^,//; s/,$//')
 if [[ -n $others ]]; then
   PYTHONUNBUFFERED=1 python3 bench/gpu/gspo_vs_hf.py --gspo build-gpu/bin/gspo --out "$out" --parts "$others" $peer_flag 2>&1 | tee "$out/gspo-vs-hf.log"
 fi

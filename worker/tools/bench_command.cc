@@ -22,6 +22,7 @@
 #include "worker/engine/train/token_logprobs.h"
 #include "worker/tools/flags.h"
 #include "worker/tools/bench_support.h"
+#include "worker/tools/kernel_trace.h"
 #include "worker/tools/model_commands.h"
 
 namespace gspo::tools {
@@ -163,10 +164,12 @@ common::Status BenchRollout(const std::vector<std::string>& args) {
 // (with --optimizer-offload, AdamW's moments stay in host memory). As after a GSPO rollout, the
 // sequences come in groups of --samples (default 8) that share their prompt; the learner runs
 // each group's prompt once unless --no-prompt-sharing (or with checkpointed layers). One JSON
-// object.
+// object. --trace PATH records one more learning phase after the timed ones with LibTorch's
+// profiler (bench/gpu/trace_summary.py reads it); the figures come from the untraced runs.
 common::Status BenchLearner(const std::vector<std::string>& args) {
   Flags flags({"--model", "--random-config", "--device", "--dtype", "--reps", "--sequences", "--samples",
-               "--prompt-len", "--completion-len", "--micro-batch", "--lora-r", "--lora-targets", "--quantize"},
+               "--prompt-len", "--completion-len", "--micro-batch", "--lora-r", "--lora-targets", "--quantize",
+               "--trace"},
               {"--gradient-checkpointing", "--optimizer-offload", "--no-prompt-sharing"});
   GSPO_RETURN_IF_ERROR(flags.Parse(args));
   GSPO_ASSIGN_OR_RETURN(std::int64_t reps, flags.Int("--reps", 3));
@@ -249,6 +252,13 @@ common::Status BenchLearner(const std::vector<std::string>& args) {
             << ", \"seconds\": " << JsonList(seconds)
             << ", \"seconds_median\": " << median << ", \"tokens_per_s\": " << n * t / median
             << ", \"peak_GiB\": " << static_cast<double>(peak) / (1 << 30) << "}" << std::endl;
+  if (flags.Has("--trace")) {  // after the figures are out, so a failed trace loses none
+    KernelTrace trace;
+    GSPO_RETURN_IF_ERROR(trace.Start(device.is_cuda()));
+    GSPO_RETURN_IF_ERROR(learner.Learn(batch, [](std::int64_t) { return 1e-5; }).status());
+    Sync(adapters->Parameters().front());
+    GSPO_RETURN_IF_ERROR(trace.Finish(flags.Get("--trace", "")));
+  }
   return common::Status::Ok();
 }
 
