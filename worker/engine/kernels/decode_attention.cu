@@ -191,7 +191,12 @@ __global__ void __launch_bounds__(kWarps * 32, R <= 2 ? 2 : 1) DecodeAttentionKe
       float score = ReduceScatterSum<U>(dots, lane) * a.scale;
       if (a.softcap > 0.f) score = a.softcap * tanhf(score / a.softcap);
       const float round_max = fmaxf(running_max[r], MaxOverKeys<kKeyLanes>(my_allowed ? score : -INFINITY));
-      if (round_max == -INFINITY) continue;  // no allowed key yet: nothing to add
+      if (round_max == -INFINITY) {  // no allowed key yet, or only NaN scores (the maxima skip NaN)
+        // A NaN score of an allowed key turns the head's output NaN, as in the reference ops; a
+        // NaN sum stays NaN through every later rescaling.
+        if (__any_sync(0xffffffffu, my_allowed && isnan(score))) running_sum[r] = NAN;
+        continue;
+      }
       const float correction = __expf(running_max[r] - round_max);
       const float weight = my_allowed ? __expf(score - round_max) : 0.f;
       running_sum[r] = running_sum[r] * correction + SumOverKeys<kKeyLanes>(weight);
@@ -265,8 +270,9 @@ __global__ void __launch_bounds__(kWarps * 32, R <= 2 ? 2 : 1) DecodeAttentionKe
     const int r = i / dim;
     float total = 0.f;
     for (int w = 0; w < kWarps; ++w) total += warp_sum[w][r];
-    // No allowed key (never in decode: the step's own key is written first) gives zeros.
-    out[i] = FromFloat<T>(total > 0.f ? merged[r][i % dim] / total : 0.f);
+    // No allowed key (never in decode: the step's own key is written first) gives zeros; a NaN
+    // sum stays NaN.
+    out[i] = FromFloat<T>(total != 0.f ? merged[r][i % dim] / total : 0.f);
   }
 }
 
@@ -282,12 +288,12 @@ __global__ void MergeChunksKernel(const float* partials, int chunks, int dim, T*
     float total = 0.f, value = 0.f;
     for (int s = 0; s < chunks; ++s) {
       const float m = p[s * (dim + 2)];
-      if (m == -INFINITY) continue;
+      if (m == -INFINITY && p[s * (dim + 2) + 1] == 0.f) continue;  // an empty chunk; a NaN sum counts
       const float w = __expf(m - top);
       total += w * p[s * (dim + 2) + 1];
       value += w * p[s * (dim + 2) + 2 + e];
     }
-    out[head * dim + e] = FromFloat<T>(total > 0.f ? value / total : 0.f);
+    out[head * dim + e] = FromFloat<T>(total != 0.f ? value / total : 0.f);
   }
 }
 

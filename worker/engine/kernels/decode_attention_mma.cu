@@ -104,6 +104,7 @@ __global__ void __launch_bounds__(kMmaWarps * 32, 2) DecodeAttentionMmaKernel(De
   __syncthreads();
 
   float running_max = -INFINITY, running_sum = 0.f;  // head g; the sum over this lane's keys only
+  bool poisoned = false;  // an allowed key scored NaN: the head's output turns NaN, as in the reference
   float acc[kSteps][4];
 #pragma unroll
   for (int i = 0; i < kSteps; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
@@ -157,6 +158,7 @@ __global__ void __launch_bounds__(kMmaWarps * 32, 2) DecodeAttentionMmaKernel(De
     for (int u = 0; u < 4; ++u) {
       float score = x[u] * a.scale;
       if (a.softcap > 0.f) score = a.softcap * tanhf(score / a.softcap);
+      poisoned |= allowed[u] && isnan(score);
       x[u] = allowed[u] ? score : -INFINITY;
       tile_max = fmaxf(tile_max, x[u]);
     }
@@ -216,6 +218,10 @@ __global__ void __launch_bounds__(kMmaWarps * 32, 2) DecodeAttentionMmaKernel(De
   // block-wide max per head, each warp's rescaled sums added in warp order.
   running_sum += __shfl_xor_sync(0xffffffffu, running_sum, 1);
   running_sum += __shfl_xor_sync(0xffffffffu, running_sum, 2);
+  int head_poisoned = poisoned;
+  head_poisoned |= __shfl_xor_sync(0xffffffffu, head_poisoned, 1);
+  head_poisoned |= __shfl_xor_sync(0xffffffffu, head_poisoned, 2);
+  if (head_poisoned) running_sum = NAN;
   __shared__ float warp_max[kMmaWarps][kMaxGroup], warp_sum[kMmaWarps][kMaxGroup];
   __shared__ float warp_scale[kMmaWarps][kMaxGroup], head_max[kMaxGroup], head_sum[kMaxGroup];
   __shared__ float merged[kMaxGroup][D];
@@ -269,7 +275,7 @@ __global__ void __launch_bounds__(kMmaWarps * 32, 2) DecodeAttentionMmaKernel(De
   T* out = static_cast<T*>(a.out) + (static_cast<std::int64_t>(row) * a.heads + kv_head * group) * D;
   for (int i = threadIdx.x; i < group * D; i += blockDim.x) {
     const float total = head_sum[i / D];
-    out[i] = FromFloat<T>(total > 0.f ? merged[i / D][i % D] / total : 0.f);
+    out[i] = FromFloat<T>(total != 0.f ? merged[i / D][i % D] / total : 0.f);  // NaN stays NaN
   }
 }
 
