@@ -260,5 +260,71 @@ TEST(PolicyLearner, RaisesTheLikelihoodOfTheBetterSequence) {
   EXPECT_LT(after[1].sum().item<double>(), batch.old_logp[1].sum().item<double>());
 }
 
+// The k3 estimate of KL(pi || pi_ref) with the adapters-off model as pi_ref, written out per
+// token: mean over sequences of the mean over trained tokens of exp(d) - d - 1, d = ref - pi.
+double KlToBase(const DecoderModel& model, const TrainBatch& batch) {
+  c10::NoGradGuard no_grad;
+  at::Tensor policy = model.Hidden({batch.ids, {}, {}, /*use_adapters=*/true});
+  at::Tensor base = model.Hidden({batch.ids, {}, {}, /*use_adapters=*/false});
+  at::Tensor logp_policy = at::log_softmax(model.Logits(policy), -1);
+  at::Tensor logp_base = at::log_softmax(model.Logits(base), -1);
+  double total = 0;
+  for (int n = 0; n < batch.ids.size(0); ++n) {
+    double sum = 0;
+    int count = 0;
+    for (int t = 1; t < batch.ids.size(1); ++t) {
+      if (!batch.assistant_mask[n][t].item<bool>()) continue;
+      const std::int64_t token = batch.ids[n][t].item<std::int64_t>();
+      const double d = logp_base[n][t - 1][token].item<double>() - logp_policy[n][t - 1][token].item<double>();
+      sum += std::exp(d) - d - 1;
+      ++count;
+    }
+    total += sum / count;
+  }
+  return total / batch.ids.size(0);
+}
+
+// beta > 0 with equal rewards (zero advantages): the loss is beta x KL to the base model, the
+// reported KL is the k3 estimate, and learning on it alone pulls the adapters back toward the base.
+TEST(PolicyLearner, TheKlPenaltyPullsThePolicyTowardTheBase) {
+  auto model = Load("llama");
+  LoraConfig lora;
+  lora.r = 4;
+  lora.alpha = 16;
+  auto adapters = LoraAdapters::Attach(model.get(), lora);
+  ASSERT_TRUE(adapters.ok());
+  {
+    // Moves the policy away from the base: B is zero after PEFT initialisation.
+    c10::NoGradGuard no_grad;
+    at::manual_seed(7);
+    for (at::Tensor& p : (*adapters)->Parameters()) p.add_(at::randn_like(p) * 0.3);
+  }
+  AdamW optimizer((*adapters)->Parameters(), {});
+  LearnerConfig config;
+  config.loss.beta = 0.5;
+  config.micro_batch = 1;
+  PolicyLearner learner(model.get(), adapters->get(), &optimizer, config);
+
+  TrainBatch batch;
+  batch.ids = at::tensor({5, 6, 7, 8, 9, 5, 6, 10, 11, 12}, at::kLong).view({2, 5});
+  batch.valid = at::ones({2, 5}, at::kBool);
+  batch.assistant_mask = at::tensor({0, 0, 1, 1, 1, 0, 0, 1, 1, 1}, at::kLong).view({2, 5}).to(at::kBool);
+  batch.rewards = at::tensor({1.0f, 1.0f});
+  batch.group_size = 2;
+  {
+    c10::NoGradGuard no_grad;
+    at::Tensor hidden = model->Hidden({batch.ids, {}, {}});
+    batch.old_logp = ComputeTokenLogProbs(*model, hidden, batch.ids, batch.assistant_mask, 1.0).logp;
+  }
+  const double kl_before = KlToBase(*model, batch);
+  ASSERT_GT(kl_before, 1e-4);  // the perturbation moved the policy
+  auto metrics = learner.Learn(batch, [](std::int64_t) { return 1e-2; });
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_NEAR(metrics->kl, kl_before, 1e-6 * kl_before + 1e-9);
+  EXPECT_NEAR(metrics->loss, 0.5 * kl_before, 1e-6 * kl_before + 1e-9);
+  for (int phase = 0; phase < 4; ++phase) ASSERT_TRUE(learner.Learn(batch, [](std::int64_t) { return 1e-2; }).ok());
+  EXPECT_LT(KlToBase(*model, batch), 0.8 * kl_before);
+}
+
 }  // namespace
 }  // namespace gspo::engine

@@ -25,7 +25,7 @@ common::Status CombineOverRanks(Communicator& communicator, const at::Tensor& ad
       static_cast<double>(*loss_terms), *entropy_sum, static_cast<double>(m->tokens_trained),
       *mismatch_sum, *mismatch_tokens, static_cast<double>(m->zero_advantage_groups),
       a.sum().item<double>(), (a * a).sum().item<double>(), static_cast<double>(a.numel()),
-      m->ratio_min, m->ratio_max};
+      m->ratio_min, m->ratio_max, m->kl};
   GSPO_ASSIGN_OR_RETURN(std::vector<std::vector<double>> all, communicator.AllGather(mine));
   std::vector<double> sum(mine.size(), 0.0);
   for (const std::vector<double>& rank : all) {
@@ -42,6 +42,7 @@ common::Status CombineOverRanks(Communicator& communicator, const at::Tensor& ad
   *mismatch_sum = sum[8];
   *mismatch_tokens = sum[9];
   m->zero_advantage_groups = static_cast<std::int64_t>(sum[10]);
+  m->kl = sum[16];
   const double mean = sum[11] / sum[13];
   m->advantage_std = std::sqrt(std::max(0.0, sum[12] / sum[13] - mean * mean));
   for (const std::vector<double>& rank : all) {
@@ -80,9 +81,10 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
   metrics.advantage_std = adv.advantages.std(/*unbiased=*/false).item<double>();
 
   std::map<std::pair<std::int64_t, std::int64_t>, PromptSharing> sharing_plans;  // by (first row, rows)
-  const auto forward_logp = [&](std::int64_t start, std::int64_t len, bool grad) {
+  // `use_adapters` false: the base model, the reference policy of the KL penalty.
+  const auto forward_logp = [&](std::int64_t start, std::int64_t len, bool grad, bool use_adapters = true) {
     c10::AutoGradMode mode(grad);
-    ForwardInput input{ids.narrow(0, start, len), {}, valid.narrow(0, start, len), true, grad};
+    ForwardInput input{ids.narrow(0, start, len), {}, valid.narrow(0, start, len), use_adapters, grad};
     input.checkpoint_layers = grad && config_.gradient_checkpointing;
     const at::Tensor micro_mask = mask.narrow(0, start, len);
     if (config_.share_prompts && !input.checkpoint_layers) {
@@ -112,6 +114,15 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
       old_logp.narrow(0, start, len).copy_(forward_logp(start, len, false).logp);
     }
   }
+  // The reference policy does not move during the phase: its log-probs are taken once.
+  at::Tensor ref_logp;
+  if (config_.loss.beta > 0) {
+    ref_logp = at::zeros_like(old_logp);
+    for (std::int64_t start = 0; start < n; start += config_.micro_batch) {
+      const std::int64_t len = std::min(config_.micro_batch, n - start);
+      ref_logp.narrow(0, start, len).copy_(forward_logp(start, len, false, /*use_adapters=*/false).logp);
+    }
+  }
 
   std::vector<at::Tensor> params = adapters_->Parameters();
   double mismatch_sum = 0, mismatch_tokens = 0, entropy_sum = 0;
@@ -125,7 +136,8 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
         TokenLogProbs current = forward_logp(start, len, true);
         at::Tensor micro_mask = mask.narrow(0, start, len);
         GspoLossOutput out = ComputeGspoLoss(
-            {current.logp, old_logp.narrow(0, start, len), {}, micro_mask,
+            {current.logp, old_logp.narrow(0, start, len),
+             ref_logp.defined() ? ref_logp.narrow(0, start, len) : at::Tensor(), micro_mask,
              advantages.narrow(0, start, len)},
             config_.loss);
         // The loss is a mean over the minibatch's sequences, on all ranks together: weight each
@@ -136,6 +148,7 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
         metrics.clip_fraction_low += out.metrics.clip_fraction_low;
         metrics.clip_fraction_high += out.metrics.clip_fraction_high;
         metrics.ratio_mean += out.metrics.ratio_mean;
+        metrics.kl += out.metrics.kl;
         metrics.ratio_min = loss_terms == 0 ? out.metrics.ratio_min
                                             : std::min(metrics.ratio_min, out.metrics.ratio_min);
         metrics.ratio_max = std::max(metrics.ratio_max, out.metrics.ratio_max);
@@ -166,6 +179,7 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
   metrics.clip_fraction_low /= terms;
   metrics.clip_fraction_high /= terms;
   metrics.ratio_mean /= terms;
+  metrics.kl /= terms;
   metrics.grad_norm /= std::max<std::int64_t>(1, metrics.updates);
   metrics.entropy = entropy_sum / std::max<double>(1, metrics.tokens_trained);
   metrics.logprob_mismatch = mismatch_sum / std::max(1.0, mismatch_tokens);

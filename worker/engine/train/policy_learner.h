@@ -60,7 +60,7 @@ struct LearnMetrics {
   double loss = 0;
   double clip_fraction = 0, clip_fraction_low = 0, clip_fraction_high = 0;
   double ratio_mean = 0, ratio_min = 0, ratio_max = 0;
-  double kl = 0;
+  double kl = 0;             // k3 estimate to the adapters-off reference, when beta > 0
   double entropy = 0;        // mean over trained tokens (first epoch)
   double grad_norm = 0;      // mean over updates, before clipping
   double advantage_std = 0;
