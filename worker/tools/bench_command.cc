@@ -163,14 +163,14 @@ common::Status BenchRollout(const std::vector<std::string>& args) {
 // sequence, and the peak is the allocator's during the timed phase, optimizer steps included
 // (with --optimizer-offload, AdamW's moments stay in host memory). As after a GSPO rollout, the
 // sequences come in groups of --samples (default 8) that share their prompt; the learner runs
-// each group's prompt once unless --no-prompt-sharing (or with checkpointed layers). One JSON
+// each group's prompt once with --prompt-sharing (not with checkpointed layers). One JSON
 // object. --trace PATH records one more learning phase after the timed ones with LibTorch's
 // profiler (bench/gpu/trace_summary.py reads it); the figures come from the untraced runs.
 common::Status BenchLearner(const std::vector<std::string>& args) {
   Flags flags({"--model", "--random-config", "--device", "--dtype", "--reps", "--sequences", "--samples",
                "--prompt-len", "--completion-len", "--micro-batch", "--lora-r", "--lora-targets", "--quantize",
                "--trace"},
-              {"--gradient-checkpointing", "--optimizer-offload", "--no-prompt-sharing"});
+              {"--gradient-checkpointing", "--optimizer-offload", "--prompt-sharing"});
   GSPO_RETURN_IF_ERROR(flags.Parse(args));
   GSPO_ASSIGN_OR_RETURN(std::int64_t reps, flags.Int("--reps", 3));
   GSPO_ASSIGN_OR_RETURN(std::int64_t n, flags.Int("--sequences", 64));
@@ -197,7 +197,7 @@ common::Status BenchLearner(const std::vector<std::string>& args) {
   engine::LearnerConfig config;
   config.micro_batch = micro_batch;
   config.gradient_checkpointing = flags.Has("--gradient-checkpointing");
-  config.share_prompts = !flags.Has("--no-prompt-sharing");
+  config.share_prompts = flags.Has("--prompt-sharing");
   engine::PolicyLearner learner(model.get(), adapters.get(), &optimizer, config);
 
   const std::int64_t t = prompt_len + completion_len;

@@ -52,8 +52,9 @@ struct LearnerConfig {
   bool recompute_old_logprobs = false;
   bool gradient_checkpointing = false;  // recompute each layer in backward (layer_checkpoint.h)
   // Run each group's shared prompt once per micro-batch (prompt_sharing.h) where the layers
-  // are not checkpointed; false: every row in full.
-  bool share_prompts = true;
+  // are not checkpointed; false: every row in full. Off by default: on the H200 the 2b learner
+  // ran 1.8x slower with it (bench/results/h200-learner-2026-12-01.md).
+  bool share_prompts = false;
 };
 
 struct LearnMetrics {
