@@ -219,35 +219,47 @@ TEST(TokenLogProbs, RecomputedLogitsGiveTheSameValuesAndGradients) {
   EXPECT_LE((grad - want_grad).abs().max().item<double>(), 1e-6 * want_grad.abs().max().item<double>());
 }
 
+// Rank-4 adapters (alpha 16) on the default modules; null (and a test failure) when refused.
+std::unique_ptr<LoraAdapters> AttachRank4(DecoderModel* model) {
+  LoraConfig lora;
+  lora.r = 4;
+  lora.alpha = 16;
+  auto adapters = LoraAdapters::Attach(model, lora);
+  EXPECT_TRUE(adapters.ok()) << adapters.status();
+  return adapters.ok() ? std::move(*adapters) : nullptr;
+}
+
+// One group of two sequences with a shared two-token prompt and three sampled tokens each,
+// sampled by the model as it is now (pi_old = the current policy).
+TrainBatch TwoSequences(const DecoderModel& model, float reward0, float reward1) {
+  TrainBatch batch;
+  batch.ids = at::tensor({5, 6, 7, 8, 9, 5, 6, 10, 11, 12}, at::kLong).view({2, 5});
+  batch.valid = at::ones({2, 5}, at::kBool);
+  batch.assistant_mask = at::tensor({0, 0, 1, 1, 1, 0, 0, 1, 1, 1}, at::kLong).view({2, 5}).to(at::kBool);
+  batch.rewards = at::tensor({reward0, reward1});
+  batch.group_size = 2;
+  c10::NoGradGuard no_grad;
+  at::Tensor hidden = model.Hidden({batch.ids, {}, {}});
+  batch.old_logp = ComputeTokenLogProbs(model, hidden, batch.ids, batch.assistant_mask, 1.0).logp;
+  return batch;
+}
+
 // A learning phase on identical sequences: the sequence with the higher reward must become more
 // likely and the other less likely; only the first update is on-policy.
 TEST(PolicyLearner, RaisesTheLikelihoodOfTheBetterSequence) {
   auto model = Load("llama");
-  LoraConfig lora;
-  lora.r = 4;
-  lora.alpha = 16;
-  auto adapters = LoraAdapters::Attach(model.get(), lora);
-  ASSERT_TRUE(adapters.ok());
-  AdamW optimizer((*adapters)->Parameters(), {});
+  std::unique_ptr<LoraAdapters> adapters = AttachRank4(model.get());
+  ASSERT_NE(adapters, nullptr);
+  AdamW optimizer(adapters->Parameters(), {});
   LearnerConfig config;
   config.minibatches = 2;
   config.num_iterations = 2;
   config.micro_batch = 1;
   config.loss.clip_range_left = 0.2;  // wide, so several updates can move the policy
   config.loss.clip_range_right = 0.2;
-  PolicyLearner learner(model.get(), adapters->get(), &optimizer, config);
+  PolicyLearner learner(model.get(), adapters.get(), &optimizer, config);
 
-  TrainBatch batch;
-  batch.ids = at::tensor({5, 6, 7, 8, 9, 5, 6, 10, 11, 12}, at::kLong).view({2, 5});
-  batch.valid = at::ones({2, 5}, at::kBool);
-  batch.assistant_mask = at::tensor({0, 0, 1, 1, 1, 0, 0, 1, 1, 1}, at::kLong).view({2, 5}).to(at::kBool);
-  batch.rewards = at::tensor({1.0f, 0.0f});
-  batch.group_size = 2;
-  {
-    c10::NoGradGuard no_grad;
-    at::Tensor hidden = model->Hidden({batch.ids, {}, {}});
-    batch.old_logp = ComputeTokenLogProbs(*model, hidden, batch.ids, batch.assistant_mask, 1.0).logp;
-  }
+  const TrainBatch batch = TwoSequences(*model, 1.0f, 0.0f);
   auto metrics = learner.Learn(batch, [](std::int64_t) { return 1e-2; });
   ASSERT_TRUE(metrics.ok()) << metrics.status();
   EXPECT_EQ(metrics->updates, 4);
@@ -288,34 +300,21 @@ double KlToBase(const DecoderModel& model, const TrainBatch& batch) {
 // reported KL is the k3 estimate, and learning on it alone pulls the adapters back toward the base.
 TEST(PolicyLearner, TheKlPenaltyPullsThePolicyTowardTheBase) {
   auto model = Load("llama");
-  LoraConfig lora;
-  lora.r = 4;
-  lora.alpha = 16;
-  auto adapters = LoraAdapters::Attach(model.get(), lora);
-  ASSERT_TRUE(adapters.ok());
+  std::unique_ptr<LoraAdapters> adapters = AttachRank4(model.get());
+  ASSERT_NE(adapters, nullptr);
   {
     // Moves the policy away from the base: B is zero after PEFT initialisation.
     c10::NoGradGuard no_grad;
     at::manual_seed(7);
-    for (at::Tensor& p : (*adapters)->Parameters()) p.add_(at::randn_like(p) * 0.3);
+    for (at::Tensor& p : adapters->Parameters()) p.add_(at::randn_like(p) * 0.3);
   }
-  AdamW optimizer((*adapters)->Parameters(), {});
+  AdamW optimizer(adapters->Parameters(), {});
   LearnerConfig config;
   config.loss.beta = 0.5;
   config.micro_batch = 1;
-  PolicyLearner learner(model.get(), adapters->get(), &optimizer, config);
+  PolicyLearner learner(model.get(), adapters.get(), &optimizer, config);
 
-  TrainBatch batch;
-  batch.ids = at::tensor({5, 6, 7, 8, 9, 5, 6, 10, 11, 12}, at::kLong).view({2, 5});
-  batch.valid = at::ones({2, 5}, at::kBool);
-  batch.assistant_mask = at::tensor({0, 0, 1, 1, 1, 0, 0, 1, 1, 1}, at::kLong).view({2, 5}).to(at::kBool);
-  batch.rewards = at::tensor({1.0f, 1.0f});
-  batch.group_size = 2;
-  {
-    c10::NoGradGuard no_grad;
-    at::Tensor hidden = model->Hidden({batch.ids, {}, {}});
-    batch.old_logp = ComputeTokenLogProbs(*model, hidden, batch.ids, batch.assistant_mask, 1.0).logp;
-  }
+  const TrainBatch batch = TwoSequences(*model, 1.0f, 1.0f);
   const double kl_before = KlToBase(*model, batch);
   ASSERT_GT(kl_before, 1e-4);  // the perturbation moved the policy
   auto metrics = learner.Learn(batch, [](std::int64_t) { return 1e-2; });
