@@ -1,8 +1,9 @@
 # Peer baseline, copied from the project's shared design folder (baselines/hf_gspo_baseline.py) with
-# two changes: HF_PARTS (comma-separated: rollout2b, learner2b, lora_rollout2b, learner9b, compiled;
+# three changes: HF_PARTS (comma-separated: rollout2b, learner2b, lora_rollout2b, learner9b, compiled;
 # default all) selects the sections to run, so one device session can afford the parts a bench needs;
 # the compiled rollout warms up with the timed run's 256 new tokens (a 16-token warm-up sizes the
-# static cache differently, so the timed run recompiled and measured the compiler, ~330 tok/s).
+# static cache differently, so the timed run recompiled and measured the compiler, ~330 tok/s);
+# and the learner parts run without the rollout part (on the prompts with random completions).
 # Peer baseline: HF transformers + peft doing a GSPO-style step (rollout with model.generate, then a
 # LoRA learner pass with the GSPO sequence-ratio clipped loss) on randomly initialised Gemma-2 shapes.
 # Run on a GPU host with torch, transformers and peft installed:
@@ -130,6 +131,9 @@ def run_2b():
             seqs = rollout(m, f'2b_{a}_base')
         except Exception as e:
             traceback.print_exc(); RES[f'rollout_2b_{a}_error'] = repr(e)
+    if seqs is None:  # the learner without the rollout part: the prompts with random completions
+        g = torch.Generator(device='cuda').manual_seed(1)
+        seqs = torch.cat([prompts(), torch.randint(3, 256000, (B, N), device='cuda', generator=g)], 1)
     lcfg = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules=['q_proj', 'k_proj', 'v_proj', 'o_proj'], task_type='CAUSAL_LM')
     pm = get_peft_model(m, lcfg)
     tr = sum(p.numel() for p in pm.parameters() if p.requires_grad); log(f'LoRA trainable params {tr/1e6:.2f} M')
