@@ -83,6 +83,7 @@ TEST(GspoTrain, WritesMetricsCheckpointsAndExports) {
     EXPECT_NE(rows[0].Find(key), nullptr) << key;
   }
   EXPECT_EQ(Value(rows[3], "step"), 4);
+  EXPECT_EQ(Value(rows[3], "kl"), 0);  // gspo.beta is 0: no reference pass
   EXPECT_LT(Value(rows[0], "logprob_mismatch"), 1e-5);  // sampler and learner agree on CPU
   EXPECT_GT(Value(rows[0], "tokens_generated"), 0);
   // Memory accounting: float32 weights as stored on disk, a KV cache, no device allocator.
@@ -243,6 +244,22 @@ TEST(GspoTrain, TrainsOnQuantizedBaseWeights) {
     ASSERT_TRUE(merged.ok()) << merged.status();
     EXPECT_NE((*merged)->Find("model.layers.0.self_attn.q_proj.weight"), nullptr);
   }
+}
+
+// gspo.beta > 0: the learner takes the adapters-off reference and the run reports a KL that is
+// positive once the adapters have moved (fresh adapters are the base model).
+TEST(GspoTrain, KlPenaltyAgainstTheAdaptersOffModel) {
+  gspo::testing::ScopedTempDir dir;
+  const std::string out = dir.Join("run");
+  TrainRun run = Train(out, "--set gspo.beta=0.05");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::vector<common::Json> rows = Metrics(out);
+  ASSERT_EQ(rows.size(), 4u);
+  for (const common::Json& row : rows) {
+    const double kl = Value(row, "kl");
+    EXPECT_TRUE(std::isfinite(kl) && kl >= 0) << kl;
+  }
+  EXPECT_GT(Value(rows.back(), "kl"), 0.0);
 }
 
 TEST(GspoTrain, BadJobExitsTwo) {
