@@ -3,9 +3,11 @@
 
 Prints, for the traced window: how long the device was busy (the union of kernel, copy and
 memset intervals) against the wall time, the idle gaps, the kernels by total time and by kind
-(matrix products, elementwise, reductions, ...), and how many host operators and launches there
-were. Busy well under wall means the host (operator dispatch, syncs) is what to fix; busy near
-wall with elementwise and reductions large means fusion is.
+(matrix products, elementwise, reductions, ...), how many host operators and launches there
+were, and the top-level host operators (those the code called, not their nested calls) by the
+host time they took. Busy well under wall means the host (operator dispatch, syncs) is what to
+fix, and the host operator table says where; busy near wall with elementwise and reductions
+large means fusion is.
 
 usage: trace_summary.py TRACE.json [--top N] [--json OUT.json]
 """
@@ -52,6 +54,23 @@ def union_length(intervals):
     return covered, gaps
 
 
+def top_level(host_ops):
+    """The host operators not inside another operator of their thread: what the code called."""
+    by_thread = {}
+    for e in host_ops:
+        by_thread.setdefault((e.get("pid"), e.get("tid")), []).append(e)
+    calls = []
+    for ops in by_thread.values():
+        open_until = None
+        # At equal start times the longer (enclosing) operator comes first.
+        for e in sorted(ops, key=lambda e: (float(e["ts"]), -float(e["dur"]))):
+            start = float(e["ts"])
+            if open_until is None or start >= open_until:
+                calls.append(e)
+                open_until = start + float(e["dur"])
+    return calls
+
+
 def summarize(events, top):
     complete = [e for e in events if e.get("ph") == "X" and "dur" in e and "ts" in e]
     if not complete:
@@ -74,6 +93,12 @@ def summarize(events, top):
         kind[0] += 1
         kind[1] += float(e["dur"])
     device_total = sum(v[1] for v in by_name.values()) or 1.0
+    calls = top_level(host_ops)
+    by_operator = {}
+    for e in calls:
+        entry = by_operator.setdefault(e["name"], [0, 0.0])
+        entry[0] += 1
+        entry[1] += float(e["dur"])
     return {
         "wall_ms": wall_us / 1e3,
         "device_busy_ms": busy_us / 1e3,
@@ -89,6 +114,11 @@ def summarize(events, top):
             key=lambda r: -r["ms"]),
         "top_kernels": sorted(
             ({"name": n, "count": v[0], "ms": v[1] / 1e3, "share": v[1] / device_total} for n, v in by_name.items()),
+            key=lambda r: -r["ms"])[:top],
+        "top_level_host_operators": len(calls),
+        "host_ms_in_top_level_operators": sum(float(e["dur"]) for e in calls) / 1e3,
+        "top_host_operators": sorted(
+            ({"name": n, "count": v[0], "ms": v[1] / 1e3, "us_each": v[1] / v[0]} for n, v in by_operator.items()),
             key=lambda r: -r["ms"])[:top],
     }
 
@@ -109,6 +139,12 @@ def markdown(s):
     for r in s["top_kernels"]:
         name = r["name"] if len(r["name"]) <= 90 else r["name"][:87] + "..."
         lines.append(f"| `{name.replace('|', '/')}` | {r['count']} | {r['ms']:.2f} | {100 * r['share']:.1f} % |")
+    lines += ["", f"{s['top_level_host_operators']} top-level host operators took "
+              f"{s['host_ms_in_top_level_operators']:.1f} ms of host time (threads summed)", "",
+              "| host operator (top level) | count | ms | us each |", "|---|---|---|---|"]
+    for r in s["top_host_operators"]:
+        name = r["name"] if len(r["name"]) <= 90 else r["name"][:87] + "..."
+        lines.append(f"| `{name.replace('|', '/')}` | {r['count']} | {r['ms']:.2f} | {r['us_each']:.1f} |")
     return "\n".join(lines)
 
 
