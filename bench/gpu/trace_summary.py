@@ -71,6 +71,16 @@ def top_level(host_ops):
     return calls
 
 
+def tally(events, key):
+    """{key(event): [count, total duration in us]}."""
+    totals = {}
+    for e in events:
+        entry = totals.setdefault(key(e), [0, 0.0])
+        entry[0] += 1
+        entry[1] += float(e["dur"])
+    return totals
+
+
 def summarize(events, top):
     complete = [e for e in events if e.get("ph") == "X" and "dur" in e and "ts" in e]
     if not complete:
@@ -84,21 +94,11 @@ def summarize(events, top):
     wall_us = window_end - window_start
     busy_us, gaps = union_length([(float(e["ts"]), float(e["ts"]) + float(e["dur"])) for e in device])
 
-    by_name, by_kind = {}, {}
-    for e in device:
-        entry = by_name.setdefault(e["name"], [0, 0.0])
-        entry[0] += 1
-        entry[1] += float(e["dur"])
-        kind = by_kind.setdefault(kind_of(e["name"]), [0, 0.0])
-        kind[0] += 1
-        kind[1] += float(e["dur"])
+    by_name = tally(device, lambda e: e["name"])
+    by_kind = tally(device, lambda e: kind_of(e["name"]))
     device_total = sum(v[1] for v in by_name.values()) or 1.0
     calls = top_level(host_ops)
-    by_operator = {}
-    for e in calls:
-        entry = by_operator.setdefault(e["name"], [0, 0.0])
-        entry[0] += 1
-        entry[1] += float(e["dur"])
+    by_operator = tally(calls, lambda e: e["name"])
     return {
         "wall_ms": wall_us / 1e3,
         "device_busy_ms": busy_us / 1e3,
@@ -123,6 +123,12 @@ def summarize(events, top):
     }
 
 
+def name_cell(name):
+    """A kernel or operator name as a table cell: at most 90 characters, no column bars."""
+    short = name if len(name) <= 90 else name[:87] + "..."
+    return f"`{short.replace('|', '/')}`"
+
+
 def markdown(s):
     lines = [
         f"wall {s['wall_ms']:.1f} ms; device busy {s['device_busy_ms']:.1f} ms "
@@ -137,14 +143,12 @@ def markdown(s):
     lines += [f"| {r['kind']} | {r['count']} | {r['ms']:.2f} | {100 * r['share']:.1f} % |" for r in s["by_kind"]]
     lines += ["", "| kernel | count | ms | share |", "|---|---|---|---|"]
     for r in s["top_kernels"]:
-        name = r["name"] if len(r["name"]) <= 90 else r["name"][:87] + "..."
-        lines.append(f"| `{name.replace('|', '/')}` | {r['count']} | {r['ms']:.2f} | {100 * r['share']:.1f} % |")
+        lines.append(f"| {name_cell(r['name'])} | {r['count']} | {r['ms']:.2f} | {100 * r['share']:.1f} % |")
     lines += ["", f"{s['top_level_host_operators']} top-level host operators took "
               f"{s['host_ms_in_top_level_operators']:.1f} ms of host time (threads summed)", "",
               "| host operator (top level) | count | ms | us each |", "|---|---|---|---|"]
     for r in s["top_host_operators"]:
-        name = r["name"] if len(r["name"]) <= 90 else r["name"][:87] + "..."
-        lines.append(f"| `{name.replace('|', '/')}` | {r['count']} | {r['ms']:.2f} | {r['us_each']:.1f} |")
+        lines.append(f"| {name_cell(r['name'])} | {r['count']} | {r['ms']:.2f} | {r['us_each']:.1f} |")
     return "\n".join(lines)
 
 

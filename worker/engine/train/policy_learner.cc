@@ -108,20 +108,19 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
     return ComputeTokenLogProbs(*model_, hidden, input.input_ids, micro_mask, config_.temperature, chunk_rows,
                                 input.checkpoint_layers);
   };
-  if (config_.recompute_old_logprobs) {
+  // Log-probs of every row without gradient, micro-batch by micro-batch, into `into` [N,T].
+  const auto fill_logp = [&](at::Tensor& into, bool use_adapters) {
     for (std::int64_t start = 0; start < n; start += config_.micro_batch) {
       const std::int64_t len = std::min(config_.micro_batch, n - start);
-      old_logp.narrow(0, start, len).copy_(forward_logp(start, len, false).logp);
+      into.narrow(0, start, len).copy_(forward_logp(start, len, false, use_adapters).logp);
     }
-  }
+  };
+  if (config_.recompute_old_logprobs) fill_logp(old_logp, /*use_adapters=*/true);
   // The reference policy does not move during the phase: its log-probs are taken once.
   at::Tensor ref_logp;
   if (config_.loss.beta > 0) {
     ref_logp = at::zeros_like(old_logp);
-    for (std::int64_t start = 0; start < n; start += config_.micro_batch) {
-      const std::int64_t len = std::min(config_.micro_batch, n - start);
-      ref_logp.narrow(0, start, len).copy_(forward_logp(start, len, false, /*use_adapters=*/false).logp);
-    }
+    fill_logp(ref_logp, /*use_adapters=*/false);
   }
 
   std::vector<at::Tensor> params = adapters_->Parameters();
