@@ -371,9 +371,9 @@ std::set<std::int64_t> KeptSet(const at::Tensor& z_row, double top_p) {
   return kept;
 }
 
-TEST(FusedSampler, DrawsOnlyFromTheTopPSetWithItsProbabilities) {
+void ExpectDrawsFromTheTopPSet(double top_p) {
   const std::int64_t rows = 3, vocab = 5000, draws = 3000;
-  const double temperature = 0.7, top_p = 0.9;
+  const double temperature = 0.7;
   at::manual_seed(11);
   // A few strong tokens over a long tail, different per row.
   at::Tensor logits = at::randn({rows, vocab}) * 0.5 - 2;
@@ -421,6 +421,16 @@ TEST(FusedSampler, DrawsOnlyFromTheTopPSetWithItsProbabilities) {
                    next, {}, finished});
   }
   EXPECT_TRUE(at::equal(again.narrow(1, 0, 50), out_tokens.narrow(1, 0, 50)));
+}
+
+// top_p 0.9 keeps hundreds of tokens (most draws are accepted at once); 0.35 keeps the two
+// strongest (most first draws are rejected, and some rows run out of rejection rounds and search
+// for the boundary instead).
+TEST(FusedSampler, DrawsOnlyFromTheTopPSetWithItsProbabilities) {
+  for (const double top_p : {0.9, 0.35}) {
+    SCOPED_TRACE("top_p " + std::to_string(top_p));
+    ExpectDrawsFromTheTopPSet(top_p);
+  }
 }
 
 TEST(FusedSampler, GreedyTakesTheFirstMaxAndStopIdsFinishRows) {

@@ -253,10 +253,18 @@ __global__ void __launch_bounds__(kThreads) SampleKernel(SampleArgs a) {
 // block clusters): block c of a row's cluster owns the c-th range of its 16-byte chunks, and the
 // row-wide reductions combine the blocks' partial results through distributed shared memory in
 // block order, so every block takes the same decisions and the result is still independent of
-// scheduling. The visiting order of the draw is (block, thread, stride). 64 rows use 512
-// multiprocessor slots instead of 64.
+// scheduling. The visiting order of a draw is (block, thread, stride).
+//
+// Top-p here draws first and checks after (rejection): draw a token t from the tokens above a
+// pivot in proportion to their probabilities; t is in the kept set iff the mass of the tokens
+// ranked strictly above it is below top_p, which is the total of the next draw's pass (the
+// tokens above the pivot key(t)). Accepted, t is a draw from the kept set with its renormalised
+// probabilities (every kept token ranks above every rejected one, so no kept token is ever cut
+// off); rejected, the next round draws above t. Each round accepts with probability >= top_p, so
+// a draw takes about two passes over the row instead of the search's eight; after `rounds`
+// rejections the kernel falls back to the search for the boundary (the kept set is the same:
+// {key >= k} for the largest k whose mass {key >= k} reaches top_p).
 constexpr int kClusterBlocks = 8;
-constexpr int kClusterThreads = 512;
 
 namespace cg = cooperative_groups;
 
@@ -295,24 +303,43 @@ __device__ __forceinline__ float ClusterCombine(cg::cluster_group& cluster, floa
   return value;
 }
 
+// The uniform of rejection round `round`: the step's own for round 0, then a hash of it (the
+// step's uniform is the only randomness a row gets per step; the hash spreads what is left of it
+// after a rejection over [0, 1) again).
+__device__ __forceinline__ float RoundUniform(float u, int round) {
+  if (round == 0) return u;
+  unsigned x = __float_as_uint(u) ^ (0x9e3779b9u * static_cast<unsigned>(round));
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return static_cast<float>(x >> 8) * (1.f / 16777216.f);
+}
+
 // kStaged: the block keeps its part of the (capped) row in shared memory after the first read,
-// so the later passes (max and sum, the top-p search, the kept mass, the draw) read it there
-// instead of from L2; each thread reads back only the chunks it wrote, so no barrier is needed.
-template <typename T, bool kStaged>
-__global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kClusterThreads)
-    SampleClusterKernel(SampleArgs a) {
+// so the later passes read it there instead of from L2; each thread reads back only the chunks
+// it wrote, so no barrier is needed. Unstaged blocks are small enough (kThreads 256, at most 64
+// registers) for all 64 rows x 8 blocks of the 2b shape to be resident at once.
+template <typename T, bool kStaged, int kThreads>
+__global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kThreads, 1024 / kThreads)
+    SampleClusterKernel(SampleArgs a, int rounds) {
   using K = Keys<T>;
+  using Key = long long;  // keys as signed, so that -1 is "below every key"
   constexpr int kChunk = 16 / sizeof(T);
   constexpr int kCandidates = 7;
-  constexpr int kWarpsPerBlock = kClusterThreads / 32;
+  constexpr int kWarpsPerBlock = kThreads / 32;
   cg::cluster_group cluster = cg::this_cluster();
   __shared__ float scratch[32];
   __shared__ float slot;
-  __shared__ float starts[kClusterThreads + 1];
+  __shared__ float starts[kThreads + 1];
   __shared__ float partial[kCandidates][kWarpsPerBlock];
   __shared__ float block_mass[kCandidates];
-  __shared__ int chosen;         // rank 0's: -(token) - 1 of the lowest claim, so atomicMax picks it
-  __shared__ int last_kept;      // rank 0's: the highest (block, thread) with kept mass
+  // Rank 0's, one pair per round parity (a round resets the other pair once every block is past
+  // reading it): -(token) - 1 of the lowest claim, so atomicMax picks it; the highest
+  // (block, thread) with mass in the round's range.
+  __shared__ int chosen[2];
+  __shared__ int last_kept[2];
   const unsigned rank = cluster.block_rank();
   const int row = blockIdx.x / kClusterBlocks;
   T* logits = static_cast<T*>(a.logits) + row * a.logits_stride;
@@ -329,34 +356,20 @@ __global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kCluste
   const auto for_each = [&](auto&& f) {
     ForEachInRange(chunks_at, chunks_first, logits, first, last, tail_from, vocab, f);
   };
-  int* chosen0 = cluster.map_shared_rank(&chosen, 0);
-  int* last_kept0 = cluster.map_shared_rank(&last_kept, 0);
+  int* chosen0 = cluster.map_shared_rank(chosen, 0);
+  int* last_kept0 = cluster.map_shared_rank(last_kept, 0);
   if (rank == 0 && threadIdx.x == 0) {
-    chosen = INT_MIN;
-    last_kept = -1;
+    chosen[0] = INT_MIN;
+    last_kept[0] = -1;
   }
 
-  if (a.softcap > 0.f || kStaged) {
-    uint4* data = reinterpret_cast<uint4*>(logits);
-    for (std::int64_t c = first + threadIdx.x; c < last; c += blockDim.x) {
-      uint4 raw = data[c];
-      if (a.softcap > 0.f) {
-        T* e = reinterpret_cast<T*>(&raw);
-#pragma unroll
-        for (int j = 0; j < kChunk; ++j) e[j] = Capped(e[j], a.softcap);
-        data[c] = raw;
-      }
-      if constexpr (kStaged) staged[c - first] = raw;
-    }
-    if (a.softcap > 0.f) {
-      for (std::int64_t i = tail_from + threadIdx.x; i < vocab; i += blockDim.x) logits[i] = Capped(logits[i], a.softcap);
-    }
-  }
+  // Pass 1: cap in place (and stage), with the max, its first index and the sum of exponentials
+  // relative to a running max taken on the way.
   float best = -INFINITY, scaled_sum = 0.f;
   std::int64_t best_index = vocab;
-  for_each([&](std::int64_t i, T v) {
+  const auto account = [&](std::int64_t i, T v) {
     const float z = ToFloat(v) * inv_t;
-    if (z == -INFINITY) return;
+    if (z == -INFINITY) return;  // no mass, and exp(-inf - -inf) would poison the sum
     if (z > best) {
       scaled_sum = scaled_sum * __expf(best - z);
       best = z;
@@ -365,18 +378,118 @@ __global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kCluste
       best_index = i;
     }
     scaled_sum += __expf(z - best);
-  });
+  };
+  {
+    uint4* data = reinterpret_cast<uint4*>(logits);
+#pragma unroll 4
+    for (std::int64_t c = first + threadIdx.x; c < last; c += blockDim.x) {
+      uint4 raw = data[c];
+      T* e = reinterpret_cast<T*>(&raw);
+      if (a.softcap > 0.f) {
+#pragma unroll
+        for (int j = 0; j < kChunk; ++j) e[j] = Capped(e[j], a.softcap);
+        data[c] = raw;
+      }
+      if constexpr (kStaged) staged[c - first] = raw;
+#pragma unroll
+      for (int j = 0; j < kChunk; ++j) account(c * kChunk + j, e[j]);
+    }
+    for (std::int64_t i = tail_from + threadIdx.x; i < vocab; i += blockDim.x) {
+      const T v = a.softcap > 0.f ? Capped(logits[i], a.softcap) : logits[i];
+      if (a.softcap > 0.f) logits[i] = v;
+      account(i, v);
+    }
+  }
+  __threadfence();  // the capped logits are visible to every block from the next cluster barrier on
   const float row_max = ClusterCombine(cluster, &slot, BlockMax(best, scratch), true);
   const float mine_sum = best == -INFINITY ? 0.f : scaled_sum * __expf(best - row_max);
   const float log_norm = row_max + logf(ClusterCombine(cluster, &slot, BlockSum(mine_sum, scratch), false));
 
+  std::int64_t token = -1;
   if (a.greedy) {
     if (best == row_max) atomicMax(chosen0, -static_cast<int>(best_index) - 1);
+    cluster.sync();
+    token = chosen0[0] == INT_MIN ? 0 : -static_cast<std::int64_t>(chosen0[0]) - 1;
   } else {
-    typename K::U lo = 0, hi = (typename K::U(1) << K::kBits);
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    if (a.top_p < 1.f) {
-      while (hi - lo > 1) {
+    const int me = static_cast<int>(rank * kThreads + threadIdx.x);
+    const float u = a.uniforms[row * a.uniforms_stride + a.step];
+    // This thread's mass above `pivot`, its start in the row's prefix order (block order, then
+    // thread order) and the row's total; leaves starts[] and the round's claim slots ready.
+    float mine = 0.f, begin_at = 0.f, total = 0.f;
+    const auto weigh = [&](Key pivot, int parity) {
+      mine = 0.f;
+      for_each([&](std::int64_t, T v) {
+        if (static_cast<Key>(K::Of(v)) > pivot) mine += __expf(ToFloat(v) * inv_t - log_norm);
+      });
+      float block_total;
+      const float before_in_block = BlockExclusiveScan(mine, &block_total, scratch);
+      if (threadIdx.x == 0) slot = block_total;
+      cluster.sync();  // every block's total is written; every read of the other parity is done
+      float offset = 0.f;
+      total = 0.f;
+      for (unsigned r = 0; r < kClusterBlocks; ++r) {
+        const float t = *cluster.map_shared_rank(&slot, r);
+        if (r < rank) offset += t;
+        total += t;
+      }
+      begin_at = offset + before_in_block;
+      starts[threadIdx.x] = begin_at;
+      if (threadIdx.x == 0) starts[kThreads] = offset + block_total;
+      if (rank == 0 && threadIdx.x == 0) {
+        chosen[parity ^ 1] = INT_MIN;
+        last_kept[parity ^ 1] = -1;
+      }
+    };
+    // Draws a token above `pivot` with target u * total after weigh(pivot, parity): the thread
+    // whose range holds the target walks its tokens to it.
+    const auto draw = [&](Key pivot, int parity, float uniform) -> std::int64_t {
+      if (mine > 0.f) atomicMax(&last_kept0[parity], me);
+      __syncthreads();  // starts[] is complete
+      cluster.sync();   // last_kept is final; every block has read the totals (slot is free)
+      const float target = uniform * total;
+      const bool in_range = mine > 0.f && begin_at <= target && target < starts[threadIdx.x + 1];
+      // Rounding can leave the target outside every range: the last thread with mass takes it.
+      const bool fallback = me == last_kept0[parity] && target >= begin_at + mine;
+      if (in_range || fallback) {
+        float acc = begin_at;
+        int pick = -1, last_seen = -1;
+        for_each([&](std::int64_t i, T v) {
+          if (pick >= 0 || static_cast<Key>(K::Of(v)) <= pivot) return;
+          last_seen = static_cast<int>(i);
+          acc += __expf(ToFloat(v) * inv_t - log_norm);
+          if (in_range && acc > target) pick = last_seen;
+        });
+        if (last_seen >= 0) atomicMax(&chosen0[parity], -(pick >= 0 ? pick : last_seen) - 1);
+      }
+      cluster.sync();  // the claim is final
+      const int claim = chosen0[parity];
+      return claim == INT_MIN ? -1 : -static_cast<std::int64_t>(claim) - 1;
+    };
+
+    Key pivot = -1;
+    int round = 0;
+    bool drawn = false;
+    for (; rounds > 0; ++round) {
+      weigh(pivot, round & 1);
+      if (round > 0 && total < a.top_p) {  // the last draw ranks inside the kept set
+        drawn = true;
+        break;
+      }
+      if (round == rounds) break;  // rejected too often: search for the boundary
+      token = draw(pivot, round & 1, RoundUniform(u, round));
+      if (token < 0 || a.top_p >= 1.f) {  // nothing to draw (every logit NaN), or all kept
+        drawn = true;
+        break;
+      }
+      pivot = static_cast<Key>(K::Of(logits[token]));
+    }
+    if (!drawn) {
+      // The boundary by search: the largest key whose mass {key >= k} reaches top_p. Invariant:
+      // mass(lo) >= top_p > mass(hi) (hi may be past every key). Each pass weighs 7 candidate
+      // keys that split [lo, hi) in eighths, so 16-bit keys take 6 passes.
+      typename K::U lo = 0, hi = (typename K::U(1) << K::kBits);
+      const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+      while (a.top_p < 1.f && hi - lo > 1) {
         const typename K::U span = hi - lo;
         typename K::U candidate[kCandidates];
         float mass[kCandidates];
@@ -399,16 +512,16 @@ __global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kCluste
         }
         __syncthreads();
         if (threadIdx.x < kCandidates) {
-          float total = 0.f;
-          for (int w = 0; w < kWarpsPerBlock; ++w) total += partial[threadIdx.x][w];
-          block_mass[threadIdx.x] = total;
+          float sum = 0.f;
+          for (int w = 0; w < kWarpsPerBlock; ++w) sum += partial[threadIdx.x][w];
+          block_mass[threadIdx.x] = sum;
         }
         cluster.sync();  // every block's masses are written
         typename K::U next_lo = lo, next_hi = candidate[0];
         for (int m = kCandidates - 1; m >= 0; --m) {
-          float total = 0.f;
-          for (unsigned r = 0; r < kClusterBlocks; ++r) total += cluster.map_shared_rank(block_mass, r)[m];
-          if (total >= a.top_p) {
+          float sum = 0.f;
+          for (unsigned r = 0; r < kClusterBlocks; ++r) sum += cluster.map_shared_rank(block_mass, r)[m];
+          if (sum >= a.top_p) {
             next_lo = candidate[m];
             next_hi = m + 1 < kCandidates ? candidate[m + 1] : hi;
             break;
@@ -418,49 +531,16 @@ __global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kCluste
         hi = next_hi;
         cluster.sync();  // every block has read the masses before the next pass writes them
       }
+      pivot = static_cast<Key>(lo) - 1;
+      weigh(pivot, round & 1);
+      token = draw(pivot, round & 1, RoundUniform(u, round));
     }
-    float mine = 0.f;
-    for_each([&](std::int64_t, T v) {
-      if (K::Of(v) >= lo) mine += __expf(ToFloat(v) * inv_t - log_norm);
-    });
-    float block_total;
-    const float before_in_block = BlockExclusiveScan(mine, &block_total, scratch);
-    // The blocks' totals in block order give each block's offset; a thread's range is
-    // [offset + its start, offset + the next thread's start), contiguous across blocks.
-    if (threadIdx.x == 0) slot = block_total;
-    cluster.sync();
-    float offset = 0.f, kept_mass = 0.f;
-    for (unsigned r = 0; r < kClusterBlocks; ++r) {
-      const float t = *cluster.map_shared_rank(&slot, r);
-      if (r < rank) offset += t;
-      kept_mass += t;
-    }
-    starts[threadIdx.x] = offset + before_in_block;
-    if (threadIdx.x == 0) starts[kClusterThreads] = offset + block_total;
-    const int me = static_cast<int>(rank * kClusterThreads + threadIdx.x);
-    if (mine > 0.f) atomicMax(last_kept0, me);
-    __syncthreads();
-    cluster.sync();  // last_kept is final; every block has read the totals
-    const float target = a.uniforms[row * a.uniforms_stride + a.step] * kept_mass;
-    const float begin_at = starts[threadIdx.x];
-    const bool in_range = mine > 0.f && begin_at <= target && target < starts[threadIdx.x + 1];
-    const bool fallback = me == *last_kept0 && target >= begin_at + mine;
-    if (in_range || fallback) {
-      float acc = begin_at;
-      int pick = -1, last_seen = -1;
-      for_each([&](std::int64_t i, T v) {
-        if (pick >= 0 || K::Of(v) < lo) return;
-        last_seen = static_cast<int>(i);
-        acc += __expf(ToFloat(v) * inv_t - log_norm);
-        if (in_range && acc > target) pick = last_seen;
-      });
-      if (last_seen >= 0) atomicMax(chosen0, -(pick >= 0 ? pick : last_seen) - 1);
-    }
+    if (token < 0) token = 0;  // nothing claimed only when every logit is NaN: report the first token
   }
-  __threadfence();  // the capped logits other blocks wrote are visible to rank 0 below
+  // No block may exit while another can still read its shared memory (the last reads of `slot`
+  // and of rank 0's claim slots).
   cluster.sync();
   if (rank != 0 || threadIdx.x != 0) return;
-  const std::int64_t token = chosen == INT_MIN ? 0 : -static_cast<std::int64_t>(chosen) - 1;
   const std::int64_t out_at = a.row_index[row] * a.out_stride + a.step;
   a.out_tokens[out_at] = token;
   a.out_logprobs[out_at] = ToFloat(logits[token]) * inv_t - log_norm;
@@ -476,10 +556,16 @@ std::size_t StagedBytes(std::int64_t vocab, std::size_t element) {
   return static_cast<std::size_t>((chunks + kClusterBlocks - 1) / kClusterBlocks) * 16;
 }
 
+// Block sizes of the cluster kernel: a staged block holds an eighth of a row in shared memory,
+// so at most three fit on a multiprocessor whatever their size; unstaged blocks are small so that
+// the 2b shape's 512 blocks are resident together.
+constexpr int kStagedThreads = 512;
+constexpr int kUnstagedThreads = 256;
+
 // The staged kernel with `bytes` of shared memory, when the device allows that much (its limit
 // raised once per type to the most a block may have, less room for its own arrays).
 template <typename T>
-bool LaunchStaged(const SampleArgs& args, std::size_t bytes, cudaStream_t stream) {
+bool LaunchStaged(const SampleArgs& args, std::size_t bytes, int rounds, cudaStream_t stream) {
   static const int limit = [] {
     int device = 0, most = 0;
     if (cudaGetDevice(&device) != cudaSuccess ||
@@ -487,31 +573,46 @@ bool LaunchStaged(const SampleArgs& args, std::size_t bytes, cudaStream_t stream
       return 0;
     }
     most -= 8 * 1024;
-    return cudaFuncSetAttribute(SampleClusterKernel<T, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, most) ==
-                   cudaSuccess
+    return cudaFuncSetAttribute(SampleClusterKernel<T, true, kStagedThreads>,
+                                cudaFuncAttributeMaxDynamicSharedMemorySize, most) == cudaSuccess
                ? most
                : 0;
   }();
   if (bytes > static_cast<std::size_t>(limit)) return false;
-  SampleClusterKernel<T, true><<<dim3(args.rows * kClusterBlocks), kClusterThreads, bytes, stream>>>(args);
+  SampleClusterKernel<T, true, kStagedThreads>
+      <<<dim3(args.rows * kClusterBlocks), kStagedThreads, bytes, stream>>>(args, rounds);
   return true;
 }
 
-// The cluster kernel for T: staged when enabled and its part of a row fits in shared memory.
+// The cluster kernel for T: staged when asked for and its part of a row fits in shared memory.
 template <typename T>
-void LaunchCluster(const SampleArgs& args, bool staged, std::size_t bytes, cudaStream_t stream) {
-  if (staged && LaunchStaged<T>(args, bytes, stream)) return;
-  SampleClusterKernel<T, false><<<dim3(args.rows * kClusterBlocks), kClusterThreads, 0, stream>>>(args);
+void LaunchCluster(const SampleArgs& args, bool staged, std::size_t bytes, int rounds, cudaStream_t stream) {
+  if (staged && LaunchStaged<T>(args, bytes, rounds, stream)) return;
+  SampleClusterKernel<T, false, kUnstagedThreads>
+      <<<dim3(args.rows * kClusterBlocks), kUnstagedThreads, 0, stream>>>(args, rounds);
 }
 
-// GSPO_SAMPLER_STAGED=0 keeps the cluster kernel reading the row from memory on every pass (to
-// compare), read once.
+// GSPO_SAMPLER_STAGED=1 has the cluster kernel keep its part of the row in shared memory (512
+// threads per block, two waves on the 2b shape) instead of reading it from L2 on every pass (256
+// threads, one wave; the default), read once.
 bool StagedSamplingEnabled() {
   static const bool enabled = [] {
     const char* value = std::getenv("GSPO_SAMPLER_STAGED");
-    return value == nullptr || std::string_view(value) != "0";
+    return value != nullptr && std::string_view(value) == "1";
   }();
   return enabled;
+}
+
+// Rejection rounds before the cluster kernel falls back to searching for the top-p boundary:
+// GSPO_SAMPLER_REJECTION_ROUNDS (0: always search, to compare), 4 by default, read once.
+int SamplerRejectionRounds() {
+  static const int rounds = [] {
+    const char* value = std::getenv("GSPO_SAMPLER_REJECTION_ROUNDS");
+    if (value == nullptr || *value == '\0') return 4;
+    const int parsed = std::atoi(value);
+    return parsed < 0 ? 0 : (parsed > 64 ? 64 : parsed);
+  }();
+  return rounds;
 }
 
 // GSPO_SAMPLER_CLUSTERS=0 keeps one block per row (to compare), read once.
@@ -535,9 +636,9 @@ cudaError_t SampleTopP(DType dtype, const SampleArgs& args, cudaStream_t stream)
     const bool staged = StagedSamplingEnabled();
     const std::size_t bytes = StagedBytes(args.vocab, element);
     if (dtype == DType::kBFloat16) {
-      LaunchCluster<__nv_bfloat16>(args, staged, bytes, stream);
+      LaunchCluster<__nv_bfloat16>(args, staged, bytes, SamplerRejectionRounds(), stream);
     } else {
-      LaunchCluster<float>(args, staged, bytes, stream);
+      LaunchCluster<float>(args, staged, bytes, SamplerRejectionRounds(), stream);
     }
     return cudaGetLastError();
   }
