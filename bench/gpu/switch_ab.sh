@@ -8,7 +8,7 @@
 # Logs and raw JSON lines to $OUT.
 #   bench/gpu/switch_ab.sh VARIABLE 'VALUE VALUE...' [GTEST_FILTER]
 #   e.g. bench/gpu/switch_ab.sh GSPO_ATTENTION_MMA '1 0' 'FusedDecodeHeadDims.*'
-#        bench/gpu/switch_ab.sh GSPO_SAMPLER_STAGED '1 0' 'FusedSampler.*'
+#        bench/gpu/switch_ab.sh GSPO_SAMPLER_REJECTION_ROUNDS '4 0' 'FusedSampler.*'
 set -u
 variable=$1 values=$2 filter=${3:-}
 cd "$(dirname "$0")/../.."

@@ -319,8 +319,7 @@ __device__ __forceinline__ float RoundUniform(float u, int round) {
 
 // kStaged: the block keeps its part of the (capped) row in shared memory after the first read,
 // so the later passes read it there instead of from L2; each thread reads back only the chunks
-// it wrote, so no barrier is needed. Unstaged blocks are small enough (kThreads 256, at most 64
-// registers) for all 64 rows x 8 blocks of the 2b shape to be resident at once.
+// it wrote, so no barrier is needed.
 template <typename T, bool kStaged, int kThreads>
 __global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kThreads, 1024 / kThreads)
     SampleClusterKernel(SampleArgs a, int rounds) {
@@ -556,9 +555,11 @@ std::size_t StagedBytes(std::int64_t vocab, std::size_t element) {
   return static_cast<std::size_t>((chunks + kClusterBlocks - 1) / kClusterBlocks) * 16;
 }
 
-// Block sizes of the cluster kernel: a staged block holds an eighth of a row in shared memory,
-// so at most three fit on a multiprocessor whatever their size; unstaged blocks are small so that
-// the 2b shape's 512 blocks are resident together.
+// Block sizes of the cluster kernel. A staged block holds an eighth of a row in shared memory,
+// so at most three fit on a multiprocessor whatever their size. Unstaged blocks take 256
+// threads: on one H200 at 64 rows that left room for 62 of the 64 clusters at once, yet
+// 128-thread blocks (all 64 resident) were slower, their threads' serial share of the row and of
+// the draw's walk being twice as long (bench/results/h200-sampler-rejection.md).
 constexpr int kStagedThreads = 512;
 constexpr int kUnstagedThreads = 256;
 
@@ -593,8 +594,8 @@ void LaunchCluster(const SampleArgs& args, bool staged, std::size_t bytes, int r
 }
 
 // GSPO_SAMPLER_STAGED=1 has the cluster kernel keep its part of the row in shared memory (512
-// threads per block, two waves on the 2b shape) instead of reading it from L2 on every pass (256
-// threads, one wave; the default), read once.
+// threads per block, two waves on the 2b shape) instead of reading it from L2 on every pass (the
+// default), read once.
 bool StagedSamplingEnabled() {
   static const bool enabled = [] {
     const char* value = std::getenv("GSPO_SAMPLER_STAGED");
