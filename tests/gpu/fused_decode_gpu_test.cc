@@ -16,6 +16,7 @@
 
 #include "worker/engine/kernels/fused_ops.h"
 #include "worker/engine/lora/lora_adapters.h"
+#include "worker/engine/model/fused_norm.h"
 #include "worker/engine/model/decoder_model.h"
 #include "worker/engine/model/weight_names.h"
 
@@ -431,6 +432,57 @@ TEST(FusedSampler, DrawsOnlyFromTheTopPSetWithItsProbabilities) {
     SCOPED_TRACE("top_p " + std::to_string(top_p));
     ExpectDrawsFromTheTopPSet(top_p);
   }
+}
+
+// The training norm's node against Gemma's norm written out with LibTorch ops (cast to float32,
+// x * rsqrt(mean(x^2) + eps) * scale, cast back), forward and gradient, in float32 and bf16, on
+// model rows and on per-head rows.
+TEST(FusedNorm, GemmaNormAndItsGradientEqualTheLibTorchOps) {
+  at::manual_seed(5);
+  const double eps = 1e-6;
+  for (const at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
+    for (const std::vector<std::int64_t>& shape : {std::vector<std::int64_t>{3, 37, 2304},
+                                                  std::vector<std::int64_t>{2, 4, 9, 256},
+                                                  std::vector<std::int64_t>{5, 100}}) {
+      SCOPED_TRACE(std::string(dtype == at::kFloat ? "float32 " : "bf16 ") + std::to_string(shape.back()));
+      const std::int64_t e = shape.back();
+      const at::Tensor x0 = (at::randn(shape) * 3 + 0.5).to(kCuda, dtype);
+      const at::Tensor scale = (1 + at::randn({e}) * 0.2).to(kCuda);
+      const at::Tensor weights = at::randn(shape).to(kCuda);  // loss = sum(out * weights)
+      ASSERT_TRUE(FusedGemmaNormApplies(x0, scale));
+
+      const at::Tensor x_fused = x0.clone().requires_grad_(true);
+      const at::Tensor fused = FusedGemmaRmsNorm(x_fused, scale, eps);
+      (fused.to(at::kFloat) * weights).sum().backward();
+
+      const at::Tensor x_ref = x0.clone().requires_grad_(true);
+      const at::Tensor xf = x_ref.to(at::kFloat);
+      const at::Tensor ref = (xf * at::rsqrt(xf.pow(2).mean(-1, true) + eps) * scale).to(dtype);
+      (ref.to(at::kFloat) * weights).sum().backward();
+
+      ASSERT_EQ(fused.scalar_type(), dtype);
+      ASSERT_EQ(fused.sizes(), ref.sizes());
+      const double out_scale = ref.to(at::kFloat).abs().max().item<double>();
+      const double grad_scale = x_ref.grad().to(at::kFloat).abs().max().item<double>();
+      const double out_error = (fused.to(at::kFloat) - ref.to(at::kFloat)).abs().max().item<double>();
+      const double grad_error =
+          (x_fused.grad().to(at::kFloat) - x_ref.grad().to(at::kFloat)).abs().max().item<double>();
+      if (dtype == at::kFloat) {
+        EXPECT_LE(out_error, 1e-5 * out_scale);
+        EXPECT_LE(grad_error, 1e-5 * grad_scale);
+      } else {
+        // Summation order alone: at most one bf16 step (2^-8 relative) where a value sits on a
+        // rounding boundary; the gradient is rounded once here, twice in the LibTorch chain.
+        EXPECT_LE(out_error, out_scale / 128);
+        EXPECT_LE(grad_error, grad_scale / 64);
+        const double mismatched = (fused != ref).to(at::kFloat).mean().item<double>();
+        EXPECT_LE(mismatched, 0.02);
+      }
+    }
+  }
+  // A tensor the kernels cannot take keeps the LibTorch path.
+  EXPECT_FALSE(FusedGemmaNormApplies(at::randn({4, 8}), at::ones({8})));
+  EXPECT_FALSE(FusedGemmaNormApplies(at::randn({8, 4}).to(kCuda).t(), at::ones({8}).to(kCuda)));
 }
 
 TEST(FusedSampler, GreedyTakesTheFirstMaxAndStopIdsFinishRows) {

@@ -23,6 +23,7 @@
 #include "worker/tools/flags.h"
 #include "worker/tools/bench_support.h"
 #include "worker/tools/kernel_trace.h"
+#include "worker/tools/op_counter.h"
 #include "worker/tools/model_commands.h"
 
 namespace gspo::tools {
@@ -165,12 +166,14 @@ common::Status BenchRollout(const std::vector<std::string>& args) {
 // sequences come in groups of --samples (default 8) that share their prompt; the learner runs
 // each group's prompt once with --prompt-sharing (not with checkpointed layers). One JSON
 // object. --trace PATH records one more learning phase after the timed ones with LibTorch's
-// profiler (bench/gpu/trace_summary.py reads it); the figures come from the untraced runs.
+// profiler (bench/gpu/trace_summary.py reads it); --op-counts counts the operators of one more
+// phase ("op_counts" in the object: all, top-level, and the top-level names called most). The
+// figures come from the untraced, uncounted runs.
 common::Status BenchLearner(const std::vector<std::string>& args) {
   Flags flags({"--model", "--random-config", "--device", "--dtype", "--reps", "--sequences", "--samples",
                "--prompt-len", "--completion-len", "--micro-batch", "--lora-r", "--lora-targets", "--quantize",
                "--trace"},
-              {"--gradient-checkpointing", "--optimizer-offload", "--prompt-sharing"});
+              {"--gradient-checkpointing", "--optimizer-offload", "--prompt-sharing", "--op-counts"});
   GSPO_RETURN_IF_ERROR(flags.Parse(args));
   GSPO_ASSIGN_OR_RETURN(std::int64_t reps, flags.Int("--reps", 3));
   GSPO_ASSIGN_OR_RETURN(std::int64_t n, flags.Int("--sequences", 64));
@@ -239,6 +242,15 @@ common::Status BenchLearner(const std::vector<std::string>& args) {
     seconds.push_back(s);
     peak = std::max(peak, engine::QueryDeviceMemory(device).peak_allocated);
   }
+  std::string op_counts;
+  if (flags.Has("--op-counts")) {
+    OpCounter counter;
+    GSPO_RETURN_IF_ERROR(counter.Start());
+    GSPO_RETURN_IF_ERROR(learner.Learn(batch, [](std::int64_t) { return 1e-5; }).status());
+    Sync(adapters->Parameters().front());
+    counter.Stop();
+    op_counts = ", \"op_counts\": " + counter.ToJson(30);
+  }
   const double median = Median(seconds);
   std::cout << "{\"config\": \"lora_r" << lora_r << "_" << flags.Get("--lora-targets", "q_proj,k_proj,v_proj,o_proj")
             << (config.gradient_checkpointing ? "_gc" : "") << (quantize != "none" ? "_" + quantize : "")
@@ -251,7 +263,7 @@ common::Status BenchLearner(const std::vector<std::string>& args) {
             << ", \"prompt_sharing\": " << (config.share_prompts && !config.gradient_checkpointing ? "true" : "false")
             << ", \"seconds\": " << JsonList(seconds)
             << ", \"seconds_median\": " << median << ", \"tokens_per_s\": " << n * t / median
-            << ", \"peak_GiB\": " << static_cast<double>(peak) / (1 << 30) << "}" << std::endl;
+            << ", \"peak_GiB\": " << static_cast<double>(peak) / (1 << 30) << op_counts << "}" << std::endl;
   if (flags.Has("--trace")) {  // after the figures are out, so a failed trace loses none
     KernelTrace trace;
     GSPO_RETURN_IF_ERROR(trace.Start(device.is_cuda()));

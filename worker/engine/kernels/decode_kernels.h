@@ -33,6 +33,14 @@ cudaError_t AddRmsNorm(DType dtype, void* x, const void* h, std::int64_t h_strid
                        const float* norm2, void* out, std::int64_t rows, std::int64_t hidden, NormArgs norm,
                        cudaStream_t stream);
 
+// The gradient of out = norm(x) * scale in Gemma's order (kScaleThenRound) with respect to x,
+// for each row: dx = r * g - x * r^3 * sum(g * x) / E, with g = dy * scale and
+// r = rsqrt(mean(x^2) + eps), in float32 and rounded to T once (the rounding of the forward is
+// not differentiated, as autograd's own backward of the LibTorch ops does not). x, dy, dx: [B,E]
+// contiguous; scale: float32 [E]. Used by training (model/fused_norm.h), not by the decode step.
+cudaError_t RmsNormBackward(DType dtype, const void* x, const void* dy, const float* scale, void* dx,
+                            std::int64_t rows, std::int64_t hidden, float eps, cudaStream_t stream);
+
 // Rotary embedding and the cache write of one decode step. qkv: [B, (H+2K)*D] with row stride
 // `qkv_stride` (the fused projection's output: q heads, then k heads, then v heads). Writes the
 // rotated queries to q_out [B,H,D], the rotated keys and the values into slot

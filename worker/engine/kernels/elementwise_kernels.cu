@@ -111,6 +111,28 @@ __global__ void AddRmsNormRegistersKernel(T* x, const T* h, std::int64_t h_strid
   *reinterpret_cast<uint4*>(out + at) = raw_out;
 }
 
+// One block per row: the sums of x^2 and of g * x in one pass, then dx (decode_kernels.h). x
+// and dy are read twice; the second read comes from L1/L2.
+template <typename T>
+__global__ void RmsNormBackwardKernel(const T* x, const T* dy, const float* scale, T* dx, int hidden, float eps) {
+  __shared__ float scratch[32];
+  const std::int64_t at = static_cast<std::int64_t>(blockIdx.x) * hidden;
+  const T* xr = x + at;
+  const T* dyr = dy + at;
+  float squares = 0.f, dot = 0.f;
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
+    const float v = ToFloat(xr[i]);
+    squares += v * v;
+    dot += ToFloat(dyr[i]) * scale[i] * v;
+  }
+  const float r = rsqrtf(BlockSum(squares, scratch) / hidden + eps);
+  const float pull = r * r * r * BlockSum(dot, scratch) / hidden;
+  T* dxr = dx + at;
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
+    dxr[i] = FromFloat<T>(r * ToFloat(dyr[i]) * scale[i] - ToFloat(xr[i]) * pull);
+  }
+}
+
 // One block per (row, head) of the H query and K key heads, D/2 threads rounded up to whole
 // warps: thread i rotates the pair (i, i + D/2). Key blocks also copy the value head into the
 // cache.
@@ -238,6 +260,22 @@ cudaError_t AddRmsNorm(DType dtype, void* x, const void* h, std::int64_t h_strid
     AddRmsNormKernel<float><<<rows, kNormThreads, 0, stream>>>(static_cast<float*>(x), static_cast<const float*>(h),
                                                              h_stride, norm1, norm2, static_cast<float*>(out), hidden,
                                                              norm);
+  }
+  return cudaGetLastError();
+}
+
+cudaError_t RmsNormBackward(DType dtype, const void* x, const void* dy, const float* scale, void* dx,
+                            std::int64_t rows, std::int64_t hidden, float eps, cudaStream_t stream) {
+  if (rows == 0) return cudaSuccess;
+  if (hidden <= 0 || hidden > (std::int64_t{1} << 30) || rows > 0x7fffffff) return cudaErrorNotSupported;
+  const int h = static_cast<int>(hidden);
+  if (dtype == DType::kBFloat16) {
+    using T = __nv_bfloat16;
+    RmsNormBackwardKernel<T><<<static_cast<unsigned>(rows), kNormThreads, 0, stream>>>(
+        static_cast<const T*>(x), static_cast<const T*>(dy), scale, static_cast<T*>(dx), h, eps);
+  } else {
+    RmsNormBackwardKernel<float><<<static_cast<unsigned>(rows), kNormThreads, 0, stream>>>(
+        static_cast<const float*>(x), static_cast<const float*>(dy), scale, static_cast<float*>(dx), h, eps);
   }
   return cudaGetLastError();
 }

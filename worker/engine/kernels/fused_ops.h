@@ -28,6 +28,11 @@ bool Available(const at::Tensor& like);
 void AddRmsNorm(const at::Tensor& x, const at::Tensor& h, const at::Tensor& scale1,
                 const at::Tensor& scale2, const at::Tensor& out, bool scale_then_round, double eps);
 
+// dx = the gradient of out = norm(x) * scale (Gemma's order, as AddRmsNorm without h computes
+// it) with respect to x, given dy: x, dy, dx contiguous [..., E] of x's dtype, scale float32 [E].
+void RmsNormBackward(const at::Tensor& x, const at::Tensor& dy, const at::Tensor& scale, const at::Tensor& dx,
+                     double eps);
+
 // Rotary embedding of the step's queries and keys (after the per-head q/k norms when their
 // scales are defined) and the write of keys and values into `layer` at `column`.
 // qkv [B,(H+2K)*D] (row stride may exceed the width); positions [B] int64; q_out [B,H,D].

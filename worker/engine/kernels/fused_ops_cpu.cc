@@ -12,6 +12,9 @@ namespace {
 bool Available(const at::Tensor&) { return false; }
 void AddRmsNorm(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
                 const at::Tensor&, bool, double) { Unavailable(); }
+void RmsNormBackward(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, double) {
+  Unavailable();
+}
 void RopeAndWriteCache(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
                        const at::Tensor&, const at::Tensor&, bool, double, const KvCache::LayerBuffers&,
                        HeadShape, const at::Tensor&) { Unavailable(); }

@@ -79,6 +79,22 @@ void AddRmsNorm(const at::Tensor& x, const at::Tensor& h, const at::Tensor& scal
         "AddRmsNorm");
 }
 
+void RmsNormBackward(const at::Tensor& x, const at::Tensor& dy, const at::Tensor& scale, const at::Tensor& dx,
+                     double eps) {
+  CheckContiguous(x, "x");
+  CheckContiguous(dy, "dy");
+  CheckContiguous(dx, "dx");
+  TORCH_CHECK(dy.sizes() == x.sizes() && dx.sizes() == x.sizes() && dy.scalar_type() == x.scalar_type() &&
+                  dx.scalar_type() == x.scalar_type() && x.dim() >= 1,
+              "fused norm backward: x, dy and dx must match, got ", x.sizes(), " ", dy.sizes(), " ", dx.sizes());
+  const std::int64_t hidden = x.size(-1);
+  TORCH_CHECK(scale.numel() == hidden, "fused norm backward: scale size ", scale.numel(), " for rows of ", hidden);
+  if (x.numel() == 0) return;
+  Check(k::RmsNormBackward(KernelType(x), x.data_ptr(), dy.data_ptr(), FloatOrNull(scale), dx.data_ptr(),
+                           x.numel() / hidden, hidden, static_cast<float>(eps), Stream()),
+        "RmsNormBackward");
+}
+
 void RopeAndWriteCache(const at::Tensor& qkv, const at::Tensor& positions, const at::Tensor& column,
                        const at::Tensor& inv_freq, const at::Tensor& q_norm, const at::Tensor& k_norm,
                        bool scale_then_round, double eps, const KvCache::LayerBuffers& layer,

@@ -54,6 +54,32 @@ __device__ __forceinline__ T Capped(T raw, float softcap) {
   return FromFloat<T>(Round<T>(tanhf(scaled)) * softcap);
 }
 
+// Element j of a 16-byte chunk of T, and the chunk with element j replaced: register moves
+// only (a chunk reinterpreted as an array and written to lives in local memory).
+template <typename T>
+__device__ __forceinline__ T ChunkElement(const uint4& raw, int j);
+template <>
+__device__ __forceinline__ __nv_bfloat16 ChunkElement<__nv_bfloat16>(const uint4& raw, int j) {
+  const unsigned word = j < 2 ? raw.x : j < 4 ? raw.y : j < 6 ? raw.z : raw.w;
+  return __ushort_as_bfloat16(static_cast<unsigned short>((j & 1) ? word >> 16 : word & 0xffffu));
+}
+template <>
+__device__ __forceinline__ float ChunkElement<float>(const uint4& raw, int j) {
+  return __uint_as_float(j == 0 ? raw.x : j == 1 ? raw.y : j == 2 ? raw.z : raw.w);
+}
+template <typename T>
+__device__ __forceinline__ void SetChunkElement(uint4& raw, int j, T v);
+template <>
+__device__ __forceinline__ void SetChunkElement<__nv_bfloat16>(uint4& raw, int j, __nv_bfloat16 v) {
+  unsigned& word = j < 2 ? raw.x : j < 4 ? raw.y : j < 6 ? raw.z : raw.w;
+  const unsigned bits = __bfloat16_as_ushort(v);
+  word = (j & 1) ? (word & 0xffffu) | (bits << 16) : (word & 0xffff0000u) | bits;
+}
+template <>
+__device__ __forceinline__ void SetChunkElement<float>(uint4& raw, int j, float v) {
+  (j == 0 ? raw.x : j == 1 ? raw.y : j == 2 ? raw.z : raw.w) = __float_as_uint(v);
+}
+
 // Exclusive prefix sum over the block in thread order; also returns the total.
 __device__ float BlockExclusiveScan(float v, float* total, float* scratch) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
@@ -280,9 +306,8 @@ __device__ __forceinline__ void ForEachInRange(const uint4* chunks, std::int64_t
 #pragma unroll 4
   for (std::int64_t c = first + threadIdx.x; c < last; c += blockDim.x) {
     const uint4 raw = chunks[c - chunks_first];
-    const T* e = reinterpret_cast<const T*>(&raw);
 #pragma unroll
-    for (int j = 0; j < kChunk; ++j) f(c * kChunk + j, e[j]);
+    for (int j = 0; j < kChunk; ++j) f(c * kChunk + j, ChunkElement<T>(raw, j));
   }
   for (std::int64_t i = tail_from + threadIdx.x; i < vocab; i += blockDim.x) f(i, row[i]);
 }
@@ -363,35 +388,54 @@ __global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kThread
   }
 
   // Pass 1: cap in place (and stage), with the max, its first index and the sum of exponentials
-  // relative to a running max taken on the way.
+  // relative to a running max taken on the way, rescaled once per chunk. A thread visits its
+  // indices in increasing order, so the first index of its max is the first it meets.
   float best = -INFINITY, scaled_sum = 0.f;
   std::int64_t best_index = vocab;
-  const auto account = [&](std::int64_t i, T v) {
+  const auto account = [&](std::int64_t i, T v) {  // the tail, one logit at a time
     const float z = ToFloat(v) * inv_t;
     if (z == -INFINITY) return;  // no mass, and exp(-inf - -inf) would poison the sum
     if (z > best) {
       scaled_sum = scaled_sum * __expf(best - z);
       best = z;
       best_index = i;
-    } else if (z == best && i < best_index) {
-      best_index = i;
     }
     scaled_sum += __expf(z - best);
   };
   {
     uint4* data = reinterpret_cast<uint4*>(logits);
-#pragma unroll 4
+#pragma unroll 2
     for (std::int64_t c = first + threadIdx.x; c < last; c += blockDim.x) {
       uint4 raw = data[c];
-      T* e = reinterpret_cast<T*>(&raw);
       if (a.softcap > 0.f) {
 #pragma unroll
-        for (int j = 0; j < kChunk; ++j) e[j] = Capped(e[j], a.softcap);
+        for (int j = 0; j < kChunk; ++j) SetChunkElement<T>(raw, j, Capped(ChunkElement<T>(raw, j), a.softcap));
         data[c] = raw;
       }
       if constexpr (kStaged) staged[c - first] = raw;
+      float z[kChunk];
+      float chunk_max = -INFINITY;
+      int chunk_arg = 0;
 #pragma unroll
-      for (int j = 0; j < kChunk; ++j) account(c * kChunk + j, e[j]);
+      for (int j = 0; j < kChunk; ++j) {
+        z[j] = ToFloat(ChunkElement<T>(raw, j)) * inv_t;
+        if (z[j] > chunk_max) {
+          chunk_max = z[j];
+          chunk_arg = j;
+        }
+      }
+      if (chunk_max > best) {
+        scaled_sum = scaled_sum * __expf(best - chunk_max);  // from -inf: 0, or NaN kept
+        best = chunk_max;
+        best_index = c * kChunk + chunk_arg;
+      }
+      if (best != -INFINITY) {  // else every logit so far is -inf (no mass) or NaN
+#pragma unroll
+        for (int j = 0; j < kChunk; ++j) scaled_sum += __expf(z[j] - best);
+      } else {
+#pragma unroll
+        for (int j = 0; j < kChunk; ++j) scaled_sum += z[j] == -INFINITY ? 0.f : z[j];  // NaN stays
+      }
     }
     for (std::int64_t i = tail_from + threadIdx.x; i < vocab; i += blockDim.x) {
       const T v = a.softcap > 0.f ? Capped(logits[i], a.softcap) : logits[i];

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "worker/engine/model/attention.h"
+#include "worker/engine/model/fused_norm.h"
 #include "worker/engine/model/layer_checkpoint.h"
 #include "worker/engine/model/safetensors.h"
 #include "worker/engine/model/safetensors_torch.h"
@@ -188,11 +189,13 @@ const at::Tensor& DecoderModel::NormScale(const at::Tensor& weight) const {
 }
 
 at::Tensor DecoderModel::RmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
-  at::Tensor xf = x.to(at::kFloat);
   if (config_.norm_adds_one) {
     // Gemma scales in float32 by (1 + w), then casts.
-    return compat::RmsNormFloat(xf, NormScale(weight), config_.rms_norm_eps).to(x.scalar_type());
+    const at::Tensor& scale = NormScale(weight);
+    if (FusedGemmaNormApplies(x, scale)) return FusedGemmaRmsNorm(x, scale, config_.rms_norm_eps);
+    return compat::RmsNormFloat(x.to(at::kFloat), scale, config_.rms_norm_eps).to(x.scalar_type());
   }
+  at::Tensor xf = x.to(at::kFloat);
   // Llama and Qwen cast first, then scale by w.
   at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, true) + config_.rms_norm_eps);
   return weight * normed.to(x.scalar_type());
