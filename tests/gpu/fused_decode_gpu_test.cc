@@ -16,8 +16,8 @@
 
 #include "worker/engine/kernels/fused_ops.h"
 #include "worker/engine/lora/lora_adapters.h"
-#include "worker/engine/model/fused_norm.h"
 #include "worker/engine/model/decoder_model.h"
+#include "worker/engine/model/fused_norm.h"
 #include "worker/engine/model/weight_names.h"
 
 namespace gspo::engine {

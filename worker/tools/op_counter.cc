@@ -73,16 +73,6 @@ void OpCounter::Stop() {
   running_ = false;
 }
 
-std::int64_t OpCounter::operators() const {
-  std::lock_guard<std::mutex> lock(TheCounts().mutex);
-  return TheCounts().operators;
-}
-
-std::int64_t OpCounter::top_level() const {
-  std::lock_guard<std::mutex> lock(TheCounts().mutex);
-  return TheCounts().top_level;
-}
-
 std::string OpCounter::ToJson(int limit) const {
   Counts& counts = TheCounts();
   std::lock_guard<std::mutex> lock(counts.mutex);

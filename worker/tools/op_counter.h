@@ -28,9 +28,6 @@ class OpCounter {
   // called most.
   std::string ToJson(int limit) const;
 
-  std::int64_t operators() const;
-  std::int64_t top_level() const;
-
  private:
   bool running_ = false;
   std::uint64_t handle_ = 0;

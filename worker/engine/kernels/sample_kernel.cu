@@ -80,6 +80,32 @@ __device__ __forceinline__ void SetChunkElement<float>(uint4& raw, int j, float 
   (j == 0 ? raw.x : j == 1 ? raw.y : j == 2 ? raw.z : raw.w) = __float_as_uint(v);
 }
 
+// A thread's max of z = logit / T, the first index holding it, and the sum of exp(z - max) kept
+// relative to the running max. Threads visit their indices in increasing order, so the first
+// index of the max is the first one met.
+struct RunningExpSum {
+  float best = -INFINITY, sum = 0.f;
+  std::int64_t best_index;
+
+  __device__ explicit RunningExpSum(std::int64_t none) : best_index(none) {}
+
+  // A max `z` at index `i` from now on: the sum so far rescaled (from -inf: 0, or NaN kept).
+  __device__ __forceinline__ void Raise(float z, std::int64_t i) {
+    sum = sum * __expf(best - z);
+    best = z;
+    best_index = i;
+  }
+  __device__ __forceinline__ void Add(float z, std::int64_t i) {
+    if (z == -INFINITY) return;  // no mass, and exp(-inf - -inf) would poison the sum
+    if (z > best) Raise(z, i);
+    sum += __expf(z - best);
+  }
+  // The sum relative to the row's max.
+  __device__ __forceinline__ float RelativeTo(float row_max) const {
+    return best == -INFINITY ? 0.f : sum * __expf(best - row_max);
+  }
+};
+
 // Exclusive prefix sum over the block in thread order; also returns the total.
 __device__ float BlockExclusiveScan(float v, float* total, float* scratch) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
@@ -162,23 +188,12 @@ __global__ void __launch_bounds__(kThreads) SampleKernel(SampleArgs a) {
   // Pass 1: cap in place (each thread rewrites only what it later reads); then one pass for the
   // max, its first index, and the sum of exponentials relative to a running max.
   if (a.softcap > 0.f) CapRow(logits, vocab, vectorized, a.softcap);
-  float best = -INFINITY, scaled_sum = 0.f;
-  std::int64_t best_index = vocab;
-  ForEach(logits, vocab, vectorized, [&](std::int64_t i, T v) {
-    const float z = ToFloat(v) * inv_t;
-    if (z == -INFINITY) return;  // no mass, and exp(-inf - -inf) would poison the sum
-    if (z > best) {
-      scaled_sum = scaled_sum * __expf(best - z);
-      best = z;
-      best_index = i;
-    } else if (z == best && i < best_index) {
-      best_index = i;
-    }
-    scaled_sum += __expf(z - best);
-  });
+  RunningExpSum running(vocab);
+  ForEach(logits, vocab, vectorized, [&](std::int64_t i, T v) { running.Add(ToFloat(v) * inv_t, i); });
+  const float best = running.best;
+  const std::int64_t best_index = running.best_index;
   const float row_max = BlockMax(best, scratch);
-  const float mine_sum = best == -INFINITY ? 0.f : scaled_sum * __expf(best - row_max);
-  const float log_norm = row_max + logf(BlockSum(mine_sum, scratch));
+  const float log_norm = row_max + logf(BlockSum(running.RelativeTo(row_max), scratch));
 
   if (threadIdx.x == 0) {
     chosen = INT_MIN;
@@ -388,20 +403,8 @@ __global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kThread
   }
 
   // Pass 1: cap in place (and stage), with the max, its first index and the sum of exponentials
-  // relative to a running max taken on the way, rescaled once per chunk. A thread visits its
-  // indices in increasing order, so the first index of its max is the first it meets.
-  float best = -INFINITY, scaled_sum = 0.f;
-  std::int64_t best_index = vocab;
-  const auto account = [&](std::int64_t i, T v) {  // the tail, one logit at a time
-    const float z = ToFloat(v) * inv_t;
-    if (z == -INFINITY) return;  // no mass, and exp(-inf - -inf) would poison the sum
-    if (z > best) {
-      scaled_sum = scaled_sum * __expf(best - z);
-      best = z;
-      best_index = i;
-    }
-    scaled_sum += __expf(z - best);
-  };
+  // relative to a running max taken on the way, rescaled once per chunk.
+  RunningExpSum running(vocab);
   {
     uint4* data = reinterpret_cast<uint4*>(logits);
 #pragma unroll 2
@@ -424,29 +427,27 @@ __global__ void __cluster_dims__(kClusterBlocks, 1, 1) __launch_bounds__(kThread
           chunk_arg = j;
         }
       }
-      if (chunk_max > best) {
-        scaled_sum = scaled_sum * __expf(best - chunk_max);  // from -inf: 0, or NaN kept
-        best = chunk_max;
-        best_index = c * kChunk + chunk_arg;
-      }
-      if (best != -INFINITY) {  // else every logit so far is -inf (no mass) or NaN
+      if (chunk_max > running.best) running.Raise(chunk_max, c * kChunk + chunk_arg);
+      if (running.best != -INFINITY) {  // else every logit so far is -inf (no mass) or NaN
 #pragma unroll
-        for (int j = 0; j < kChunk; ++j) scaled_sum += __expf(z[j] - best);
+        for (int j = 0; j < kChunk; ++j) running.sum += __expf(z[j] - running.best);
       } else {
 #pragma unroll
-        for (int j = 0; j < kChunk; ++j) scaled_sum += z[j] == -INFINITY ? 0.f : z[j];  // NaN stays
+        for (int j = 0; j < kChunk; ++j) running.sum += z[j] == -INFINITY ? 0.f : z[j];  // NaN stays
       }
     }
     for (std::int64_t i = tail_from + threadIdx.x; i < vocab; i += blockDim.x) {
       const T v = a.softcap > 0.f ? Capped(logits[i], a.softcap) : logits[i];
       if (a.softcap > 0.f) logits[i] = v;
-      account(i, v);
+      running.Add(ToFloat(v) * inv_t, i);
     }
   }
   __threadfence();  // the capped logits are visible to every block from the next cluster barrier on
+  const float best = running.best;
+  const std::int64_t best_index = running.best_index;
   const float row_max = ClusterCombine(cluster, &slot, BlockMax(best, scratch), true);
-  const float mine_sum = best == -INFINITY ? 0.f : scaled_sum * __expf(best - row_max);
-  const float log_norm = row_max + logf(ClusterCombine(cluster, &slot, BlockSum(mine_sum, scratch), false));
+  const float log_norm =
+      row_max + logf(ClusterCombine(cluster, &slot, BlockSum(running.RelativeTo(row_max), scratch), false));
 
   std::int64_t token = -1;
   if (a.greedy) {
