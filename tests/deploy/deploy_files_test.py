@@ -32,10 +32,16 @@ def run(*argv):
     return subprocess.run(argv, capture_output=True, text=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(count):
+    """`count` distinct free loopback ports: all stay bound until every one is chosen."""
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 class DeployFiles(unittest.TestCase):
@@ -121,11 +127,11 @@ class DeployFiles(unittest.TestCase):
         for side in ("client", "worker"):
             with open(os.path.join(state, side + ".token"), "w") as f:
                 f.write(side + "-token-for-the-config-test")
-        metrics = free_port()
+        listen, metrics = free_ports(2)
         log = open(os.path.join(state, "server.log"), "w")
         server = subprocess.Popen(
             [os.path.join(BIN, "gspo-server"), "--config", os.path.join(DEPLOY, "systemd/server.yaml"),
-             "--listen", f"127.0.0.1:{free_port()}", "--metrics-listen", f"127.0.0.1:{metrics}",
+             "--listen", f"127.0.0.1:{listen}", "--metrics-listen", f"127.0.0.1:{metrics}",
              "--state-dir", os.path.join(state, "state"),
              "--client-token-file", os.path.join(state, "client.token"),
              "--worker-token-file", os.path.join(state, "worker.token")], stdout=log, stderr=log)

@@ -12,9 +12,15 @@ src=$1 bin=$2 work=$3
 here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$work" && mkdir -p "$work"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# Three distinct ports: all sockets stay bound until every port is chosen (one bind at a time
+# can be handed the same ephemeral port twice).
+read -r grpc_port metrics_port prom_port < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(3)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))')
 export BIN=$bin SRC=$src DIR=$work/run
-export GRPC_PORT=$(free_port) METRICS_PORT=$(free_port) PROM_PORT=$(free_port)
+export GRPC_PORT=$grpc_port METRICS_PORT=$metrics_port PROM_PORT=$prom_port
 
 stop() {
   for f in "$DIR"/*.pid; do [[ -f $f ]] && kill "$(cat "$f")" 2>/dev/null || true; done

@@ -11,20 +11,26 @@
 
 namespace gspo::testing {
 
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof(address);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    ::close(fd);
-    return 0;
+std::vector<int> FreePorts(int count) {
+  std::vector<int> fds, ports;
+  for (int i = 0; i < count; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) break;
+    fds.push_back(fd);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    socklen_t length = sizeof(address);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      break;
+    }
+    ports.push_back(ntohs(address.sin_port));
   }
-  ::close(fd);
-  return ntohs(address.sin_port);
+  for (const int fd : fds) ::close(fd);
+  ports.resize(count, 0);  // 0 makes the server's bind fail loudly rather than collide
+  return ports;
 }
 
 bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds limit) {
@@ -36,7 +42,9 @@ bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds limit) {
   return done();
 }
 
-Cluster::Cluster() : port_(FreePort()), metrics_port_(FreePort()) {
+Cluster::Cluster() : Cluster(FreePorts(2)) {}
+
+Cluster::Cluster(const std::vector<int>& ports) : port_(ports[0]), metrics_port_(ports[1]) {
   (void)common::WriteFileAtomically(client_token_file(), "client-token-0123456789abcdef\n");
   (void)common::WriteFileAtomically(worker_token_file(), "worker-token-0123456789abcdef\n");
   (void)common::MakeDirectories(output_root());

@@ -25,8 +25,10 @@ namespace gspo::testing {
 inline const std::string kSourceDir = GSPO_SOURCE_DIR;
 inline const std::string kBinDir = std::string(GSPO_BINARY_DIR) + "/bin";
 
-// A TCP port nothing listens on right now (bound to port 0, then released).
-int FreePort();
+// `count` distinct TCP ports nothing listens on right now: each bound to port 0, all released
+// together once every one is chosen (one bind at a time can be handed the same port twice).
+std::vector<int> FreePorts(int count);
+inline int FreePort() { return FreePorts(1).front(); }
 
 // Polls `done` every 100 ms until it is true or `limit` passes; returns its last value. The
 // limit only keeps a broken build from hanging; no test asserts on how long anything takes.
@@ -76,6 +78,7 @@ class Cluster {
   std::string Logs() const;
 
  private:
+  explicit Cluster(const std::vector<int>& ports);  // gRPC, metrics
   void Spawn(const std::string& name, const std::vector<std::string>& argv);
   int Stop(const std::string& name, int signal_number);
 
