@@ -250,12 +250,15 @@ TEST(FusedDecodeHeadDims, SpecialisedAttentionVariantsEqualTheReferenceLayers) {
 
 // The tensor-core attention (bf16 caches) against the float32 computation, judged as the bf16
 // test above judges the fused step: within twice the reference layers' error, short and past
-// one split-K chunk, for 2 and 4 query heads per kv head. GSPO_ATTENTION_MMA=0 must really
-// switch to the CUDA-core kernel (the two round differently, so their outputs differ).
+// one split-K chunk, for 2 and 4 query heads per kv head; with its tiles staged in shared memory
+// and loaded straight into registers (GSPO_ATTENTION_STAGED). GSPO_ATTENTION_MMA=0 must really
+// switch to the CUDA-core kernel and GSPO_ATTENTION_STAGED=0 to the other loads (past one tile
+// per warp their warps split the keys differently, so the outputs differ).
 TEST(FusedDecodeHeadDims, TensorCoreAttentionIsAsAccurateAsTheReferenceLayers) {
-  struct AttentionSwitch {
-    explicit AttentionSwitch(bool on) { ::setenv("GSPO_ATTENTION_MMA", on ? "1" : "0", 1); }
-    ~AttentionSwitch() { ::unsetenv("GSPO_ATTENTION_MMA"); }
+  struct Env {
+    Env(const char* name, const char* value) : name(name) { ::setenv(name, value, 1); }
+    ~Env() { ::unsetenv(name); }
+    const char* name;
   };
   for (const std::int64_t head_dim : {64, 128, 256}) {
     for (const std::int64_t heads : {4, 8}) {
@@ -267,23 +270,28 @@ TEST(FusedDecodeHeadDims, TensorCoreAttentionIsAsAccurateAsTheReferenceLayers) {
                                  " steps " + std::to_string(steps);
         const DecodeRun truth = RunDecode(*exact, false, false, steps);
         const DecodeRun reference = RunDecode(*model, false, false, steps);
-        DecodeRun cuda_cores, tensor_cores;
+        const auto [ref_max, ref_cache] = Compare(reference, truth);
+        DecodeRun cuda_cores, staged, direct;
         {
-          AttentionSwitch off(false);
+          Env off("GSPO_ATTENTION_MMA", "0");
           cuda_cores = RunDecode(*model, true, false, steps);
         }
         {
-          AttentionSwitch on(true);
-          tensor_cores = RunDecode(*model, true, false, steps);
+          Env on("GSPO_ATTENTION_MMA", "1");
+          staged = RunDecode(*model, true, false, steps);
+          Env registers("GSPO_ATTENTION_STAGED", "0");
+          direct = RunDecode(*model, true, false, steps);
         }
-        const auto [mma_max, mma_cache] = Compare(tensor_cores, truth);
-        const auto [ref_max, ref_cache] = Compare(reference, truth);
-        EXPECT_LE(NormRelDiff(tensor_cores.hidden, truth.hidden), 2 * NormRelDiff(reference.hidden, truth.hidden) + 2e-3)
-            << what;
-        EXPECT_LE(mma_cache, 2 * ref_cache + 2e-3) << what;
-        EXPECT_LE(mma_max, 6e-2) << what;
-        EXPECT_LE(NormRelDiff(tensor_cores.hidden, cuda_cores.hidden), 2e-2) << what;
-        EXPECT_FALSE(at::equal(tensor_cores.hidden, cuda_cores.hidden)) << what << ": the switch changed nothing";
+        for (const auto& [name, run] : {std::pair<const char*, const DecodeRun*>{"staged", &staged}, {"direct", &direct}}) {
+          const auto [mma_max, mma_cache] = Compare(*run, truth);
+          EXPECT_LE(NormRelDiff(run->hidden, truth.hidden), 2 * NormRelDiff(reference.hidden, truth.hidden) + 2e-3)
+              << what << " " << name;
+          EXPECT_LE(mma_cache, 2 * ref_cache + 2e-3) << what << " " << name;
+          EXPECT_LE(mma_max, 6e-2) << what << " " << name;
+          EXPECT_LE(NormRelDiff(run->hidden, cuda_cores.hidden), 2e-2) << what << " " << name;
+          EXPECT_FALSE(at::equal(run->hidden, cuda_cores.hidden)) << what << " " << name << ": the switch changed nothing";
+        }
+        if (steps > 100) EXPECT_FALSE(at::equal(staged.hidden, direct.hidden)) << what << ": staging changed nothing";
       }
     }
   }
@@ -326,7 +334,7 @@ at::Tensor DecodeSharedPrompt(const DecoderModel& model, std::int64_t steps, boo
 // row: with the other rows' copies broken, the fused step gives bit for bit what intact copies
 // give, and with GSPO_ATTENTION_SHARED_PREFIX=0 it reads the broken copies and turns NaN (so
 // this can fail).
-// Both attention kernels (float32 and bf16 on CUDA cores, bf16 on tensor cores), short runs
+// Every attention kernel (float32 and bf16 on CUDA cores, bf16 on tensor cores staged or direct), short runs
 // and runs past a split-K chunk.
 TEST(FusedDecodeHeadDims, SharedPromptPrefixIsReadFromItsSourceRow) {
   struct Env {
@@ -337,12 +345,13 @@ TEST(FusedDecodeHeadDims, SharedPromptPrefixIsReadFromItsSourceRow) {
   for (const at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
     auto model = RandomGemma2(256, 4, dtype);
     ASSERT_TRUE(model);
-    for (const char* mma : {"1", "0"}) {
+    // CUDA cores; tensor cores with staged tiles; tensor cores with direct loads.
+    for (const auto& [mma, staged] : {std::pair<const char*, const char*>{"0", "1"}, {"1", "1"}, {"1", "0"}}) {
       if (dtype == at::kFloat && std::string(mma) == "1") continue;  // the tensor-core kernel is bf16 only
-      Env kernel("GSPO_ATTENTION_MMA", mma);
+      Env kernel("GSPO_ATTENTION_MMA", mma), loads("GSPO_ATTENTION_STAGED", staged);
       for (const std::int64_t steps : {12, 300}) {
         const std::string what = std::string(dtype == at::kFloat ? "float32" : "bf16") + " mma " + mma +
-                                 " steps " + std::to_string(steps);
+                                 " staged " + staged + " steps " + std::to_string(steps);
         const at::Tensor intact = DecodeSharedPrompt(*model, steps, false, false);
         ASSERT_FALSE(at::isnan(intact).any().item<bool>()) << what;
         EXPECT_TRUE(at::equal(DecodeSharedPrompt(*model, steps, true, true), intact)) << what;

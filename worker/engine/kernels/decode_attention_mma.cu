@@ -13,8 +13,16 @@
 // The score accumulator of the first product is, lane for lane, the B operand of the second, so
 // the probabilities never leave their registers. Summation over the head dimension and over the
 // keys does not depend on which dimension or key sits in which mma slot, so each lane's slots
-// are mapped to contiguous memory: a lane loads 16-byte vectors of its own key and value rows
-// straight from the cache, with no shared-memory staging and no lane shuffles.
+// are mapped to contiguous memory: a lane reads 16-byte vectors of its own key and value rows.
+//
+// Two ways to bring a tile in:
+//   - staged (the default): each warp keeps a ring of kStages tiles in shared memory filled by
+//     cp.async, so two tiles are in flight while it computes a third; the bytes in flight no
+//     longer live in registers (the direct kernel was register-bound at 2 blocks of 4 warps per
+//     multiprocessor, each warp waiting on its own loads). Rows are padded so that the fragment
+//     reads of a quarter warp hit 32 distinct banks.
+//   - direct (GSPO_ATTENTION_STAGED=0): every lane loads its fragments straight from the cache
+//     into registers, all of a tile's loads before any use.
 #include "worker/engine/kernels/decode_attention_mma.h"
 
 #include <cmath>
@@ -74,70 +82,22 @@ __device__ __forceinline__ void LoadChunk(unsigned* out, const void* p, bool loa
 __device__ __forceinline__ int KeyDim(int s, int t) { return 32 * (s / 2) + 8 * t + 4 * (s % 2); }
 __device__ __forceinline__ int ValueDim(int i, int g) { return 64 * (i / 4) + 8 * g + 2 * (i % 4); }
 
+// One warp's online softmax over its tiles: per lane, head g's running max and sum (over this
+// lane's keys only), whether an allowed key scored NaN, and its O^T fragments.
 template <int D>
-__global__ void __launch_bounds__(kMmaWarps * 32, 2) DecodeAttentionMmaKernel(DecodeAttentionArgs a) {
-  constexpr int kSteps = D / 16;       // k-steps of the first product = m-tiles of the second
-  constexpr int kKeyWords = D / 8;     // words of a key row per lane (D / 4 dims)
-  constexpr int kValueWords = D / 16;  // words of a value row per lane (D / 8 dims)
-  using T = __nv_bfloat16;
-  const int kv_head = blockIdx.x, row = blockIdx.y, split = blockIdx.z;
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int g = lane >> 2, t = lane & 3;
-  const int group = a.heads / a.kv_heads;
-  const AttentionBlock<T> block(a, kv_head, row, split, D);
-  const std::int64_t end = block.end;
-  const T* k_rows = block.k_rows;
-  const T* v_rows = block.v_rows;
-  const int shared = static_cast<int>(block.shared);
-  const std::int64_t source_offset = block.source_offset;
-
-  // Q fragments in the order lanes read them (one conflict-free 8-byte read per k-step), zero
-  // for the padding heads.
-  __shared__ uint2 q_fragments[kSteps][32];
-  const T* q = static_cast<const T*>(a.q) + (static_cast<std::int64_t>(row) * a.heads + kv_head * group) * D;
-  for (int i = threadIdx.x; i < kSteps * 32; i += blockDim.x) {
-    const int s = i / 32, l = i % 32, head = l >> 2;
-    uint2 value = make_uint2(0, 0);
-    if (head < group) value = *reinterpret_cast<const uint2*>(q + head * D + KeyDim(s, l & 3));
-    q_fragments[s][l] = value;
-  }
-  __syncthreads();
-
-  float running_max = -INFINITY, running_sum = 0.f;  // head g; the sum over this lane's keys only
+struct WarpAttention {
+  static constexpr int kSteps = D / 16;       // k-steps of the first product = m-tiles of the second
+  static constexpr int kKeyWords = D / 8;     // words of a key row per lane (D / 4 dims)
+  static constexpr int kValueWords = D / 16;  // words of a value row per lane (D / 8 dims)
+  float running_max = -INFINITY, running_sum = 0.f;
   bool poisoned = false;  // an allowed key scored NaN: the head's output turns NaN, as in the reference
-  float acc[kSteps][4];
-#pragma unroll
-  for (int i = 0; i < kSteps; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
+  float acc[kSteps][4] = {};
 
-  // Per-lane offsets (elements, from a tile's first key row) of its key and value chunks; slot
-  // counts fit in int.
-  const int key_offset = g * D + 8 * t, value_offset = 2 * t * D + 8 * g;
-  const auto tile = [&](int base, auto full) {
-    constexpr bool kFull = decltype(full)::value;  // all 16 slots below `end`: no bounds checks
-    const int last = static_cast<int>(end);
-    const T* k_tile = k_rows + static_cast<std::int64_t>(base) * D + key_offset;
-    const T* v_tile = v_rows + static_cast<std::int64_t>(base) * D + value_offset;
-    // Every load of the tile is issued before any result is used (the masks do not gate them).
-    unsigned key_words[2][kKeyWords], value_words[4][kValueWords];
-#pragma unroll
-    for (int half = 0; half < 2; ++half) {
-      const int s = base + 8 * half + g;
-      const bool in = kFull || s < last;
-      const T* k_row = k_tile + 8 * half * D + (s < shared ? source_offset : 0);
-#pragma unroll
-      for (int c = 0; c < kKeyWords / 4; ++c) LoadChunk(&key_words[half][4 * c], k_row + 32 * c, in);
-    }
-    bool allowed[4];  // this lane's keys of the tile (S columns and V rows): 2t, 2t+1, 2t+8, 2t+9
-#pragma unroll
-    for (int u = 0; u < 4; ++u) {
-      const int key = (u & 1) + 8 * (u >> 1), s = base + 2 * t + key;
-      const bool in = kFull || s < last;
-      const T* v_row = v_tile + key * D + (s < shared ? source_offset : 0);
-#pragma unroll
-      for (int c = 0; c < kValueWords / 4; ++c) LoadChunk(&value_words[u][4 * c], v_row + 64 * c, in);
-      allowed[u] = in && block.Allowed(s, a.window);
-    }
-
+  // Adds one tile: the lane's key and value fragments (layout above) and whether each of its
+  // keys 2t, 2t+1, 2t+8, 2t+9 takes part. Masked keys' values are zeroed here.
+  __device__ __forceinline__ void Attend(const uint2 (*q_fragments)[32], unsigned (&key_words)[2][kKeyWords],
+                                         unsigned (&value_words)[4][kValueWords], const bool (&allowed)[4],
+                                         float scale, float softcap, int lane, int t) {
     // Two accumulators per half: dependent mma chains half as long.
     float scores[2][2][4] = {};
 #pragma unroll
@@ -156,8 +116,8 @@ __global__ void __launch_bounds__(kMmaWarps * 32, 2) DecodeAttentionMmaKernel(De
     float tile_max = -INFINITY;
 #pragma unroll
     for (int u = 0; u < 4; ++u) {
-      float score = x[u] * a.scale;
-      if (a.softcap > 0.f) score = a.softcap * tanhf(score / a.softcap);
+      float score = x[u] * scale;
+      if (softcap > 0.f) score = softcap * tanhf(score / softcap);
       poisoned |= allowed[u] && isnan(score);
       x[u] = allowed[u] ? score : -INFINITY;
       tile_max = fmaxf(tile_max, x[u]);
@@ -205,38 +165,59 @@ __global__ void __launch_bounds__(kMmaWarps * 32, 2) DecodeAttentionMmaKernel(De
       const unsigned a3 = __byte_perm(value_words[2][i], value_words[3][i], 0x7632);
       Mma(acc[i], a0, a1, a2, a3, pb0, pb1);
     }
-  };
-  for (int base = static_cast<int>(block.begin) + warp * kTileKeys; base < end; base += kMmaWarps * kTileKeys) {
-    if (base + kTileKeys <= end) {
-      tile(base, std::true_type{});
-    } else {
-      tile(base, std::false_type{});
-    }
   }
+};
 
-  // The head's sum over its four lanes; then the warps merged as in the CUDA-core kernel: the
-  // block-wide max per head, each warp's rescaled sums added in warp order.
+// The tile-relative key (0..15) of a lane's u-th value row / score column.
+__device__ __forceinline__ int LaneKey(int u, int t) { return 2 * t + (u & 1) + 8 * (u >> 1); }
+
+// Q fragments in the order lanes read them (one conflict-free 8-byte read per k-step), zero for
+// the padding heads. Synchronises the block.
+template <int D>
+__device__ __forceinline__ void LoadQueryFragments(const DecodeAttentionArgs& a, int kv_head, int row, int group,
+                                                   uint2 (*q_fragments)[32]) {
+  const __nv_bfloat16* q =
+      static_cast<const __nv_bfloat16*>(a.q) + (static_cast<std::int64_t>(row) * a.heads + kv_head * group) * D;
+  for (int i = threadIdx.x; i < (D / 16) * 32; i += blockDim.x) {
+    const int s = i / 32, l = i % 32, head = l >> 2;
+    uint2 value = make_uint2(0, 0);
+    if (head < group) value = *reinterpret_cast<const uint2*>(q + head * D + KeyDim(s, l & 3));
+    q_fragments[s][l] = value;
+  }
+  __syncthreads();
+}
+
+// The block's warps merged in warp order (reproducible): the block-wide max per head, each
+// warp's rescaled sums and values added in turn into `merged` ([kMaxGroup][D] floats of shared
+// memory); then the output (one chunk: normalised, in T) or this chunk's partial state.
+template <int D, int kWarps>
+__device__ __forceinline__ void FinishBlock(WarpAttention<D>& w, const DecodeAttentionArgs& a, int kv_head, int row,
+                                            int split, int group, float (*merged)[D]) {
+  using T = __nv_bfloat16;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int g = lane >> 2, t = lane & 3;
+  // The head's sum over its four lanes.
+  float running_sum = w.running_sum;
   running_sum += __shfl_xor_sync(0xffffffffu, running_sum, 1);
   running_sum += __shfl_xor_sync(0xffffffffu, running_sum, 2);
-  int head_poisoned = poisoned;
+  int head_poisoned = w.poisoned;
   head_poisoned |= __shfl_xor_sync(0xffffffffu, head_poisoned, 1);
   head_poisoned |= __shfl_xor_sync(0xffffffffu, head_poisoned, 2);
   if (head_poisoned) running_sum = NAN;
-  __shared__ float warp_max[kMmaWarps][kMaxGroup], warp_sum[kMmaWarps][kMaxGroup];
-  __shared__ float warp_scale[kMmaWarps][kMaxGroup], head_max[kMaxGroup], head_sum[kMaxGroup];
-  __shared__ float merged[kMaxGroup][D];
+  __shared__ float warp_max[kWarps][kMaxGroup], warp_sum[kWarps][kMaxGroup];
+  __shared__ float warp_scale[kWarps][kMaxGroup], head_max[kMaxGroup], head_sum[kMaxGroup];
   if (t == 0) {
-    warp_max[warp][g] = running_max;
+    warp_max[warp][g] = w.running_max;
     warp_sum[warp][g] = running_sum;
   }
   __syncthreads();
   if (threadIdx.x < kMaxGroup) {
     const int head = threadIdx.x;
     float m = -INFINITY, total = 0.f;
-    for (int w = 0; w < kMmaWarps; ++w) m = fmaxf(m, warp_max[w][head]);
-    for (int w = 0; w < kMmaWarps; ++w) {
-      warp_scale[w][head] = warp_max[w][head] == -INFINITY ? 0.f : __expf(warp_max[w][head] - m);
-      total += warp_sum[w][head] * warp_scale[w][head];
+    for (int v = 0; v < kWarps; ++v) m = fmaxf(m, warp_max[v][head]);
+    for (int v = 0; v < kWarps; ++v) {
+      warp_scale[v][head] = warp_max[v][head] == -INFINITY ? 0.f : __expf(warp_max[v][head] - m);
+      total += warp_sum[v][head] * warp_scale[v][head];
     }
     head_max[head] = m;
     head_sum[head] = total;
@@ -244,19 +225,19 @@ __global__ void __launch_bounds__(kMmaWarps * 32, 2) DecodeAttentionMmaKernel(De
   __syncthreads();
   const int even = 2 * t, odd = 2 * t + 1;
   const float scale_even = warp_scale[warp][even], scale_odd = warp_scale[warp][odd];
-  for (int w = 0; w < kMmaWarps; ++w) {
-    if (warp == w) {
+  for (int v = 0; v < kWarps; ++v) {
+    if (warp == v) {
 #pragma unroll
-      for (int i = 0; i < kSteps; ++i) {
+      for (int i = 0; i < WarpAttention<D>::kSteps; ++i) {
         const int dim = ValueDim(i, g);
         // Warp 0 stores, the others add: no zeroing pass.
         if (even < group) {
-          merged[even][dim] = (w == 0 ? 0.f : merged[even][dim]) + acc[i][0] * scale_even;
-          merged[even][dim + 1] = (w == 0 ? 0.f : merged[even][dim + 1]) + acc[i][2] * scale_even;
+          merged[even][dim] = (v == 0 ? 0.f : merged[even][dim]) + w.acc[i][0] * scale_even;
+          merged[even][dim + 1] = (v == 0 ? 0.f : merged[even][dim + 1]) + w.acc[i][2] * scale_even;
         }
         if (odd < group) {
-          merged[odd][dim] = (w == 0 ? 0.f : merged[odd][dim]) + acc[i][1] * scale_odd;
-          merged[odd][dim + 1] = (w == 0 ? 0.f : merged[odd][dim + 1]) + acc[i][3] * scale_odd;
+          merged[odd][dim] = (v == 0 ? 0.f : merged[odd][dim]) + w.acc[i][1] * scale_odd;
+          merged[odd][dim + 1] = (v == 0 ? 0.f : merged[odd][dim + 1]) + w.acc[i][3] * scale_odd;
         }
       }
     }
@@ -279,6 +260,190 @@ __global__ void __launch_bounds__(kMmaWarps * 32, 2) DecodeAttentionMmaKernel(De
   }
 }
 
+template <int D>
+__global__ void __launch_bounds__(kMmaWarps * 32, 2) DecodeAttentionMmaKernel(DecodeAttentionArgs a) {
+  using State = WarpAttention<D>;
+  using T = __nv_bfloat16;
+  const int kv_head = blockIdx.x, row = blockIdx.y, split = blockIdx.z;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int g = lane >> 2, t = lane & 3;
+  const int group = a.heads / a.kv_heads;
+  const AttentionBlock<T> block(a, kv_head, row, split, D);
+  const int last = static_cast<int>(block.end);  // slot counts fit in int
+  __shared__ uint2 q_fragments[State::kSteps][32];
+  LoadQueryFragments<D>(a, kv_head, row, group, q_fragments);
+
+  State state;
+  const T* k_rows = block.k_rows;
+  const T* v_rows = block.v_rows;
+  const auto tile = [&](int base, auto full) {
+    constexpr bool kFull = decltype(full)::value;  // all 16 slots below `end`: no bounds checks
+    // Every load of the tile is issued before any result is used (the masks do not gate them).
+    unsigned key_words[2][State::kKeyWords], value_words[4][State::kValueWords];
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int s = base + 8 * half + g;
+      const bool in = kFull || s < last;
+      const T* k_row = k_rows + (in ? block.RowOffset(s, D) : 0) + 8 * t;
+#pragma unroll
+      for (int c = 0; c < State::kKeyWords / 4; ++c) LoadChunk(&key_words[half][4 * c], k_row + 32 * c, in);
+    }
+    bool allowed[4];
+#pragma unroll
+    for (int u = 0; u < 4; ++u) {
+      const int s = base + LaneKey(u, t);
+      const bool in = kFull || s < last;
+      const T* v_row = v_rows + (in ? block.RowOffset(s, D) : 0) + 8 * g;
+#pragma unroll
+      for (int c = 0; c < State::kValueWords / 4; ++c) LoadChunk(&value_words[u][4 * c], v_row + 64 * c, in);
+      allowed[u] = in && block.Allowed(s, a.window);
+    }
+    state.Attend(q_fragments, key_words, value_words, allowed, a.scale, a.softcap, lane, t);
+  };
+  for (int base = static_cast<int>(block.begin) + warp * kTileKeys; base < last; base += kMmaWarps * kTileKeys) {
+    if (base + kTileKeys <= last) {
+      tile(base, std::true_type{});
+    } else {
+      tile(base, std::false_type{});
+    }
+  }
+  __shared__ float merged[kMaxGroup][D];
+  FinishBlock<D, kMmaWarps>(state, a, kv_head, row, split, group, merged);
+}
+
+// 16 bytes from global to shared memory, bypassing L1; zeros instead when `copy` is false.
+__device__ __forceinline__ void CopyAsync16(void* shared_dst, const void* global_src, bool copy) {
+  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(shared_dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(global_src), "r"(copy ? 16 : 0)
+               : "memory");
+}
+__device__ __forceinline__ void CommitCopies() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+// Waits until at most `kPending` of this thread's committed copy groups are outstanding.
+template <int kPending>
+__device__ __forceinline__ void WaitCopies() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
+}
+
+// One warp's stage: 16 key rows, then 16 value rows. Key rows are padded to 16 words past a
+// multiple of 32 and value rows to 4, so that each quarter warp's 16-byte fragment reads (key
+// rows g, g+1 at 4t words; value rows 2t, 2t+1 at 4g words) hit 32 distinct banks.
+template <int D>
+struct Stage {
+  static constexpr int kKeyStride = 2 * D + 64, kValueStride = 2 * D + 16;  // bytes
+  static constexpr int kBytes = kTileKeys * (kKeyStride + kValueStride);
+};
+
+// Warps per block and tiles per warp's ring: 2 x 3 keeps two blocks per multiprocessor at
+// head_dim 256 (2 x 106 KB of stages) with two tiles in flight per warp while it computes one.
+constexpr int kStagedWarps = 2;
+constexpr int kStages = 3;
+template <int D>
+constexpr int kStagedBytes = kStagedWarps * kStages * Stage<D>::kBytes;
+
+template <int D>
+__global__ void __launch_bounds__(kStagedWarps * 32) DecodeAttentionStagedKernel(DecodeAttentionArgs a) {
+  using State = WarpAttention<D>;
+  using T = __nv_bfloat16;
+  constexpr int kChunksPerRow = D / 8;                      // 16-byte chunks of a key or value row
+  constexpr int kCopies = kTileKeys * kChunksPerRow / 32;   // per lane per tile, of each
+  extern __shared__ __align__(16) unsigned char stages[];
+  const int kv_head = blockIdx.x, row = blockIdx.y, split = blockIdx.z;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int g = lane >> 2, t = lane & 3;
+  const int group = a.heads / a.kv_heads;
+  const AttentionBlock<T> block(a, kv_head, row, split, D);
+  const int last = static_cast<int>(block.end);
+  __shared__ uint2 q_fragments[State::kSteps][32];
+  LoadQueryFragments<D>(a, kv_head, row, group, q_fragments);
+
+  unsigned char* ring = stages + warp * kStages * Stage<D>::kBytes;
+  // The warp's tile `base` into stage `stage`: each copy instruction of the warp moves
+  // consecutive chunks of the rows (whole 512-byte rows at head_dim 256); slots past `end` are
+  // zero-filled and masked later.
+  const auto fetch = [&](int base, int stage) {
+    unsigned char* keys = ring + stage * Stage<D>::kBytes;
+    unsigned char* values = keys + kTileKeys * Stage<D>::kKeyStride;
+#pragma unroll
+    for (int i = 0; i < kCopies; ++i) {
+      const int chunk = lane + 32 * i, r = chunk / kChunksPerRow, c = chunk % kChunksPerRow;
+      const int s = base + r;
+      const bool in = s < last;
+      const std::int64_t offset = (in ? block.RowOffset(s, D) : 0) + 8 * c;
+      CopyAsync16(keys + r * Stage<D>::kKeyStride + 16 * c, block.k_rows + offset, in);
+      CopyAsync16(values + r * Stage<D>::kValueStride + 16 * c, block.v_rows + offset, in);
+    }
+  };
+  const int first = static_cast<int>(block.begin) + warp * kTileKeys, stride = kStagedWarps * kTileKeys;
+  const int tiles = first < last ? (last - first + stride - 1) / stride : 0;
+  // One commit per slot of the ring, empty or not, so that "all but kStages - 1 groups done"
+  // always means "this tile is here".
+#pragma unroll
+  for (int j = 0; j < kStages - 1; ++j) {
+    if (j < tiles) fetch(first + j * stride, j);
+    CommitCopies();
+  }
+  State state;
+  int stage = 0;
+  for (int j = 0; j < tiles; ++j) {
+    const int ahead = j + kStages - 1;
+    if (ahead < tiles) fetch(first + ahead * stride, stage == 0 ? kStages - 1 : stage - 1);
+    CommitCopies();
+    const int base = first + j * stride;
+    bool allowed[4];
+#pragma unroll
+    for (int u = 0; u < 4; ++u) {
+      const int s = base + LaneKey(u, t);
+      allowed[u] = s < last && block.Allowed(s, a.window);
+    }
+    WaitCopies<kStages - 1>();
+    __syncwarp();  // the other lanes' copies of this tile are visible
+
+    const unsigned char* keys = ring + stage * Stage<D>::kBytes;
+    const unsigned char* values = keys + kTileKeys * Stage<D>::kKeyStride;
+    unsigned key_words[2][State::kKeyWords], value_words[4][State::kValueWords];
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+#pragma unroll
+      for (int c = 0; c < State::kKeyWords / 4; ++c) {
+        const uint4 v = *reinterpret_cast<const uint4*>(keys + (8 * half + g) * Stage<D>::kKeyStride + 64 * c + 16 * t);
+        key_words[half][4 * c] = v.x;
+        key_words[half][4 * c + 1] = v.y;
+        key_words[half][4 * c + 2] = v.z;
+        key_words[half][4 * c + 3] = v.w;
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < 4; ++u) {
+#pragma unroll
+      for (int c = 0; c < State::kValueWords / 4; ++c) {
+        const uint4 v =
+            *reinterpret_cast<const uint4*>(values + LaneKey(u, t) * Stage<D>::kValueStride + 128 * c + 16 * g);
+        value_words[u][4 * c] = v.x;
+        value_words[u][4 * c + 1] = v.y;
+        value_words[u][4 * c + 2] = v.z;
+        value_words[u][4 * c + 3] = v.w;
+      }
+    }
+    state.Attend(q_fragments, key_words, value_words, allowed, a.scale, a.softcap, lane, t);
+    __syncwarp();  // every lane is done with this stage before it is refilled
+    stage = stage == kStages - 1 ? 0 : stage + 1;
+  }
+  WaitCopies<0>();
+  __syncthreads();  // the stages become the merge buffer
+  FinishBlock<D, kStagedWarps>(state, a, kv_head, row, split, group, reinterpret_cast<float(*)[D]>(stages));
+}
+
+template <int D>
+cudaError_t LaunchStaged(const DecodeAttentionArgs& a, cudaStream_t stream) {
+  static_assert(kStagedBytes<D> >= kMaxGroup * D * static_cast<int>(sizeof(float)), "merge buffer");
+  const cudaError_t configured = cudaFuncSetAttribute(DecodeAttentionStagedKernel<D>,
+                                                      cudaFuncAttributeMaxDynamicSharedMemorySize, kStagedBytes<D>);
+  if (configured != cudaSuccess) return configured;
+  const dim3 grid(a.kv_heads, a.rows, a.chunks);
+  DecodeAttentionStagedKernel<D><<<grid, kStagedWarps * 32, kStagedBytes<D>, stream>>>(a);
+  return cudaGetLastError();
+}
+
 }  // namespace
 
 bool DecodeAttentionMmaSupports(DType dtype, int heads, int kv_heads, int head_dim) {
@@ -295,6 +460,22 @@ bool DecodeAttentionMmaSupports(DType dtype, int heads, int kv_heads, int head_d
 }
 
 cudaError_t LaunchDecodeAttentionMma(const DecodeAttentionArgs& a, cudaStream_t stream) {
+  // Staging needs ~106 KB of shared memory per block at head_dim 256 (opt-in beyond 48 KB).
+  static const int shared_optin = [] {
+    int device = 0, bytes = 0;
+    return cudaGetDevice(&device) == cudaSuccess &&
+                   cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) == cudaSuccess
+               ? bytes
+               : 0;
+  }();
+  if (a.staged_loads && shared_optin >= kStagedBytes<256> + 8 * 1024) {
+    switch (a.head_dim) {
+      case 64: return LaunchStaged<64>(a, stream);
+      case 128: return LaunchStaged<128>(a, stream);
+      case 256: return LaunchStaged<256>(a, stream);
+      default: return cudaErrorNotSupported;
+    }
+  }
   const dim3 grid(a.kv_heads, a.rows, a.chunks);
   const int threads = kMmaWarps * 32;
   switch (a.head_dim) {
