@@ -252,8 +252,8 @@ TEST(FusedDecodeHeadDims, SpecialisedAttentionVariantsEqualTheReferenceLayers) {
 // test above judges the fused step: within twice the reference layers' error, short and past
 // one split-K chunk, for 2 and 4 query heads per kv head; with its tiles staged in shared memory
 // and loaded straight into registers (GSPO_ATTENTION_STAGED). GSPO_ATTENTION_MMA=0 must really
-// switch to the CUDA-core kernel and GSPO_ATTENTION_STAGED=0 to the other loads (past one tile
-// per warp their warps split the keys differently, so the outputs differ).
+// switch to the CUDA-core kernel and GSPO_ATTENTION_STAGED to the other loads (past one tile per
+// warp the two split the keys among their warps differently, so the outputs differ).
 TEST(FusedDecodeHeadDims, TensorCoreAttentionIsAsAccurateAsTheReferenceLayers) {
   struct Env {
     Env(const char* name, const char* value) : name(name) { ::setenv(name, value, 1); }
@@ -278,8 +278,11 @@ TEST(FusedDecodeHeadDims, TensorCoreAttentionIsAsAccurateAsTheReferenceLayers) {
         }
         {
           Env on("GSPO_ATTENTION_MMA", "1");
-          staged = RunDecode(*model, true, false, steps);
-          Env registers("GSPO_ATTENTION_STAGED", "0");
+          {
+            Env loads("GSPO_ATTENTION_STAGED", "1");
+            staged = RunDecode(*model, true, false, steps);
+          }
+          Env loads("GSPO_ATTENTION_STAGED", "0");
           direct = RunDecode(*model, true, false, steps);
         }
         for (const auto& [name, run] : {std::pair<const char*, const DecodeRun*>{"staged", &staged}, {"direct", &direct}}) {

@@ -16,13 +16,13 @@
 // are mapped to contiguous memory: a lane reads 16-byte vectors of its own key and value rows.
 //
 // Two ways to bring a tile in:
-//   - staged (the default): each warp keeps a ring of kStages tiles in shared memory filled by
-//     cp.async, so two tiles are in flight while it computes a third; the bytes in flight no
-//     longer live in registers (the direct kernel was register-bound at 2 blocks of 4 warps per
-//     multiprocessor, each warp waiting on its own loads). Rows are padded so that the fragment
-//     reads of a quarter warp hit 32 distinct banks.
-//   - direct (GSPO_ATTENTION_STAGED=0): every lane loads its fragments straight from the cache
-//     into registers, all of a tile's loads before any use.
+//   - direct (the default): every lane loads its fragments straight from the cache into
+//     registers, all of a tile's loads before any use. Measured register-bound: 2 blocks of 4
+//     warps per multiprocessor, each warp waiting on its own loads.
+//   - staged (GSPO_ATTENTION_STAGED=1): each warp keeps a ring of kStages tiles in shared memory
+//     filled by cp.async, so two tiles are in flight while it computes a third and the bytes in
+//     flight do not live in registers. Rows are padded so that the fragment reads of a quarter
+//     warp hit 32 distinct banks.
 #include "worker/engine/kernels/decode_attention_mma.h"
 
 #include <cmath>
