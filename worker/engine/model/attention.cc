@@ -1,7 +1,12 @@
 #include "worker/engine/model/attention.h"
 
+#include <c10/core/GradMode.h>
+#include <torch/csrc/autograd/custom_function.h>
+
 #include <cmath>
+#include <cstdlib>
 #include <limits>
+#include <string_view>
 
 #include "worker/engine/torch_compat.h"
 
@@ -12,18 +17,100 @@ constexpr std::int64_t kQueryBlock = 256;
 
 // The reference ("eager") computation for one block of queries. The R = H / K query heads that
 // share a kv head are stacked along the query axis, so each kv head is one plain batched matmul
-// against its keys: k and v are never expanded or copied (decode reads the whole cache per step,
-// and a broadcast there would copy it R times per layer).
-at::Tensor EagerAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                          const at::Tensor& bias, double scale, std::optional<double> softcap) {
+// against its keys: k and v are never expanded (decode reads the whole cache per step, and a
+// broadcast there would copy it R times per layer).
+//   scores [B*K,R*T,S] = softcap(q k^T * scale); probs = softmax(scores + bias) in float32, cast
+// to q's dtype. The products run as bmm on [B*K, ., .] tensors (what matmul would fold them to).
+struct EagerTensors {
+  at::Tensor q, k, v;  // [B*K,R*T,D], [B*K,S,D], [B*K,S,D]
+  at::Tensor capped;   // the scores after the soft-cap, before the bias (with a soft-cap)
+  at::Tensor probs;    // [B*K,R*T,S] in q's dtype
+};
+at::Tensor EagerAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias,
+                          double scale, std::optional<double> softcap, EagerTensors* keep = nullptr) {
   const std::int64_t b = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3);
   const std::int64_t kv = k.size(1), r = h / kv, s = k.size(2);
-  at::Tensor q_grouped = q.reshape({b, kv, r * t, d});
-  at::Tensor scores = at::matmul(q_grouped, k.transpose(-1, -2)) * scale;  // [B,K,R*T,S]
-  if (softcap) scores = at::tanh(scores / *softcap) * *softcap;
-  scores = scores.view({b, kv, r, t, s}) + bias.unsqueeze(2);  // bias [B,1,T,S] per head group
-  at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type()).view({b, kv, r * t, s});
-  return at::matmul(probs, v).view({b, h, t, d});
+  const at::Tensor q3 = q.reshape({b * kv, r * t, d});
+  const at::Tensor k3 = k.reshape({b * kv, s, d}), v3 = v.reshape({b * kv, s, d});
+  at::Tensor scores = at::bmm(q3, k3.transpose(1, 2)).mul_(scale);
+  if (softcap) {
+    // In place unless autograd records this (tanh's backward keeps its output); same values.
+    scores = c10::GradMode::is_enabled() ? at::tanh(scores / *softcap) * *softcap
+                                         : scores.div_(*softcap).tanh_().mul_(*softcap);
+  }
+  // bias [B,1,T,S] per head group
+  at::Tensor logits = scores.view({b, kv, r, t, s}) + bias.unsqueeze(2);
+  at::Tensor probs = at::softmax(logits, -1, at::kFloat).to(q.scalar_type()).view({b * kv, r * t, s});
+  if (keep != nullptr) *keep = {q3, k3, v3, softcap ? scores : at::Tensor(), probs};
+  return at::bmm(probs, v3).view({b, h, t, d});
+}
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// What the attention node needs besides q, k and v (none of which takes a gradient).
+struct AttentionConstants {
+  at::Tensor bias;
+  double scale;
+  std::optional<double> softcap;
+};
+
+// EagerAttention as one autograd node for training: the forward is EagerAttention itself (so the
+// values are generation's to the bit), keeping the folded q, k, v, the capped scores and the
+// probabilities in the activations' dtype; backward is written out: four products and a few
+// elementwise passes over [B*K,R*T,S], where LibTorch's autograd of the composed operators walks
+// a dozen nodes and keeps the float32 softmax besides.
+struct AttentionFunction : public torch::autograd::Function<AttentionFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                            const AttentionConstants& c) {
+    EagerTensors keep;
+    at::Tensor out = EagerAttention(q, k, v, c.bias, c.scale, c.softcap, &keep);
+    ctx->save_for_backward({keep.q, keep.k, keep.v, keep.probs, keep.capped});
+    ctx->saved_data["scale"] = c.scale;
+    ctx->saved_data["softcap"] = c.softcap ? *c.softcap : 0.0;
+    ctx->saved_data["shape_q"] = q.sizes().vec();   // [B,H,T,D]
+    ctx->saved_data["shape_kv"] = k.sizes().vec();  // [B,K,S,D]
+    return out;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &q3 = saved[0], &k3 = saved[1], &v3 = saved[2], &probs = saved[3], &capped = saved[4];
+    const double scale = ctx->saved_data["scale"].toDouble(), softcap = ctx->saved_data["softcap"].toDouble();
+    const std::vector<std::int64_t> shape_q = ctx->saved_data["shape_q"].toIntVector();
+    const std::vector<std::int64_t> shape_kv = ctx->saved_data["shape_kv"].toIntVector();
+    const at::Tensor dout = grad_outputs[0].reshape(q3.sizes());  // [B*K,R*T,D]
+    const at::Tensor dv = at::bmm(probs.transpose(1, 2), dout);   // [B*K,S,D]
+    const at::Tensor dprobs = at::bmm(dout, v3.transpose(1, 2));  // [B*K,R*T,S]
+    // The float32 softmax's backward from its (rounded) output, back to the scores' dtype.
+    at::Tensor dscores = at::_softmax_backward_data(dprobs.to(at::kFloat), probs.to(at::kFloat), -1, at::kFloat)
+                             .to(probs.scalar_type());
+    // d/dx softcap * tanh(x / softcap) = 1 - tanh^2, with tanh = capped / softcap.
+    if (softcap > 0) dscores = at::tanh_backward(dscores, capped / softcap);
+    dscores.mul_(scale);
+    const at::Tensor dq = at::bmm(dscores, k3).view(shape_q);
+    const at::Tensor dk = at::bmm(dscores.transpose(1, 2), q3).view(shape_kv);
+    return {dq, dk, dv.view(shape_kv), at::Tensor()};
+  }
+};
+
+// GSPO_ATTENTION_NODE=0 (read once, to compare) keeps training on the composed operators.
+bool AttentionNodeSwitchedOn() {
+  static const bool on = [] {
+    const char* value = std::getenv("GSPO_ATTENTION_NODE");
+    return value == nullptr || std::string_view(value) != "0";
+  }();
+  return on;
+}
+
+// The eager computation of one query block: one node when gradients are wanted.
+at::Tensor EagerBlock(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias,
+                      double scale, std::optional<double> softcap) {
+  const bool training = c10::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
+  if (training && AttentionNodeSwitchedOn()) {
+    return AttentionFunction::apply(q, k, v, AttentionConstants{bias, scale, softcap});
+  }
+  return EagerAttention(q, k, v, bias, scale, softcap);
 }
 
 }  // namespace
@@ -57,12 +144,12 @@ at::Tensor MaskedAttention(const at::Tensor& q, const at::Tensor& k, const at::T
     return compat::ScaledDotProductAttention(q, k_full, v_full, bias, false, scale);
   }
   const std::int64_t t = q.size(2);
-  if (t <= kQueryBlock) return EagerAttention(q, k, v, bias, scale, softcap);
+  if (t <= kQueryBlock) return EagerBlock(q, k, v, bias, scale, softcap);
   std::vector<at::Tensor> blocks;
   for (std::int64_t start = 0; start < t; start += kQueryBlock) {
     const std::int64_t len = std::min(kQueryBlock, t - start);
     blocks.push_back(
-        EagerAttention(q.narrow(2, start, len), k, v, bias.narrow(2, start, len), scale, softcap));
+        EagerBlock(q.narrow(2, start, len), k, v, bias.narrow(2, start, len), scale, softcap));
   }
   return at::cat(blocks, 2);
 }

@@ -21,6 +21,7 @@
 
 #include "common/status.h"
 #include "worker/engine/model/kv_cache.h"
+#include "worker/engine/model/lora_linear.h"
 #include "worker/engine/model/model_config.h"
 #include "worker/engine/model/rope.h"
 #include "worker/engine/quant/quantized_weight.h"
@@ -51,10 +52,15 @@ struct Linear {
   at::Tensor DenseWeight() const { return quantized ? quantized->Dequantize(quantized->original_dtype()) : weight; }
 
   at::Tensor operator()(const at::Tensor& x, bool use_lora = true, bool training = false) const {
-    at::Tensor y = quantized ? QuantizedLinear(x, *quantized, bias) : at::linear(x, weight, bias);
-    if (!lora || !use_lora) return y;
-    const at::Tensor in = lora->dropout > 0 && training ? at::dropout(x, lora->dropout, true) : x;
-    return y + at::linear(at::linear(in, lora->a.to(x.scalar_type())), lora->b.to(x.scalar_type())) *
+    if (!lora || !use_lora) return quantized ? QuantizedLinear(x, *quantized, bias) : at::linear(x, weight, bias);
+    const at::Tensor in = lora->dropout > 0 && training ? at::dropout(x, lora->dropout, true) : at::Tensor();
+    if (AdaptedLinearSwitchedOn()) {
+      if (!quantized) return AdaptedLinear(x, in, weight, bias, lora->a, lora->b, lora->scale);
+      return QuantizedLinear(x, *quantized, bias) + AdaptedLinear(x, in, {}, {}, lora->a, lora->b, lora->scale);
+    }
+    const at::Tensor y = quantized ? QuantizedLinear(x, *quantized, bias) : at::linear(x, weight, bias);
+    return y + at::linear(at::linear(in.defined() ? in : x, lora->a.to(x.scalar_type())),
+                          lora->b.to(x.scalar_type())) *
                    lora->scale;
   }
 };

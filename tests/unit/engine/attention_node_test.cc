@@ -1,0 +1,130 @@
+// Training's attention (one autograd node, model/attention.cc) against attention written out
+// independently here (every query head against its kv head's keys, float64 softmax) and
+// differentiated by LibTorch's autograd; and its forward against generation's, to the bit.
+#include "worker/engine/model/attention.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <optional>
+#include <string>
+
+namespace gspo::engine {
+namespace {
+
+struct Shape {
+  std::int64_t heads, kv_heads, tokens;
+  std::optional<double> softcap;
+  std::int64_t window;  // 0: none
+};
+
+// softmax(softcap(q k^T * scale) + mask) v per query head, in float64.
+at::Tensor Reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,
+                     double scale, std::optional<double> softcap) {
+  const std::int64_t group = q.size(1) / k.size(1);
+  const at::Tensor k_full = k.repeat_interleave(group, 1), v_full = v.repeat_interleave(group, 1);
+  at::Tensor scores = at::matmul(q, k_full.transpose(-1, -2)) * scale;
+  if (softcap) scores = at::tanh(scores / *softcap) * *softcap;
+  scores = scores.masked_fill(allowed.unsqueeze(1).logical_not(), -std::numeric_limits<double>::infinity());
+  return at::matmul(at::softmax(scores, -1), v_full);
+}
+
+struct Inputs {
+  at::Tensor q, k, v, bias, allowed;
+};
+
+Inputs MakeInputs(const Shape& shape, at::ScalarType dtype) {
+  constexpr std::int64_t batch = 2, dim = 8;
+  at::manual_seed(5);
+  const auto draw = [&](std::vector<std::int64_t> sizes) {
+    return (at::randn(sizes, at::TensorOptions().dtype(at::kDouble)) * 2).to(dtype);
+  };
+  Inputs in;
+  // Laid out as the model makes them: [B,T,H,D] transposed, so not contiguous.
+  in.q = draw({batch, shape.tokens, shape.heads, dim}).transpose(1, 2);
+  in.k = draw({batch, shape.tokens, shape.kv_heads, dim}).transpose(1, 2);
+  in.v = draw({batch, shape.tokens, shape.kv_heads, dim}).transpose(1, 2);
+  const auto longs = at::TensorOptions().dtype(at::kLong);
+  const at::Tensor positions = at::arange(shape.tokens, longs).unsqueeze(0).expand({batch, shape.tokens});
+  at::Tensor valid = at::ones({batch, shape.tokens}, longs.dtype(at::kBool));
+  valid[1][shape.tokens - 1] = false;  // one padded key
+  in.bias = AttentionBias(positions, positions, valid, shape.window, dtype);
+  in.allowed = in.bias.squeeze(1) == 0;
+  return in;
+}
+
+std::string Name(const Shape& s) {
+  return "heads " + std::to_string(s.heads) + "/" + std::to_string(s.kv_heads) + " tokens " +
+         std::to_string(s.tokens) + (s.softcap ? " softcap" : "") + (s.window ? " window" : "");
+}
+
+const std::vector<Shape>& Shapes() {
+  static const std::vector<Shape> shapes = {
+      {4, 2, 7, 50.0, 0},   // Gemma 2: soft-capped, grouped
+      {4, 4, 6, std::nullopt, 0},
+      {6, 2, 9, 20.0, 4},   // a sliding window
+      {2, 1, 300, 50.0, 0},  // two query blocks
+  };
+  return shapes;
+}
+
+double RelativeError(const at::Tensor& got, const at::Tensor& want) {
+  return ((got.to(at::kDouble) - want).abs().max() / want.abs().max()).item<double>();
+}
+
+TEST(AttentionNode, OutputAndGradientsEqualAutogradOfTheWrittenOutAttention) {
+  constexpr double kScale = 0.35;
+  for (const Shape& shape : Shapes()) {
+    Inputs node = MakeInputs(shape, at::kDouble);
+    Inputs ref = MakeInputs(shape, at::kDouble);
+    for (at::Tensor* x : {&node.q, &node.k, &node.v, &ref.q, &ref.k, &ref.v}) x->requires_grad_(true);
+    const at::Tensor out = MaskedAttention(node.q, node.k, node.v, node.bias, kScale, shape.softcap);
+    const at::Tensor want = Reference(ref.q, ref.k, ref.v, ref.allowed, kScale, shape.softcap);
+    const at::Tensor probe = at::randn(want.sizes(), at::TensorOptions().dtype(at::kDouble));
+    (out * probe).sum().backward();
+    (want * probe).sum().backward();
+    // The softmax runs in float32 in the model, hence 1e-6 and not float64's rounding.
+    EXPECT_LE(RelativeError(out, want), 1e-6) << Name(shape);
+    EXPECT_LE(RelativeError(node.q.grad(), ref.q.grad()), 1e-6) << Name(shape) << " dq";
+    EXPECT_LE(RelativeError(node.k.grad(), ref.k.grad()), 1e-6) << Name(shape) << " dk";
+    EXPECT_LE(RelativeError(node.v.grad(), ref.v.grad()), 1e-6) << Name(shape) << " dv";
+  }
+}
+
+// Training's forward runs generation's operators: the same values to the bit, in every dtype.
+TEST(AttentionNode, ForwardEqualsTheNoGradComputationBitForBit) {
+  for (const at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
+    for (const Shape& shape : Shapes()) {
+      Inputs in = MakeInputs(shape, dtype);
+      at::Tensor plain;
+      {
+        c10::NoGradGuard no_grad;
+        plain = MaskedAttention(in.q, in.k, in.v, in.bias, 0.35, shape.softcap);
+      }
+      in.q.requires_grad_(true);
+      const at::Tensor trained = MaskedAttention(in.q, in.k, in.v, in.bias, 0.35, shape.softcap);
+      ASSERT_TRUE(trained.requires_grad()) << Name(shape);
+      EXPECT_TRUE(at::equal(trained.detach(), plain)) << Name(shape);
+    }
+  }
+}
+
+// bf16 gradients within bf16's precision of the float64 ones.
+TEST(AttentionNode, Bf16GradientsStayNearTheFloat64Ones) {
+  for (const Shape& shape : Shapes()) {
+    Inputs low = MakeInputs(shape, at::kBFloat16);
+    Inputs ref = MakeInputs(shape, at::kDouble);
+    for (at::Tensor* x : {&low.q, &low.k, &low.v, &ref.q, &ref.k, &ref.v}) x->requires_grad_(true);
+    const at::Tensor out = MaskedAttention(low.q, low.k, low.v, low.bias, 0.35, shape.softcap);
+    const at::Tensor want = Reference(ref.q, ref.k, ref.v, ref.allowed, 0.35, shape.softcap);
+    const at::Tensor probe = at::randn(want.sizes(), at::TensorOptions().dtype(at::kDouble));
+    (out.to(at::kDouble) * probe).sum().backward();
+    (want * probe).sum().backward();
+    EXPECT_LE(RelativeError(low.q.grad(), ref.q.grad()), 5e-2) << Name(shape) << " dq";
+    EXPECT_LE(RelativeError(low.k.grad(), ref.k.grad()), 5e-2) << Name(shape) << " dk";
+    EXPECT_LE(RelativeError(low.v.grad(), ref.v.grad()), 5e-2) << Name(shape) << " dv";
+  }
+}
+
+}  // namespace
+}  // namespace gspo::engine
