@@ -5,10 +5,14 @@
 # the peer's setting, base and LoRA r16, CUDA graphs) and of the per-piece bench per setting.
 # GSPO_AB_ROUNDS sets the rounds (default 2); GSPO_AB_PEER=1 then runs the peer's rollout (HF static
 # cache + torch.compile and eager, bench/gpu/hf_gspo_baseline.py) in the same call, for ratios.
+# GSPO_AB_BENCH=learner times the learner instead (the peer's learner setting: 64 x (128 + 256)
+# tokens, micro-batch 8, LoRA r16 on q/k/v/o, with operator counts; the peer: HF + peft, eager
+# and sdpa attention, with and without checkpointing).
 # Logs and raw JSON lines to $OUT.
 #   bench/gpu/switch_ab.sh VARIABLE 'VALUE VALUE...' [GTEST_FILTER]
 #   e.g. bench/gpu/switch_ab.sh GSPO_ATTENTION_MMA '1 0' 'FusedDecodeHeadDims.*'
 #        bench/gpu/switch_ab.sh GSPO_SAMPLER_REJECTION_ROUNDS '4 0' 'FusedSampler.*'
+#        GSPO_AB_BENCH=learner bench/gpu/switch_ab.sh GSPO_TRAINING_NODES '1 0'
 set -u
 variable=$1 values=$2 filter=${3:-}
 cd "$(dirname "$0")/../.."
@@ -27,6 +31,26 @@ if [ -n "$filter" ]; then
 fi
 cfg=$(mktemp --suffix .json)
 python3 -c "import sys, json; sys.path.insert(0, 'bench'); import model_bench; json.dump(dict(model_bench.GEMMA2_2B, torch_dtype='bfloat16'), open('$cfg', 'w'))"
+if [ "${GSPO_AB_BENCH:-rollout}" = learner ]; then
+  for round in $(seq "${GSPO_AB_ROUNDS:-2}"); do
+    for v in $values; do
+      r=$(env "$variable=$v" build-gpu/bin/gspo bench-learner --random-config "$cfg" --device cuda --dtype bfloat16 \
+            --sequences 64 --prompt-len 128 --completion-len 256 --micro-batch 8 --lora-r 16 \
+            --lora-targets q_proj,k_proj,v_proj,o_proj --reps 3 --op-counts | tee -a "$out/ab-learner.jsonl" |
+          python3 -c "import sys, json
+for r in map(json.loads, (l for l in sys.stdin if l.startswith('{'))):
+    print(f\"{r['tokens_per_s']:.0f} tok/s, phases {r['seconds']}, peak {r['peak_GiB']:.2f} GiB, {r['op_counts']['operators']} operators\")")
+      echo "round $round $variable=$v: learner $r"
+    done
+  done
+  if [ "${GSPO_AB_PEER:-0}" = 1 ]; then
+    (cd bench/gpu && HF_PARTS=learner2b BUDGET_S=300 HF_BASELINE_OUT="$out" python3 hf_gspo_baseline.py > "$out/peer.log" 2>&1)
+    python3 -c "import json, sys
+r = json.load(open(sys.argv[1]))
+print('peer:', ', '.join(f\"{k} {v['tok_s']:.0f} tok/s {v['peak_GiB']:.1f} GiB\" for k, v in r.items() if k.startswith('learner_') and isinstance(v, dict)))" "$out/hf_results.json"
+  fi
+  exit 0
+fi
 for round in $(seq "${GSPO_AB_ROUNDS:-2}"); do
   for v in $values; do
     r=$(env "$variable=$v" build-gpu/bin/gspo bench-rollout --random-config "$cfg" --device cuda --dtype bfloat16 \

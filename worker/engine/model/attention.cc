@@ -4,10 +4,9 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <limits>
-#include <string_view>
 
+#include "worker/engine/model/training_nodes.h"
 #include "worker/engine/torch_compat.h"
 
 namespace gspo::engine {
@@ -94,20 +93,11 @@ struct AttentionFunction : public torch::autograd::Function<AttentionFunction> {
   }
 };
 
-// GSPO_ATTENTION_NODE=0 (read once, to compare) keeps training on the composed operators.
-bool AttentionNodeSwitchedOn() {
-  static const bool on = [] {
-    const char* value = std::getenv("GSPO_ATTENTION_NODE");
-    return value == nullptr || std::string_view(value) != "0";
-  }();
-  return on;
-}
-
 // The eager computation of one query block: one node when gradients are wanted.
 at::Tensor EagerBlock(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias,
                       double scale, std::optional<double> softcap) {
   const bool training = c10::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
-  if (training && AttentionNodeSwitchedOn()) {
+  if (training && TrainingNodesSwitchedOn()) {
     return AttentionFunction::apply(q, k, v, AttentionConstants{bias, scale, softcap});
   }
   return EagerAttention(q, k, v, bias, scale, softcap);

@@ -22,6 +22,7 @@
 #include "common/status.h"
 #include "worker/engine/model/kv_cache.h"
 #include "worker/engine/model/lora_linear.h"
+#include "worker/engine/model/training_nodes.h"
 #include "worker/engine/model/model_config.h"
 #include "worker/engine/model/rope.h"
 #include "worker/engine/quant/quantized_weight.h"
@@ -54,7 +55,7 @@ struct Linear {
   at::Tensor operator()(const at::Tensor& x, bool use_lora = true, bool training = false) const {
     if (!lora || !use_lora) return quantized ? QuantizedLinear(x, *quantized, bias) : at::linear(x, weight, bias);
     const at::Tensor in = lora->dropout > 0 && training ? at::dropout(x, lora->dropout, true) : at::Tensor();
-    if (AdaptedLinearSwitchedOn()) {
+    if (TrainingNodesSwitchedOn()) {
       if (!quantized) return AdaptedLinear(x, in, weight, bias, lora->a, lora->b, lora->scale);
       return QuantizedLinear(x, *quantized, bias) + AdaptedLinear(x, in, {}, {}, lora->a, lora->b, lora->scale);
     }

@@ -2,8 +2,6 @@
 
 #include <torch/csrc/autograd/custom_function.h>
 
-#include <cstdlib>
-#include <string_view>
 
 namespace gspo::engine {
 namespace {
@@ -94,14 +92,6 @@ struct AdaptedLinearFunction : public torch::autograd::Function<AdaptedLinearFun
 at::Tensor AdaptedLinear(const at::Tensor& x, const at::Tensor& in, const at::Tensor& weight, const at::Tensor& bias,
                          const at::Tensor& a, const at::Tensor& b, double scale) {
   return AdaptedLinearFunction::apply(x, in.defined() ? in : x, a, b, FrozenBase{weight, bias}, scale);
-}
-
-bool AdaptedLinearSwitchedOn() {
-  static const bool on = [] {
-    const char* value = std::getenv("GSPO_FUSED_LORA");
-    return value == nullptr || std::string_view(value) != "0";
-  }();
-  return on;
 }
 
 }  // namespace gspo::engine

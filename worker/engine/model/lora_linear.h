@@ -11,7 +11,8 @@
 // agree with the composed ops to rounding (tests/unit/lora_linear_test.cc).
 //
 // W and bias are frozen (no gradient); A and B are float32 parameters and get float32
-// gradients; x (and `in`) get gradients in their dtype. Stateless; thread-safe.
+// gradients; x (and `in`) get gradients in their dtype. Linear takes it unless
+// GSPO_TRAINING_NODES=0 (model/training_nodes.h). Stateless; thread-safe.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -23,9 +24,5 @@ namespace gspo::engine {
 // undefined. `a` [r, in], `b` [out, r].
 at::Tensor AdaptedLinear(const at::Tensor& x, const at::Tensor& in, const at::Tensor& weight, const at::Tensor& bias,
                          const at::Tensor& a, const at::Tensor& b, double scale);
-
-// Whether Linear takes AdaptedLinear (GSPO_FUSED_LORA=0, read once, selects the composed ops to
-// compare).
-bool AdaptedLinearSwitchedOn();
 
 }  // namespace gspo::engine

@@ -25,7 +25,13 @@ class RotaryEmbedding {
   at::Tensor inv_freq_;
 };
 
-// x * cos + rotate_half(x) * sin, where rotate_half([x1, x2]) = [-x2, x1].
+// The cos and sin tables of one rotation (no gradient flows to them).
+struct RotaryTables {
+  at::Tensor cos, sin;
+};
+
+// x * cos + rotate_half(x) * sin, where rotate_half([x1, x2]) = [-x2, x1]. With gradients
+// wanted for x, one autograd node (TrainingNodesSwitchedOn).
 at::Tensor ApplyRotary(const at::Tensor& x_bhtd, const at::Tensor& cos, const at::Tensor& sin);
 
 // The inverse frequencies of `spec` for `head_dim` ([D/2] float32, on the CPU).

@@ -1,7 +1,9 @@
-// Training's attention (one autograd node, model/attention.cc) against attention written out
-// independently here (every query head against its kv head's keys, float64 softmax) and
-// differentiated by LibTorch's autograd; and its forward against generation's, to the bit.
+// Training's single-node attention (model/attention.cc) and rotation (model/rope.cc) against
+// the same functions written out independently here (attention: every query head against its
+// kv head's keys, float64 softmax) and differentiated by LibTorch's autograd; and their
+// forward against generation's, to the bit. (The LoRA node: lora_linear_test.cc.)
 #include "worker/engine/model/attention.h"
+#include "worker/engine/model/rope.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -123,6 +125,50 @@ TEST(AttentionNode, Bf16GradientsStayNearTheFloat64Ones) {
     EXPECT_LE(RelativeError(low.q.grad(), ref.q.grad()), 5e-2) << Name(shape) << " dq";
     EXPECT_LE(RelativeError(low.k.grad(), ref.k.grad()), 5e-2) << Name(shape) << " dk";
     EXPECT_LE(RelativeError(low.v.grad(), ref.v.grad()), 5e-2) << Name(shape) << " dv";
+  }
+}
+
+// The rotation: x cos + [-x2, x1] sin, written out with index arithmetic.
+at::Tensor ReferenceRotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  const std::int64_t half = x.size(-1) / 2;
+  const at::Tensor index = at::cat({at::arange(half, 2 * half), at::arange(0, half)});
+  const at::Tensor sign = at::cat({-at::ones({half}, at::kDouble), at::ones({half}, at::kDouble)}).to(x.scalar_type());
+  return x * cos + x.index_select(-1, index) * sign * sin;
+}
+
+TEST(RotaryNode, OutputAndGradientEqualAutogradOfTheWrittenOutRotation) {
+  at::manual_seed(9);
+  const auto opts = at::TensorOptions().dtype(at::kDouble);
+  const at::Tensor angles = at::randn({2, 1, 5, 3}, opts);
+  const at::Tensor cos = at::cat({angles, angles}, -1).cos(), sin = at::cat({angles, angles}, -1).sin();
+  const at::Tensor base = at::randn({2, 5, 4, 6}, opts);
+  at::Tensor x = base.clone().transpose(1, 2).requires_grad_(true);  // [B,H,T,D], not contiguous
+  at::Tensor x_ref = base.clone().transpose(1, 2).requires_grad_(true);
+  const at::Tensor y = ApplyRotary(x, cos, sin);
+  const at::Tensor want = ReferenceRotary(x_ref, cos, sin);
+  const at::Tensor probe = at::randn(want.sizes(), opts);
+  (y * probe).sum().backward();
+  (want * probe).sum().backward();
+  EXPECT_LE(RelativeError(y, want), 1e-14);
+  EXPECT_LE(RelativeError(x.grad(), x_ref.grad()), 1e-14);
+}
+
+TEST(RotaryNode, ForwardEqualsTheNoGradComputationBitForBit) {
+  at::manual_seed(10);
+  for (const at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
+    const at::Tensor angles = at::randn({1, 1, 7, 4});
+    const at::Tensor cos = at::cat({angles, angles}, -1).cos().to(dtype);
+    const at::Tensor sin = at::cat({angles, angles}, -1).sin().to(dtype);
+    at::Tensor x = at::randn({1, 3, 7, 8}).to(dtype);
+    at::Tensor plain;
+    {
+      c10::NoGradGuard no_grad;
+      plain = ApplyRotary(x, cos, sin);
+    }
+    x.requires_grad_(true);
+    const at::Tensor trained = ApplyRotary(x, cos, sin);
+    ASSERT_TRUE(trained.requires_grad());
+    EXPECT_TRUE(at::equal(trained.detach(), plain));
   }
 }
 
