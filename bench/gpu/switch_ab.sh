@@ -20,7 +20,7 @@ out=${OUT:-$PWD/build-gpu/logs}
 mkdir -p "$out"
 GSPO_GPU_SKIP_TESTS=1 ./scripts/gpu-build.sh > "$out/build.log" 2>&1 || { tail -30 "$out/build.log"; exit 1; }
 export PATH=/opt/torch/.venv/bin:$PATH LD_LIBRARY_PATH=/tmp/gspo-prefix/usr/lib/x86_64-linux-gnu
-ctest --test-dir build-gpu -L gpu -R 'runtime|rollout|fused|dequant|adamw' --output-on-failure > "$out/gpu-tests.log" 2>&1
+ctest --test-dir build-gpu -L gpu -R 'runtime|rollout|fused|dequant|adamw|training_nodes' --output-on-failure > "$out/gpu-tests.log" 2>&1
 grep -E "tests passed|Failed|FAILED" "$out/gpu-tests.log" | head
 if [ -n "$filter" ]; then
   t=$(ls build-gpu/bin/*fused_decode* build-gpu/tests/*fused_decode* 2>/dev/null | head -1)

@@ -1,6 +1,7 @@
 // AdaptedLinear (one autograd node) against the same function written as LibTorch ops and
 // differentiated by LibTorch's autograd: outputs and the gradients of x, the adapter's input, A
-// and B, in float64 (agreement to rounding) and bf16 (to bf16 tolerance).
+// and B, in float64 (agreement to rounding) and bf16 (to bf16 tolerance). Built for the CPU
+// (gspo_engine_test) and, with GSPO_TEST_ON_CUDA, for the GPU (tests/gpu).
 #include "worker/engine/model/lora_linear.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +12,12 @@
 
 namespace gspo::engine {
 namespace {
+
+#ifdef GSPO_TEST_ON_CUDA
+const at::Device kDevice(at::kCUDA, 0);
+#else
+const at::Device kDevice(at::kCPU);
+#endif
 
 struct Case {
   bool with_weight, with_bias, separate_input, x_needs_grad;
@@ -32,7 +39,7 @@ Result RunCase(const Case& c, bool fused, at::ScalarType dtype) {
   y_shape.push_back(out_features);
   // Drawn in float64 and cast, so that every dtype sees the same values.
   const auto draw = [](std::vector<std::int64_t> shape, at::ScalarType type) {
-    return at::randn(shape, at::TensorOptions().dtype(at::kDouble)).to(type);
+    return at::randn(shape, at::TensorOptions().dtype(at::kDouble)).to(kDevice, type);
   };
   // Float32 parameters, as LoraAdapter keeps them (float64 runs keep them in float64).
   const at::ScalarType param_type = dtype == at::kDouble ? at::kDouble : at::kFloat;
@@ -121,7 +128,9 @@ TEST(AdaptedLinear, StaysWithinBf16PrecisionOfTheTruth) {
 // Without gradients (generation's prefill), the node runs its forward alone.
 TEST(AdaptedLinear, RunsWithoutGradients) {
   at::manual_seed(3);
-  const at::Tensor x = at::randn({2, 4, 6}), w = at::randn({5, 6}), a = at::randn({2, 6}), b = at::randn({5, 2});
+  const auto opts = at::TensorOptions().device(kDevice);
+  const at::Tensor x = at::randn({2, 4, 6}, opts), w = at::randn({5, 6}, opts), a = at::randn({2, 6}, opts),
+                   b = at::randn({5, 2}, opts);
   c10::NoGradGuard no_grad;
   const at::Tensor y = AdaptedLinear(x, {}, w, {}, a, b, 2.0);
   EXPECT_FALSE(y.requires_grad());

@@ -1,7 +1,8 @@
 // Training's single-node attention (model/attention.cc) and rotation (model/rope.cc) against
 // the same functions written out independently here (attention: every query head against its
 // kv head's keys, float64 softmax) and differentiated by LibTorch's autograd; and their
-// forward against generation's, to the bit. (The LoRA node: lora_linear_test.cc.)
+// forward against generation's, to the bit. (The LoRA node: lora_linear_test.cc.) Built for the
+// CPU (gspo_engine_test) and, with GSPO_TEST_ON_CUDA, for the GPU (tests/gpu).
 #include "worker/engine/model/attention.h"
 #include "worker/engine/model/rope.h"
 
@@ -13,6 +14,12 @@
 
 namespace gspo::engine {
 namespace {
+
+#ifdef GSPO_TEST_ON_CUDA
+const at::Device kDevice(at::kCUDA, 0);
+#else
+const at::Device kDevice(at::kCPU);
+#endif
 
 struct Shape {
   std::int64_t heads, kv_heads, tokens;
@@ -39,14 +46,14 @@ Inputs MakeInputs(const Shape& shape, at::ScalarType dtype) {
   constexpr std::int64_t batch = 2, dim = 8;
   at::manual_seed(5);
   const auto draw = [&](std::vector<std::int64_t> sizes) {
-    return (at::randn(sizes, at::TensorOptions().dtype(at::kDouble)) * 2).to(dtype);
+    return (at::randn(sizes, at::TensorOptions().dtype(at::kDouble)) * 2).to(kDevice, dtype);
   };
   Inputs in;
   // Laid out as the model makes them: [B,T,H,D] transposed, so not contiguous.
   in.q = draw({batch, shape.tokens, shape.heads, dim}).transpose(1, 2);
   in.k = draw({batch, shape.tokens, shape.kv_heads, dim}).transpose(1, 2);
   in.v = draw({batch, shape.tokens, shape.kv_heads, dim}).transpose(1, 2);
-  const auto longs = at::TensorOptions().dtype(at::kLong);
+  const auto longs = at::TensorOptions().dtype(at::kLong).device(kDevice);
   const at::Tensor positions = at::arange(shape.tokens, longs).unsqueeze(0).expand({batch, shape.tokens});
   at::Tensor valid = at::ones({batch, shape.tokens}, longs.dtype(at::kBool));
   valid[1][shape.tokens - 1] = false;  // one padded key
@@ -82,7 +89,7 @@ TEST(AttentionNode, OutputAndGradientsEqualAutogradOfTheWrittenOutAttention) {
     for (at::Tensor* x : {&node.q, &node.k, &node.v, &ref.q, &ref.k, &ref.v}) x->requires_grad_(true);
     const at::Tensor out = MaskedAttention(node.q, node.k, node.v, node.bias, kScale, shape.softcap);
     const at::Tensor want = Reference(ref.q, ref.k, ref.v, ref.allowed, kScale, shape.softcap);
-    const at::Tensor probe = at::randn(want.sizes(), at::TensorOptions().dtype(at::kDouble));
+    const at::Tensor probe = at::randn(want.sizes(), at::TensorOptions().dtype(at::kDouble)).to(kDevice);
     (out * probe).sum().backward();
     (want * probe).sum().backward();
     // The softmax runs in float32 in the model, hence 1e-6 and not float64's rounding.
@@ -119,7 +126,7 @@ TEST(AttentionNode, Bf16GradientsStayNearTheFloat64Ones) {
     for (at::Tensor* x : {&low.q, &low.k, &low.v, &ref.q, &ref.k, &ref.v}) x->requires_grad_(true);
     const at::Tensor out = MaskedAttention(low.q, low.k, low.v, low.bias, 0.35, shape.softcap);
     const at::Tensor want = Reference(ref.q, ref.k, ref.v, ref.allowed, 0.35, shape.softcap);
-    const at::Tensor probe = at::randn(want.sizes(), at::TensorOptions().dtype(at::kDouble));
+    const at::Tensor probe = at::randn(want.sizes(), at::TensorOptions().dtype(at::kDouble)).to(kDevice);
     (out.to(at::kDouble) * probe).sum().backward();
     (want * probe).sum().backward();
     EXPECT_LE(RelativeError(low.q.grad(), ref.q.grad()), 5e-2) << Name(shape) << " dq";
@@ -131,14 +138,15 @@ TEST(AttentionNode, Bf16GradientsStayNearTheFloat64Ones) {
 // The rotation: x cos + [-x2, x1] sin, written out with index arithmetic.
 at::Tensor ReferenceRotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
   const std::int64_t half = x.size(-1) / 2;
-  const at::Tensor index = at::cat({at::arange(half, 2 * half), at::arange(0, half)});
-  const at::Tensor sign = at::cat({-at::ones({half}, at::kDouble), at::ones({half}, at::kDouble)}).to(x.scalar_type());
+  const at::Tensor index = at::cat({at::arange(half, 2 * half), at::arange(0, half)}).to(x.device());
+  const at::Tensor sign =
+      at::cat({-at::ones({half}, at::kDouble), at::ones({half}, at::kDouble)}).to(x.device(), x.scalar_type());
   return x * cos + x.index_select(-1, index) * sign * sin;
 }
 
 TEST(RotaryNode, OutputAndGradientEqualAutogradOfTheWrittenOutRotation) {
   at::manual_seed(9);
-  const auto opts = at::TensorOptions().dtype(at::kDouble);
+  const auto opts = at::TensorOptions().dtype(at::kDouble).device(kDevice);
   const at::Tensor angles = at::randn({2, 1, 5, 3}, opts);
   const at::Tensor cos = at::cat({angles, angles}, -1).cos(), sin = at::cat({angles, angles}, -1).sin();
   const at::Tensor base = at::randn({2, 5, 4, 6}, opts);
@@ -156,10 +164,10 @@ TEST(RotaryNode, OutputAndGradientEqualAutogradOfTheWrittenOutRotation) {
 TEST(RotaryNode, ForwardEqualsTheNoGradComputationBitForBit) {
   at::manual_seed(10);
   for (const at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
-    const at::Tensor angles = at::randn({1, 1, 7, 4});
+    const at::Tensor angles = at::randn({1, 1, 7, 4}).to(kDevice);
     const at::Tensor cos = at::cat({angles, angles}, -1).cos().to(dtype);
     const at::Tensor sin = at::cat({angles, angles}, -1).sin().to(dtype);
-    at::Tensor x = at::randn({1, 3, 7, 8}).to(dtype);
+    at::Tensor x = at::randn({1, 3, 7, 8}).to(kDevice, dtype);
     at::Tensor plain;
     {
       c10::NoGradGuard no_grad;
