@@ -10,14 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/engine/test_device.h"
+
 namespace gspo::engine {
 namespace {
 
-#ifdef GSPO_TEST_ON_CUDA
-const at::Device kDevice(at::kCUDA, 0);
-#else
-const at::Device kDevice(at::kCPU);
-#endif
+const at::Device kDevice = test_support::kTestDevice;
 
 struct Case {
   bool with_weight, with_bias, separate_input, x_needs_grad;

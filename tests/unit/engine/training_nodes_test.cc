@@ -12,14 +12,12 @@
 #include <optional>
 #include <string>
 
+#include "tests/unit/engine/test_device.h"
+
 namespace gspo::engine {
 namespace {
 
-#ifdef GSPO_TEST_ON_CUDA
-const at::Device kDevice(at::kCUDA, 0);
-#else
-const at::Device kDevice(at::kCPU);
-#endif
+const at::Device kDevice = test_support::kTestDevice;
 
 struct Shape {
   std::int64_t heads, kv_heads, tokens;
