@@ -1,9 +1,11 @@
-// Training's single-node attention (model/attention.cc) and rotation (model/rope.cc) against
-// the same functions written out independently here (attention: every query head against its
-// kv head's keys, float64 softmax) and differentiated by LibTorch's autograd; and their
+// Training's single-node attention (model/attention.cc), rotation (model/rope.cc) and gated MLP
+// (model/mlp_node.h) against the same functions written out independently here (attention:
+// every query head against its kv head's keys, float64 softmax; the MLP with separate gate and
+// up products) and differentiated by LibTorch's autograd; attention's and the rotation's
 // forward against generation's, to the bit. (The LoRA node: lora_linear_test.cc.) Built for the
 // CPU (gspo_engine_test) and, with GSPO_TEST_ON_CUDA, for the GPU (tests/gpu).
 #include "worker/engine/model/attention.h"
+#include "worker/engine/model/mlp_node.h"
 #include "worker/engine/model/rope.h"
 
 #include <gtest/gtest.h>
@@ -175,6 +177,36 @@ TEST(RotaryNode, ForwardEqualsTheNoGradComputationBitForBit) {
     const at::Tensor trained = ApplyRotary(x, cos, sin);
     ASSERT_TRUE(trained.requires_grad());
     EXPECT_TRUE(at::equal(trained.detach(), plain));
+  }
+}
+
+// The MLP node against gate and up as separate products, for each activation, in float64 (to
+// rounding) and bf16 (to bf16 precision of the float64 result).
+TEST(MlpNode, OutputAndGradientEqualAutogradOfSeparateProducts) {
+  constexpr std::int64_t hidden = 6, features = 10;
+  for (const Activation activation : {Activation::kGeluTanh, Activation::kGelu, Activation::kSilu}) {
+    for (const at::ScalarType dtype : {at::kDouble, at::kBFloat16}) {
+      at::manual_seed(13);
+      const auto draw = [&](std::vector<std::int64_t> sizes, at::ScalarType type) {
+        return at::randn(sizes, at::TensorOptions().dtype(at::kDouble)).to(kDevice, type);
+      };
+      const at::Tensor gate_w = draw({features, hidden}, at::kDouble), up_w = draw({features, hidden}, at::kDouble);
+      const at::Tensor down_w = draw({hidden, features}, at::kDouble);
+      const at::Tensor x_base = draw({2, 3, hidden}, at::kDouble), probe = draw({2, 3, hidden}, at::kDouble);
+      at::Tensor x = x_base.clone().to(dtype).requires_grad_(true);
+      const at::Tensor y = GatedMlpNode(x, at::cat({gate_w, up_w}).to(dtype), down_w.to(dtype), activation);
+      (y.to(at::kDouble) * probe).sum().backward();
+      at::Tensor x_ref = x_base.clone().requires_grad_(true);
+      const at::Tensor want =
+          at::linear(ApplyActivation(at::linear(x_ref, gate_w), activation) * at::linear(x_ref, up_w), down_w);
+      (want * probe).sum().backward();
+      const double tolerance = dtype == at::kDouble ? 1e-12 : 3e-2;
+      const std::string what = "activation " + std::to_string(static_cast<int>(activation)) +
+                               (dtype == at::kDouble ? " float64" : " bf16");
+      EXPECT_LE(RelativeError(y, want), tolerance) << what;
+      EXPECT_LE(RelativeError(x.grad(), x_ref.grad()), tolerance) << what;
+      EXPECT_EQ(x.grad().scalar_type(), dtype) << what;
+    }
   }
 }
 

@@ -9,6 +9,7 @@
 #include "worker/engine/model/attention.h"
 #include "worker/engine/model/fused_norm.h"
 #include "worker/engine/model/layer_checkpoint.h"
+#include "worker/engine/model/mlp_node.h"
 #include "worker/engine/model/safetensors.h"
 #include "worker/engine/model/safetensors_torch.h"
 #include "worker/engine/model/weight_names.h"
@@ -203,18 +204,14 @@ at::Tensor DecoderModel::RmsNorm(const at::Tensor& x, const at::Tensor& weight) 
 
 at::Tensor DecoderModel::Mlp(const DecoderLayerWeights& w, const at::Tensor& x,
                              const ForwardInput& mode) const {
-  at::Tensor gate = w.gate_proj(x, mode.use_adapters, mode.training);
-  switch (config_.activation) {
-    case Activation::kGeluTanh:
-      gate = at::gelu(gate, "tanh");
-      break;
-    case Activation::kGelu:
-      gate = at::gelu(gate);
-      break;
-    case Activation::kSilu:
-      gate = at::silu(gate);
-      break;
+  const Linear* const adaptable[] = {&w.gate_proj, &w.up_proj, &w.down_proj};
+  bool plain = w.gate_up_weight.defined() && !w.gate_proj.bias.defined() && !w.up_proj.bias.defined() &&
+               !w.down_proj.bias.defined();
+  for (const Linear* l : adaptable) plain = plain && !l->quantized && (!l->lora || !mode.use_adapters);
+  if (plain && c10::GradMode::is_enabled() && x.requires_grad() && TrainingNodesSwitchedOn()) {
+    return GatedMlpNode(x, w.gate_up_weight, w.down_proj.weight, config_.activation);
   }
+  const at::Tensor gate = ApplyActivation(w.gate_proj(x, mode.use_adapters, mode.training), config_.activation);
   return w.down_proj(gate * w.up_proj(x, mode.use_adapters, mode.training), mode.use_adapters,
                      mode.training);
 }
