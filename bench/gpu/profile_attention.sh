@@ -17,7 +17,7 @@ variable=${2:-GSPO_ATTENTION_MMA}
 for setting in ${1:-1 0}; do
   env "$variable=$setting" "$ncu" --clock-control none --cache-control none -k regex:DecodeAttention \
     --launch-skip 12 --launch-count 1 --section SpeedOfLight --section Occupancy --section LaunchStats \
-    --section WarpStateStats --section MemoryWorkloadAnalysis --section SchedulerStats \
+    --section WarpStateStats --section MemoryWorkloadAnalysis --section SchedulerStats --section SourceCounters \
     build-gpu/bin/gspo bench-decode-step > "$out/attention-profile-$setting.txt" 2>&1
   echo "== $variable=$setting"
   grep -E "Duration|DRAM Throughput|Memory Throughput|L2 Hit|L1/TEX Hit|Achieved Occupancy|Registers Per|Eligible Warps|Issued Warp|No Eligible|Stall|Waves Per SM|Block Limit" \

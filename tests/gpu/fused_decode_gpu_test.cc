@@ -251,9 +251,10 @@ TEST(FusedDecodeHeadDims, SpecialisedAttentionVariantsEqualTheReferenceLayers) {
 // The tensor-core attention (bf16 caches) against the float32 computation, judged as the bf16
 // test above judges the fused step: within twice the reference layers' error, short and past
 // one split-K chunk, for 2 and 4 query heads per kv head; with its tiles staged in shared memory
-// and loaded straight into registers (GSPO_ATTENTION_STAGED). GSPO_ATTENTION_MMA=0 must really
-// switch to the CUDA-core kernel and GSPO_ATTENTION_STAGED to the other loads (past one tile per
-// warp the two split the keys among their warps differently, so the outputs differ).
+// (rings of 3 and of 2 tiles) and loaded straight into registers (GSPO_ATTENTION_STAGED).
+// GSPO_ATTENTION_MMA=0 must really switch to the CUDA-core kernel and GSPO_ATTENTION_STAGED to
+// the other loads (past one tile per warp the two split the keys among their warps differently,
+// so the outputs differ); the ring's depth changes when tiles arrive, not the arithmetic.
 TEST(FusedDecodeHeadDims, TensorCoreAttentionIsAsAccurateAsTheReferenceLayers) {
   struct Env {
     Env(const char* name, const char* value) : name(name) { ::setenv(name, value, 1); }
@@ -271,7 +272,7 @@ TEST(FusedDecodeHeadDims, TensorCoreAttentionIsAsAccurateAsTheReferenceLayers) {
         const DecodeRun truth = RunDecode(*exact, false, false, steps);
         const DecodeRun reference = RunDecode(*model, false, false, steps);
         const auto [ref_max, ref_cache] = Compare(reference, truth);
-        DecodeRun cuda_cores, staged, direct;
+        DecodeRun cuda_cores, staged, staged_two, direct;
         {
           Env off("GSPO_ATTENTION_MMA", "0");
           cuda_cores = RunDecode(*model, true, false, steps);
@@ -279,13 +280,20 @@ TEST(FusedDecodeHeadDims, TensorCoreAttentionIsAsAccurateAsTheReferenceLayers) {
         {
           Env on("GSPO_ATTENTION_MMA", "1");
           {
-            Env loads("GSPO_ATTENTION_STAGED", "1");
+            Env loads("GSPO_ATTENTION_STAGED", "3");
             staged = RunDecode(*model, true, false, steps);
+          }
+          {
+            Env loads("GSPO_ATTENTION_STAGED", "2");
+            staged_two = RunDecode(*model, true, false, steps);
           }
           Env loads("GSPO_ATTENTION_STAGED", "0");
           direct = RunDecode(*model, true, false, steps);
         }
-        for (const auto& [name, run] : {std::pair<const char*, const DecodeRun*>{"staged", &staged}, {"direct", &direct}}) {
+        EXPECT_TRUE(at::equal(staged.hidden, staged_two.hidden)) << what << ": ring depth changed the result";
+        for (const auto& [name, run] : {std::pair<const char*, const DecodeRun*>{"staged", &staged},
+                                        {"staged in 2", &staged_two},
+                                        {"direct", &direct}}) {
           const auto [mma_max, mma_cache] = Compare(*run, truth);
           EXPECT_LE(NormRelDiff(run->hidden, truth.hidden), 2 * NormRelDiff(reference.hidden, truth.hidden) + 2e-3)
               << what << " " << name;
@@ -348,8 +356,8 @@ TEST(FusedDecodeHeadDims, SharedPromptPrefixIsReadFromItsSourceRow) {
   for (const at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
     auto model = RandomGemma2(256, 4, dtype);
     ASSERT_TRUE(model);
-    // CUDA cores; tensor cores with staged tiles; tensor cores with direct loads.
-    for (const auto& [mma, staged] : {std::pair<const char*, const char*>{"0", "1"}, {"1", "1"}, {"1", "0"}}) {
+    // CUDA cores; tensor cores with staged tiles (rings of 3 and 2); tensor cores with direct loads.
+    for (const auto& [mma, staged] : {std::pair<const char*, const char*>{"0", "3"}, {"1", "3"}, {"1", "2"}, {"1", "0"}}) {
       if (dtype == at::kFloat && std::string(mma) == "1") continue;  // the tensor-core kernel is bf16 only
       Env kernel("GSPO_ATTENTION_MMA", mma), loads("GSPO_ATTENTION_STAGED", staged);
       for (const std::int64_t steps : {12, 300}) {

@@ -19,13 +19,15 @@
 //   - direct (the default): every lane loads its fragments straight from the cache into
 //     registers, all of a tile's loads before any use. Measured register-bound: 2 blocks of 4
 //     warps per multiprocessor, each warp waiting on its own loads.
-//   - staged (GSPO_ATTENTION_STAGED=1): each warp keeps a ring of kStages tiles in shared memory
-//     filled by cp.async, so two tiles are in flight while it computes a third and the bytes in
-//     flight do not live in registers. Rows are padded so that the fragment reads of a quarter
-//     warp hit 32 distinct banks.
+//   - staged (GSPO_ATTENTION_STAGED=3 or 2, compute capability 9.0): each warp keeps a ring of
+//     that many tiles in shared memory, filled by bulk copies (one instruction per row), so the
+//     next tiles are in flight while it computes one and the bytes in flight do not live in
+//     registers. Rows are padded so that the fragment reads of a quarter warp hit 32 distinct
+//     banks.
 #include "worker/engine/kernels/decode_attention_mma.h"
 
 #include <cmath>
+#include <cstdint>
 #include <type_traits>
 
 #include "worker/engine/kernels/kernel_common.cuh"
@@ -187,12 +189,14 @@ __device__ __forceinline__ void LoadQueryFragments(const DecodeAttentionArgs& a,
   __syncthreads();
 }
 
-// The block's warps merged in warp order (reproducible): the block-wide max per head, each
-// warp's rescaled sums and values added in turn into `merged` ([kMaxGroup][D] floats of shared
-// memory); then the output (one chunk: normalised, in T) or this chunk's partial state.
+// The block's warps merged in warp order (reproducible): the block-wide max per head; each
+// warp's values, rescaled to it, side by side in `partial` (shared memory for kWarps x kMaxGroup
+// x D floats, used as [warp][head < group][D]); then each thread adds a few outputs over the
+// warps, in warp order, and writes the output (one chunk: normalised, in T) or this chunk's
+// partial state. The warps write at once: no warp waits for another's additions.
 template <int D, int kWarps>
 __device__ __forceinline__ void FinishBlock(WarpAttention<D>& w, const DecodeAttentionArgs& a, int kv_head, int row,
-                                            int split, int group, float (*merged)[D]) {
+                                            int split, int group, float* partial) {
   using T = __nv_bfloat16;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int g = lane >> 2, t = lane & 3;
@@ -223,31 +227,32 @@ __device__ __forceinline__ void FinishBlock(WarpAttention<D>& w, const DecodeAtt
     head_sum[head] = total;
   }
   __syncthreads();
-  const int even = 2 * t, odd = 2 * t + 1;
-  const float scale_even = warp_scale[warp][even], scale_odd = warp_scale[warp][odd];
-  for (int v = 0; v < kWarps; ++v) {
-    if (warp == v) {
+  // Lane (g, t) holds heads 2t (acc[i][0], acc[i][2]) and 2t + 1 (acc[i][1], acc[i][3]) at dims
+  // ValueDim(i, g) and the next: one 8-byte store per head and m-tile.
+  float* mine = partial + warp * group * D;
+#pragma unroll
+  for (int odd = 0; odd < 2; ++odd) {
+    const int head = 2 * t + odd;
+    if (head < group) {
+      const float scale = warp_scale[warp][head];
 #pragma unroll
       for (int i = 0; i < WarpAttention<D>::kSteps; ++i) {
-        const int dim = ValueDim(i, g);
-        // Warp 0 stores, the others add: no zeroing pass.
-        if (even < group) {
-          merged[even][dim] = (v == 0 ? 0.f : merged[even][dim]) + w.acc[i][0] * scale_even;
-          merged[even][dim + 1] = (v == 0 ? 0.f : merged[even][dim + 1]) + w.acc[i][2] * scale_even;
-        }
-        if (odd < group) {
-          merged[odd][dim] = (v == 0 ? 0.f : merged[odd][dim]) + w.acc[i][1] * scale_odd;
-          merged[odd][dim + 1] = (v == 0 ? 0.f : merged[odd][dim + 1]) + w.acc[i][3] * scale_odd;
-        }
+        *reinterpret_cast<float2*>(mine + head * D + ValueDim(i, g)) =
+            make_float2(w.acc[i][odd] * scale, w.acc[i][2 + odd] * scale);
       }
     }
-    __syncthreads();
   }
+  __syncthreads();
+  const auto merged = [&](int head, int dim) {
+    float sum = 0.f;
+    for (int v = 0; v < kWarps; ++v) sum += partial[(v * group + head) * D + dim];
+    return sum;
+  };
   if (gridDim.z > 1) {
     // This chunk's state per head, as the CUDA-core kernel writes it: [max, sum, values].
     for (int i = threadIdx.x; i < group * (D + 2); i += blockDim.x) {
       const int head = i / (D + 2), e = i % (D + 2);
-      const float value = e == 0 ? head_max[head] : e == 1 ? head_sum[head] : merged[head][e - 2];
+      const float value = e == 0 ? head_max[head] : e == 1 ? head_sum[head] : merged(head, e - 2);
       const std::int64_t out_head = static_cast<std::int64_t>(row) * a.heads + kv_head * group + head;
       a.partials[(out_head * gridDim.z + split) * (D + 2) + e] = value;
     }
@@ -256,7 +261,7 @@ __device__ __forceinline__ void FinishBlock(WarpAttention<D>& w, const DecodeAtt
   T* out = static_cast<T*>(a.out) + (static_cast<std::int64_t>(row) * a.heads + kv_head * group) * D;
   for (int i = threadIdx.x; i < group * D; i += blockDim.x) {
     const float total = head_sum[i / D];
-    out[i] = FromFloat<T>(total != 0.f ? merged[i / D][i % D] / total : 0.f);  // NaN stays NaN
+    out[i] = FromFloat<T>(total != 0.f ? merged(i / D, i % D) / total : 0.f);  // NaN stays NaN
   }
 }
 
@@ -307,21 +312,63 @@ __global__ void __launch_bounds__(kMmaWarps * 32, 2) DecodeAttentionMmaKernel(De
       tile(base, std::false_type{});
     }
   }
-  __shared__ float merged[kMaxGroup][D];
-  FinishBlock<D, kMmaWarps>(state, a, kv_head, row, split, group, merged);
+  __shared__ float partial[kMmaWarps * kMaxGroup * D];
+  FinishBlock<D, kMmaWarps>(state, a, kv_head, row, split, group, partial);
 }
 
-// 16 bytes from global to shared memory, bypassing L1; zeros instead when `copy` is false.
-__device__ __forceinline__ void CopyAsync16(void* shared_dst, const void* global_src, bool copy) {
-  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(shared_dst));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(global_src), "r"(copy ? 16 : 0)
-               : "memory");
+// Hopper's bulk copies: one instruction moves a whole row into shared memory (the copy engine
+// does the addressing), and the warp learns of the bytes' arrival from an mbarrier. The
+// launcher picks this kernel only on compute capability 9.0 and up.
+__device__ __forceinline__ unsigned SharedAddress(const void* p) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(p));
 }
-__device__ __forceinline__ void CommitCopies() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-// Waits until at most `kPending` of this thread's committed copy groups are outstanding.
-template <int kPending>
-__device__ __forceinline__ void WaitCopies() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
+__device__ __forceinline__ void InitArrivals(std::uint64_t* barrier, unsigned arrivals) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(SharedAddress(barrier)), "r"(arrivals) : "memory");
+  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");  // visible to the copy engine
+#else
+  __trap();
+#endif
+}
+// Arrives on `barrier` (one arrival per phase) and tells it how many bytes the phase awaits.
+__device__ __forceinline__ void ArriveExpectingBytes(std::uint64_t* barrier, unsigned bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(SharedAddress(barrier)), "r"(bytes)
+               : "memory");
+#else
+  __trap();
+#endif
+}
+// `bytes` (a multiple of 16, both ends 16-byte aligned) from global to shared memory; their
+// arrival counts against `barrier`'s phase. Orders this thread's earlier shared-memory accesses
+// before the copy's writes (the copy engine is another proxy).
+__device__ __forceinline__ void CopyBulk(void* shared_dst, const void* global_src, unsigned bytes,
+                                         std::uint64_t* barrier) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(
+                   SharedAddress(shared_dst)),
+               "l"(global_src), "r"(bytes), "r"(SharedAddress(barrier))
+               : "memory");
+#else
+  __trap();
+#endif
+}
+// Spins until `barrier` has completed the phase of parity `parity`.
+__device__ __forceinline__ void WaitPhase(std::uint64_t* barrier, unsigned parity) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile(
+      "{\n"
+      ".reg .pred complete;\n"
+      "wait_phase:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 complete, [%0], %1;\n"
+      "@!complete bra wait_phase;\n"
+      "}\n" ::"r"(SharedAddress(barrier)),
+      "r"(parity)
+      : "memory");
+#else
+  __trap();
+#endif
 }
 
 // One warp's stage: 16 key rows, then 16 value rows. Key rows are padded to 16 words past a
@@ -329,65 +376,67 @@ __device__ __forceinline__ void WaitCopies() {
 // rows g, g+1 at 4t words; value rows 2t, 2t+1 at 4g words) hit 32 distinct banks.
 template <int D>
 struct Stage {
-  static constexpr int kKeyStride = 2 * D + 64, kValueStride = 2 * D + 16;  // bytes
+  static constexpr int kRowBytes = 2 * D;
+  static constexpr int kKeyStride = kRowBytes + 64, kValueStride = kRowBytes + 16;  // bytes
   static constexpr int kBytes = kTileKeys * (kKeyStride + kValueStride);
 };
 
-// Warps per block and tiles per warp's ring: 2 x 3 keeps two blocks per multiprocessor at
-// head_dim 256 (2 x 106 KB of stages) with two tiles in flight per warp while it computes one.
+// Warps per block; each keeps a ring of kStages tiles. At head_dim 256 a 3-stage ring takes
+// ~106 KB per block (two blocks per multiprocessor), a 2-stage one ~71 KB (three).
 constexpr int kStagedWarps = 2;
-constexpr int kStages = 3;
-template <int D>
+template <int D, int kStages>
 constexpr int kStagedBytes = kStagedWarps * kStages * Stage<D>::kBytes;
 
-template <int D>
+template <int D, int kStages>
 __global__ void __launch_bounds__(kStagedWarps * 32) DecodeAttentionStagedKernel(DecodeAttentionArgs a) {
   using State = WarpAttention<D>;
   using T = __nv_bfloat16;
-  constexpr int kChunksPerRow = D / 8;                      // 16-byte chunks of a key or value row
-  constexpr int kCopies = kTileKeys * kChunksPerRow / 32;   // per lane per tile, of each
+  using Ring = Stage<D>;
   extern __shared__ __align__(16) unsigned char stages[];
+  __shared__ std::uint64_t tile_ready[kStagedWarps][kStages];
   const int kv_head = blockIdx.x, row = blockIdx.y, split = blockIdx.z;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int g = lane >> 2, t = lane & 3;
   const int group = a.heads / a.kv_heads;
   const AttentionBlock<T> block(a, kv_head, row, split, D);
   const int last = static_cast<int>(block.end);
+  std::uint64_t* ready = tile_ready[warp];
+  if (lane == 0) {
+    for (int j = 0; j < kStages; ++j) InitArrivals(&ready[j], 1);
+  }
   __shared__ uint2 q_fragments[State::kSteps][32];
-  LoadQueryFragments<D>(a, kv_head, row, group, q_fragments);
+  LoadQueryFragments<D>(a, kv_head, row, group, q_fragments);  // synchronises the block
 
-  unsigned char* ring = stages + warp * kStages * Stage<D>::kBytes;
-  // The warp's tile `base` into stage `stage`: each copy instruction of the warp moves
-  // consecutive chunks of the rows (whole 512-byte rows at head_dim 256); slots past `end` are
-  // zero-filled and masked later.
+  unsigned char* ring = stages + warp * kStages * Ring::kBytes;
+  // The warp's tile `base` into stage `stage`: lanes 0-15 copy key rows, lanes 16-31 value rows,
+  // one row each. Slots past `end` are not copied: whatever their stage holds is masked later.
   const auto fetch = [&](int base, int stage) {
-    unsigned char* keys = ring + stage * Stage<D>::kBytes;
-    unsigned char* values = keys + kTileKeys * Stage<D>::kKeyStride;
-#pragma unroll
-    for (int i = 0; i < kCopies; ++i) {
-      const int chunk = lane + 32 * i, r = chunk / kChunksPerRow, c = chunk % kChunksPerRow;
-      const int s = base + r;
-      const bool in = s < last;
-      const std::int64_t offset = (in ? block.RowOffset(s, D) : 0) + 8 * c;
-      CopyAsync16(keys + r * Stage<D>::kKeyStride + 16 * c, block.k_rows + offset, in);
-      CopyAsync16(values + r * Stage<D>::kValueStride + 16 * c, block.v_rows + offset, in);
+    const int rows = last - base < kTileKeys ? last - base : kTileKeys;
+    if (lane == 0) ArriveExpectingBytes(&ready[stage], 2u * rows * Ring::kRowBytes);
+    const int r = lane & (kTileKeys - 1);
+    if (r < rows) {
+      unsigned char* keys = ring + stage * Ring::kBytes;
+      const std::int64_t offset = block.RowOffset(base + r, D);
+      if (lane < kTileKeys) {
+        CopyBulk(keys + r * Ring::kKeyStride, block.k_rows + offset, Ring::kRowBytes, &ready[stage]);
+      } else {
+        unsigned char* values = keys + kTileKeys * Ring::kKeyStride;
+        CopyBulk(values + r * Ring::kValueStride, block.v_rows + offset, Ring::kRowBytes, &ready[stage]);
+      }
     }
   };
   const int first = static_cast<int>(block.begin) + warp * kTileKeys, stride = kStagedWarps * kTileKeys;
   const int tiles = first < last ? (last - first + stride - 1) / stride : 0;
-  // One commit per slot of the ring, empty or not, so that "all but kStages - 1 groups done"
-  // always means "this tile is here".
 #pragma unroll
   for (int j = 0; j < kStages - 1; ++j) {
     if (j < tiles) fetch(first + j * stride, j);
-    CommitCopies();
   }
   State state;
   int stage = 0;
+  unsigned parity = 0;  // of the phase that brings tile j into `stage`
   for (int j = 0; j < tiles; ++j) {
     const int ahead = j + kStages - 1;
     if (ahead < tiles) fetch(first + ahead * stride, stage == 0 ? kStages - 1 : stage - 1);
-    CommitCopies();
     const int base = first + j * stride;
     bool allowed[4];
 #pragma unroll
@@ -395,17 +444,16 @@ __global__ void __launch_bounds__(kStagedWarps * 32) DecodeAttentionStagedKernel
       const int s = base + LaneKey(u, t);
       allowed[u] = s < last && block.Allowed(s, a.window);
     }
-    WaitCopies<kStages - 1>();
-    __syncwarp();  // the other lanes' copies of this tile are visible
+    WaitPhase(&ready[stage], parity);
 
-    const unsigned char* keys = ring + stage * Stage<D>::kBytes;
-    const unsigned char* values = keys + kTileKeys * Stage<D>::kKeyStride;
+    const unsigned char* keys = ring + stage * Ring::kBytes;
+    const unsigned char* values = keys + kTileKeys * Ring::kKeyStride;
     unsigned key_words[2][State::kKeyWords], value_words[4][State::kValueWords];
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
 #pragma unroll
       for (int c = 0; c < State::kKeyWords / 4; ++c) {
-        const uint4 v = *reinterpret_cast<const uint4*>(keys + (8 * half + g) * Stage<D>::kKeyStride + 64 * c + 16 * t);
+        const uint4 v = *reinterpret_cast<const uint4*>(keys + (8 * half + g) * Ring::kKeyStride + 64 * c + 16 * t);
         key_words[half][4 * c] = v.x;
         key_words[half][4 * c + 1] = v.y;
         key_words[half][4 * c + 2] = v.z;
@@ -416,8 +464,7 @@ __global__ void __launch_bounds__(kStagedWarps * 32) DecodeAttentionStagedKernel
     for (int u = 0; u < 4; ++u) {
 #pragma unroll
       for (int c = 0; c < State::kValueWords / 4; ++c) {
-        const uint4 v =
-            *reinterpret_cast<const uint4*>(values + LaneKey(u, t) * Stage<D>::kValueStride + 128 * c + 16 * g);
+        const uint4 v = *reinterpret_cast<const uint4*>(values + LaneKey(u, t) * Ring::kValueStride + 128 * c + 16 * g);
         value_words[u][4 * c] = v.x;
         value_words[u][4 * c + 1] = v.y;
         value_words[u][4 * c + 2] = v.z;
@@ -425,23 +472,38 @@ __global__ void __launch_bounds__(kStagedWarps * 32) DecodeAttentionStagedKernel
       }
     }
     state.Attend(q_fragments, key_words, value_words, allowed, a.scale, a.softcap, lane, t);
-    __syncwarp();  // every lane is done with this stage before it is refilled
-    stage = stage == kStages - 1 ? 0 : stage + 1;
+    __syncwarp();  // every lane is done with this stage before a copy refills it
+    if (++stage == kStages) {
+      stage = 0;
+      parity ^= 1u;
+    }
   }
-  WaitCopies<0>();
-  __syncthreads();  // the stages become the merge buffer
-  FinishBlock<D, kStagedWarps>(state, a, kv_head, row, split, group, reinterpret_cast<float(*)[D]>(stages));
+  // Every copy issued was waited for; FinishBlock's first barrier keeps the other warp's stages
+  // from being overwritten while it still reads them.
+  FinishBlock<D, kStagedWarps>(state, a, kv_head, row, split, group, reinterpret_cast<float*>(stages));
 }
 
-template <int D>
+template <int D, int kStages>
 cudaError_t LaunchStaged(const DecodeAttentionArgs& a, cudaStream_t stream) {
-  static_assert(kStagedBytes<D> >= kMaxGroup * D * static_cast<int>(sizeof(float)), "merge buffer");
-  const cudaError_t configured = cudaFuncSetAttribute(DecodeAttentionStagedKernel<D>,
-                                                      cudaFuncAttributeMaxDynamicSharedMemorySize, kStagedBytes<D>);
+  static_assert(kStagedBytes<D, kStages> >= kStagedWarps * kMaxGroup * D * static_cast<int>(sizeof(float)),
+                "merge buffer");
+  constexpr int kBytes = kStagedBytes<D, kStages>;
+  const cudaError_t configured =
+      cudaFuncSetAttribute(DecodeAttentionStagedKernel<D, kStages>, cudaFuncAttributeMaxDynamicSharedMemorySize, kBytes);
   if (configured != cudaSuccess) return configured;
   const dim3 grid(a.kv_heads, a.rows, a.chunks);
-  DecodeAttentionStagedKernel<D><<<grid, kStagedWarps * 32, kStagedBytes<D>, stream>>>(a);
+  DecodeAttentionStagedKernel<D, kStages><<<grid, kStagedWarps * 32, kBytes, stream>>>(a);
   return cudaGetLastError();
+}
+
+template <int kStages>
+cudaError_t LaunchStagedFor(const DecodeAttentionArgs& a, cudaStream_t stream) {
+  switch (a.head_dim) {
+    case 64: return LaunchStaged<64, kStages>(a, stream);
+    case 128: return LaunchStaged<128, kStages>(a, stream);
+    case 256: return LaunchStaged<256, kStages>(a, stream);
+    default: return cudaErrorNotSupported;
+  }
 }
 
 }  // namespace
@@ -460,21 +522,17 @@ bool DecodeAttentionMmaSupports(DType dtype, int heads, int kv_heads, int head_d
 }
 
 cudaError_t LaunchDecodeAttentionMma(const DecodeAttentionArgs& a, cudaStream_t stream) {
-  // Staging needs ~106 KB of shared memory per block at head_dim 256 (opt-in beyond 48 KB).
-  static const int shared_optin = [] {
-    int device = 0, bytes = 0;
+  // Staging needs bulk copies (compute capability 9.0) and up to ~106 KB of shared memory per
+  // block at head_dim 256 (opt-in beyond 48 KB); elsewhere the direct loads serve.
+  static const bool can_stage = [] {
+    int device = 0, major = 0, bytes = 0;
     return cudaGetDevice(&device) == cudaSuccess &&
-                   cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) == cudaSuccess
-               ? bytes
-               : 0;
+           cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess && major >= 9 &&
+           cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) == cudaSuccess &&
+           bytes >= kStagedBytes<256, 3> + 8 * 1024;
   }();
-  if (a.staged_loads && shared_optin >= kStagedBytes<256> + 8 * 1024) {
-    switch (a.head_dim) {
-      case 64: return LaunchStaged<64>(a, stream);
-      case 128: return LaunchStaged<128>(a, stream);
-      case 256: return LaunchStaged<256>(a, stream);
-      default: return cudaErrorNotSupported;
-    }
+  if (a.staged_stages != 0 && can_stage) {
+    return a.staged_stages == 2 ? LaunchStagedFor<2>(a, stream) : LaunchStagedFor<3>(a, stream);
   }
   const dim3 grid(a.kv_heads, a.rows, a.chunks);
   const int threads = kMmaWarps * 32;
