@@ -8,6 +8,8 @@
 # GSPO_AB_BENCH=learner times the learner instead (the peer's learner setting: 64 x (128 + 256)
 # tokens, micro-batch 8, LoRA r16 on q/k/v/o, with operator counts; the peer: HF + peft, eager
 # and sdpa attention, with and without checkpointing).
+# GSPO_AB_SKIP_TESTS=1 skips the GPU tests (a second call on a host that ran them);
+# GSPO_AB_MICRO_BATCH sets the learner's micro-batch (default 8, the peer's).
 # Logs and raw JSON lines to $OUT.
 #   bench/gpu/switch_ab.sh VARIABLE 'VALUE VALUE...' [GTEST_FILTER]
 #   e.g. bench/gpu/switch_ab.sh GSPO_ATTENTION_MMA '1 0' 'FusedDecodeHeadDims.*'
@@ -20,8 +22,10 @@ out=${OUT:-$PWD/build-gpu/logs}
 mkdir -p "$out"
 GSPO_GPU_SKIP_TESTS=1 ./scripts/gpu-build.sh > "$out/build.log" 2>&1 || { tail -30 "$out/build.log"; exit 1; }
 export PATH=/opt/torch/.venv/bin:$PATH LD_LIBRARY_PATH=/tmp/gspo-prefix/usr/lib/x86_64-linux-gnu
-ctest --test-dir build-gpu -L gpu -R 'runtime|rollout|fused|dequant|adamw|training_nodes' --output-on-failure > "$out/gpu-tests.log" 2>&1
-grep -E "tests passed|Failed|FAILED" "$out/gpu-tests.log" | head
+if [ "${GSPO_AB_SKIP_TESTS:-0}" != 1 ]; then
+  ctest --test-dir build-gpu -L gpu -R 'runtime|rollout|fused|dequant|adamw|training_nodes' --output-on-failure > "$out/gpu-tests.log" 2>&1
+  grep -E "tests passed|Failed|FAILED" "$out/gpu-tests.log" | head
+fi
 if [ -n "$filter" ]; then
   t=$(ls build-gpu/bin/*fused_decode* build-gpu/tests/*fused_decode* 2>/dev/null | head -1)
   for v in $values; do
@@ -35,12 +39,12 @@ if [ "${GSPO_AB_BENCH:-rollout}" = learner ]; then
   for round in $(seq "${GSPO_AB_ROUNDS:-2}"); do
     for v in $values; do
       r=$(env "$variable=$v" build-gpu/bin/gspo bench-learner --random-config "$cfg" --device cuda --dtype bfloat16 \
-            --sequences 64 --prompt-len 128 --completion-len 256 --micro-batch 8 --lora-r 16 \
+            --sequences 64 --prompt-len 128 --completion-len 256 --micro-batch "${GSPO_AB_MICRO_BATCH:-8}" --lora-r 16 \
             --lora-targets q_proj,k_proj,v_proj,o_proj --reps 3 --op-counts | tee -a "$out/ab-learner.jsonl" |
           python3 -c "import sys, json
 for r in map(json.loads, (l for l in sys.stdin if l.startswith('{'))):
     print(f\"{r['tokens_per_s']:.0f} tok/s, phases {r['seconds']}, peak {r['peak_GiB']:.2f} GiB, {r['op_counts']['operators']} operators\")")
-      echo "round $round $variable=$v: learner $r"
+      echo "round $round $variable=$v micro-batch ${GSPO_AB_MICRO_BATCH:-8}: learner $r"
     done
   done
   if [ "${GSPO_AB_PEER:-0}" = 1 ]; then

@@ -250,11 +250,8 @@ TEST(FusedDecodeHeadDims, SpecialisedAttentionVariantsEqualTheReferenceLayers) {
 
 // The tensor-core attention (bf16 caches) against the float32 computation, judged as the bf16
 // test above judges the fused step: within twice the reference layers' error, short and past
-// one split-K chunk, for 2 and 4 query heads per kv head; with its tiles staged in shared memory
-// (rings of 3 and of 2 tiles) and loaded straight into registers (GSPO_ATTENTION_STAGED).
-// GSPO_ATTENTION_MMA=0 must really switch to the CUDA-core kernel and GSPO_ATTENTION_STAGED to
-// the other loads (past one tile per warp the two split the keys among their warps differently,
-// so the outputs differ); the ring's depth changes when tiles arrive, not the arithmetic.
+// one split-K chunk, for 2 and 4 query heads per kv head. GSPO_ATTENTION_MMA=0 must really
+// switch to the CUDA-core kernel.
 TEST(FusedDecodeHeadDims, TensorCoreAttentionIsAsAccurateAsTheReferenceLayers) {
   struct Env {
     Env(const char* name, const char* value) : name(name) { ::setenv(name, value, 1); }
@@ -272,37 +269,22 @@ TEST(FusedDecodeHeadDims, TensorCoreAttentionIsAsAccurateAsTheReferenceLayers) {
         const DecodeRun truth = RunDecode(*exact, false, false, steps);
         const DecodeRun reference = RunDecode(*model, false, false, steps);
         const auto [ref_max, ref_cache] = Compare(reference, truth);
-        DecodeRun cuda_cores, staged, staged_two, direct;
+        DecodeRun cuda_cores, tensor_cores;
         {
           Env off("GSPO_ATTENTION_MMA", "0");
           cuda_cores = RunDecode(*model, true, false, steps);
         }
         {
           Env on("GSPO_ATTENTION_MMA", "1");
-          {
-            Env loads("GSPO_ATTENTION_STAGED", "3");
-            staged = RunDecode(*model, true, false, steps);
-          }
-          {
-            Env loads("GSPO_ATTENTION_STAGED", "2");
-            staged_two = RunDecode(*model, true, false, steps);
-          }
-          Env loads("GSPO_ATTENTION_STAGED", "0");
-          direct = RunDecode(*model, true, false, steps);
+          tensor_cores = RunDecode(*model, true, false, steps);
         }
-        EXPECT_TRUE(at::equal(staged.hidden, staged_two.hidden)) << what << ": ring depth changed the result";
-        for (const auto& [name, run] : {std::pair<const char*, const DecodeRun*>{"staged", &staged},
-                                        {"staged in 2", &staged_two},
-                                        {"direct", &direct}}) {
-          const auto [mma_max, mma_cache] = Compare(*run, truth);
-          EXPECT_LE(NormRelDiff(run->hidden, truth.hidden), 2 * NormRelDiff(reference.hidden, truth.hidden) + 2e-3)
-              << what << " " << name;
-          EXPECT_LE(mma_cache, 2 * ref_cache + 2e-3) << what << " " << name;
-          EXPECT_LE(mma_max, 6e-2) << what << " " << name;
-          EXPECT_LE(NormRelDiff(run->hidden, cuda_cores.hidden), 2e-2) << what << " " << name;
-          EXPECT_FALSE(at::equal(run->hidden, cuda_cores.hidden)) << what << " " << name << ": the switch changed nothing";
-        }
-        if (steps > 100) EXPECT_FALSE(at::equal(staged.hidden, direct.hidden)) << what << ": staging changed nothing";
+        const auto [mma_max, mma_cache] = Compare(tensor_cores, truth);
+        EXPECT_LE(NormRelDiff(tensor_cores.hidden, truth.hidden), 2 * NormRelDiff(reference.hidden, truth.hidden) + 2e-3)
+            << what;
+        EXPECT_LE(mma_cache, 2 * ref_cache + 2e-3) << what;
+        EXPECT_LE(mma_max, 6e-2) << what;
+        EXPECT_LE(NormRelDiff(tensor_cores.hidden, cuda_cores.hidden), 2e-2) << what;
+        EXPECT_FALSE(at::equal(tensor_cores.hidden, cuda_cores.hidden)) << what << ": the switch changed nothing";
       }
     }
   }
@@ -345,7 +327,7 @@ at::Tensor DecodeSharedPrompt(const DecoderModel& model, std::int64_t steps, boo
 // row: with the other rows' copies broken, the fused step gives bit for bit what intact copies
 // give, and with GSPO_ATTENTION_SHARED_PREFIX=0 it reads the broken copies and turns NaN (so
 // this can fail).
-// Every attention kernel (float32 and bf16 on CUDA cores, bf16 on tensor cores staged or direct), short runs
+// Every attention kernel (float32 and bf16 on CUDA cores, bf16 on tensor cores), short runs
 // and runs past a split-K chunk.
 TEST(FusedDecodeHeadDims, SharedPromptPrefixIsReadFromItsSourceRow) {
   struct Env {
@@ -356,13 +338,12 @@ TEST(FusedDecodeHeadDims, SharedPromptPrefixIsReadFromItsSourceRow) {
   for (const at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
     auto model = RandomGemma2(256, 4, dtype);
     ASSERT_TRUE(model);
-    // CUDA cores; tensor cores with staged tiles (rings of 3 and 2); tensor cores with direct loads.
-    for (const auto& [mma, staged] : {std::pair<const char*, const char*>{"0", "3"}, {"1", "3"}, {"1", "2"}, {"1", "0"}}) {
+    for (const char* mma : {"0", "1"}) {  // CUDA cores; tensor cores
       if (dtype == at::kFloat && std::string(mma) == "1") continue;  // the tensor-core kernel is bf16 only
-      Env kernel("GSPO_ATTENTION_MMA", mma), loads("GSPO_ATTENTION_STAGED", staged);
+      Env kernel("GSPO_ATTENTION_MMA", mma);
       for (const std::int64_t steps : {12, 300}) {
         const std::string what = std::string(dtype == at::kFloat ? "float32" : "bf16") + " mma " + mma +
-                                 " staged " + staged + " steps " + std::to_string(steps);
+                                 " steps " + std::to_string(steps);
         const at::Tensor intact = DecodeSharedPrompt(*model, steps, false, false);
         ASSERT_FALSE(at::isnan(intact).any().item<bool>()) << what;
         EXPECT_TRUE(at::equal(DecodeSharedPrompt(*model, steps, true, true), intact)) << what;

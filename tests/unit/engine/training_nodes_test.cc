@@ -1,12 +1,15 @@
-// Training's single-node attention (model/attention.cc), rotation (model/rope.cc) and gated MLP
-// (model/mlp_node.h) against the same functions written out independently here (attention:
-// every query head against its kv head's keys, float64 softmax; the MLP with separate gate and
-// up products) and differentiated by LibTorch's autograd; attention's and the rotation's
-// forward against generation's, to the bit. (The LoRA node: lora_linear_test.cc.) Built for the
+// Training's single-node attention (model/attention.cc), rotation (model/rope.cc), gated MLP
+// (model/mlp_node.h) and log-probabilities (train/log_prob_node.h) against the same functions
+// written out independently here (attention: every query head against its kv head's keys,
+// float64 softmax; the MLP with separate gate and up products; log-probabilities as
+// log_softmax of the capped product) and differentiated by LibTorch's autograd; attention's and
+// the rotation's forward against generation's, and the log-probabilities' against the composed
+// operators', to the bit. (The LoRA node: lora_linear_test.cc.) Built for the
 // CPU (gspo_engine_test) and, with GSPO_TEST_ON_CUDA, for the GPU (tests/gpu).
 #include "worker/engine/model/attention.h"
 #include "worker/engine/model/mlp_node.h"
 #include "worker/engine/model/rope.h"
+#include "worker/engine/train/log_prob_node.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -206,6 +209,58 @@ TEST(MlpNode, OutputAndGradientEqualAutogradOfSeparateProducts) {
       EXPECT_LE(RelativeError(y, want), tolerance) << what;
       EXPECT_LE(RelativeError(x.grad(), x_ref.grad()), tolerance) << what;
       EXPECT_EQ(x.grad().scalar_type(), dtype) << what;
+    }
+  }
+}
+
+// log_softmax(cap(x W^T) / T)[target] and the entropy written out, in the dtype of its inputs
+// (the cap rounded step by step, as the model's logits are), differentiated by autograd.
+struct WrittenOutLogProbs {
+  at::Tensor logp, entropy;
+};
+WrittenOutLogProbs WrittenOut(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& targets,
+                              std::optional<double> softcap, double temperature) {
+  at::Tensor logits = at::mm(x, weight.t());
+  if (softcap) logits = at::tanh(logits / *softcap) * *softcap;
+  const at::Tensor log_probs = at::log_softmax(logits.to(at::kDouble) / temperature, -1);
+  return {log_probs.gather(1, targets.unsqueeze(1)).squeeze(1), -(log_probs.exp() * log_probs).sum(-1).detach()};
+}
+
+// The log-probability node with and without a soft-cap, at T = 1 and 0.7: float64 to rounding;
+// bf16 values equal to the composed bf16 operators' to the bit (the forward rounds where they
+// do), bf16 gradients to bf16 precision of the float64 ones.
+TEST(LogProbNode, ValuesAndGradientEqualAutogradOfTheWrittenOutLogSoftmax) {
+  constexpr std::int64_t rows = 130, hidden = 6, vocab = 300;  // rows past one of the entropy's pieces
+  for (const std::optional<double> softcap : {std::optional<double>(), std::optional<double>(3.0)}) {
+    for (const double temperature : {1.0, 0.7}) {
+      at::manual_seed(17);
+      const auto opts = at::TensorOptions().dtype(at::kDouble);
+      const at::Tensor weight = (at::randn({vocab, hidden}, opts) * 2).to(kDevice);
+      const at::Tensor x_base = at::randn({rows, hidden}, opts).to(kDevice), probe = at::randn({rows}, opts).to(kDevice);
+      const at::Tensor targets = at::randint(vocab, {rows}, at::TensorOptions().dtype(at::kLong)).to(kDevice);
+      const std::string what = std::string(softcap ? "capped" : "uncapped") + " T " + std::to_string(temperature);
+
+      at::Tensor x = x_base.clone().requires_grad_(true);
+      const HeadLogProbs got = LogProbNode(x, targets, {weight, softcap}, temperature);
+      (got.logp * probe).sum().backward();
+      at::Tensor x_ref = x_base.clone().requires_grad_(true);
+      const WrittenOutLogProbs want = WrittenOut(x_ref, weight, targets, softcap, temperature);
+      (want.logp * probe).sum().backward();
+      EXPECT_LE(RelativeError(got.logp, want.logp), 1e-12) << what;
+      EXPECT_LE(RelativeError(got.entropy, want.entropy), 1e-12) << what;
+      EXPECT_LE(RelativeError(x.grad(), x_ref.grad()), 1e-12) << what;
+      EXPECT_FALSE(got.entropy.requires_grad()) << what;
+
+      const at::Tensor w16 = weight.to(at::kBFloat16);
+      at::Tensor x16 = x_base.to(at::kBFloat16).requires_grad_(true);
+      const HeadLogProbs got16 = LogProbNode(x16, targets, {w16, softcap}, temperature);
+      (got16.logp.to(at::kDouble) * probe).sum().backward();
+      at::Tensor logits16 = at::mm(x_base.to(at::kBFloat16), w16.t());
+      if (softcap) logits16 = at::tanh(logits16 / *softcap) * *softcap;
+      const at::Tensor composed = at::log_softmax(logits16.to(at::kFloat).div_(temperature), -1);
+      EXPECT_TRUE(at::equal(got16.logp, composed.gather(1, targets.unsqueeze(1)).squeeze(1))) << what;
+      EXPECT_LE(RelativeError(x16.grad(), x_ref.grad()), 3e-2) << what;
+      EXPECT_EQ(x16.grad().scalar_type(), at::kBFloat16) << what;
     }
   }
 }

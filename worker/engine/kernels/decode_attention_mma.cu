@@ -15,19 +15,13 @@
 // keys does not depend on which dimension or key sits in which mma slot, so each lane's slots
 // are mapped to contiguous memory: a lane reads 16-byte vectors of its own key and value rows.
 //
-// Two ways to bring a tile in:
-//   - direct (the default): every lane loads its fragments straight from the cache into
-//     registers, all of a tile's loads before any use. Measured register-bound: 2 blocks of 4
-//     warps per multiprocessor, each warp waiting on its own loads.
-//   - staged (GSPO_ATTENTION_STAGED=3 or 2, compute capability 9.0): each warp keeps a ring of
-//     that many tiles in shared memory, filled by bulk copies (one instruction per row), so the
-//     next tiles are in flight while it computes one and the bytes in flight do not live in
-//     registers. Rows are padded so that the fragment reads of a quarter warp hit 32 distinct
-//     banks.
+// Every lane loads its fragments straight from the cache into registers, all of a tile's loads
+// before any use. Measured register-bound: 2 blocks of 4 warps per multiprocessor, each warp
+// waiting on its own loads; staging tiles in shared memory (cp.async, then bulk copies) measured
+// slower on the H200 (bench/results/h200-attention-merge.md).
 #include "worker/engine/kernels/decode_attention_mma.h"
 
 #include <cmath>
-#include <cstdint>
 #include <type_traits>
 
 #include "worker/engine/kernels/kernel_common.cuh"
@@ -316,196 +310,6 @@ __global__ void __launch_bounds__(kMmaWarps * 32, 2) DecodeAttentionMmaKernel(De
   FinishBlock<D, kMmaWarps>(state, a, kv_head, row, split, group, partial);
 }
 
-// Hopper's bulk copies: one instruction moves a whole row into shared memory (the copy engine
-// does the addressing), and the warp learns of the bytes' arrival from an mbarrier. The
-// launcher picks this kernel only on compute capability 9.0 and up.
-__device__ __forceinline__ unsigned SharedAddress(const void* p) {
-  return static_cast<unsigned>(__cvta_generic_to_shared(p));
-}
-__device__ __forceinline__ void InitArrivals(std::uint64_t* barrier, unsigned arrivals) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(SharedAddress(barrier)), "r"(arrivals) : "memory");
-  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");  // visible to the copy engine
-#else
-  __trap();
-#endif
-}
-// Arrives on `barrier` (one arrival per phase) and tells it how many bytes the phase awaits.
-__device__ __forceinline__ void ArriveExpectingBytes(std::uint64_t* barrier, unsigned bytes) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(SharedAddress(barrier)), "r"(bytes)
-               : "memory");
-#else
-  __trap();
-#endif
-}
-// `bytes` (a multiple of 16, both ends 16-byte aligned) from global to shared memory; their
-// arrival counts against `barrier`'s phase. Orders this thread's earlier shared-memory accesses
-// before the copy's writes (the copy engine is another proxy).
-__device__ __forceinline__ void CopyBulk(void* shared_dst, const void* global_src, unsigned bytes,
-                                         std::uint64_t* barrier) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(
-                   SharedAddress(shared_dst)),
-               "l"(global_src), "r"(bytes), "r"(SharedAddress(barrier))
-               : "memory");
-#else
-  __trap();
-#endif
-}
-// Spins until `barrier` has completed the phase of parity `parity`.
-__device__ __forceinline__ void WaitPhase(std::uint64_t* barrier, unsigned parity) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile(
-      "{\n"
-      ".reg .pred complete;\n"
-      "wait_phase:\n"
-      "mbarrier.try_wait.parity.shared::cta.b64 complete, [%0], %1;\n"
-      "@!complete bra wait_phase;\n"
-      "}\n" ::"r"(SharedAddress(barrier)),
-      "r"(parity)
-      : "memory");
-#else
-  __trap();
-#endif
-}
-
-// One warp's stage: 16 key rows, then 16 value rows. Key rows are padded to 16 words past a
-// multiple of 32 and value rows to 4, so that each quarter warp's 16-byte fragment reads (key
-// rows g, g+1 at 4t words; value rows 2t, 2t+1 at 4g words) hit 32 distinct banks.
-template <int D>
-struct Stage {
-  static constexpr int kRowBytes = 2 * D;
-  static constexpr int kKeyStride = kRowBytes + 64, kValueStride = kRowBytes + 16;  // bytes
-  static constexpr int kBytes = kTileKeys * (kKeyStride + kValueStride);
-};
-
-// Warps per block; each keeps a ring of kStages tiles. At head_dim 256 a 3-stage ring takes
-// ~106 KB per block (two blocks per multiprocessor), a 2-stage one ~71 KB (three).
-constexpr int kStagedWarps = 2;
-template <int D, int kStages>
-constexpr int kStagedBytes = kStagedWarps * kStages * Stage<D>::kBytes;
-
-template <int D, int kStages>
-__global__ void __launch_bounds__(kStagedWarps * 32) DecodeAttentionStagedKernel(DecodeAttentionArgs a) {
-  using State = WarpAttention<D>;
-  using T = __nv_bfloat16;
-  using Ring = Stage<D>;
-  extern __shared__ __align__(16) unsigned char stages[];
-  __shared__ std::uint64_t tile_ready[kStagedWarps][kStages];
-  const int kv_head = blockIdx.x, row = blockIdx.y, split = blockIdx.z;
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int g = lane >> 2, t = lane & 3;
-  const int group = a.heads / a.kv_heads;
-  const AttentionBlock<T> block(a, kv_head, row, split, D);
-  const int last = static_cast<int>(block.end);
-  std::uint64_t* ready = tile_ready[warp];
-  if (lane == 0) {
-    for (int j = 0; j < kStages; ++j) InitArrivals(&ready[j], 1);
-  }
-  __shared__ uint2 q_fragments[State::kSteps][32];
-  LoadQueryFragments<D>(a, kv_head, row, group, q_fragments);  // synchronises the block
-
-  unsigned char* ring = stages + warp * kStages * Ring::kBytes;
-  // The warp's tile `base` into stage `stage`: lanes 0-15 copy key rows, lanes 16-31 value rows,
-  // one row each. Slots past `end` are not copied: whatever their stage holds is masked later.
-  const auto fetch = [&](int base, int stage) {
-    const int rows = last - base < kTileKeys ? last - base : kTileKeys;
-    if (lane == 0) ArriveExpectingBytes(&ready[stage], 2u * rows * Ring::kRowBytes);
-    const int r = lane & (kTileKeys - 1);
-    if (r < rows) {
-      unsigned char* keys = ring + stage * Ring::kBytes;
-      const std::int64_t offset = block.RowOffset(base + r, D);
-      if (lane < kTileKeys) {
-        CopyBulk(keys + r * Ring::kKeyStride, block.k_rows + offset, Ring::kRowBytes, &ready[stage]);
-      } else {
-        unsigned char* values = keys + kTileKeys * Ring::kKeyStride;
-        CopyBulk(values + r * Ring::kValueStride, block.v_rows + offset, Ring::kRowBytes, &ready[stage]);
-      }
-    }
-  };
-  const int first = static_cast<int>(block.begin) + warp * kTileKeys, stride = kStagedWarps * kTileKeys;
-  const int tiles = first < last ? (last - first + stride - 1) / stride : 0;
-#pragma unroll
-  for (int j = 0; j < kStages - 1; ++j) {
-    if (j < tiles) fetch(first + j * stride, j);
-  }
-  State state;
-  int stage = 0;
-  unsigned parity = 0;  // of the phase that brings tile j into `stage`
-  for (int j = 0; j < tiles; ++j) {
-    const int ahead = j + kStages - 1;
-    if (ahead < tiles) fetch(first + ahead * stride, stage == 0 ? kStages - 1 : stage - 1);
-    const int base = first + j * stride;
-    bool allowed[4];
-#pragma unroll
-    for (int u = 0; u < 4; ++u) {
-      const int s = base + LaneKey(u, t);
-      allowed[u] = s < last && block.Allowed(s, a.window);
-    }
-    WaitPhase(&ready[stage], parity);
-
-    const unsigned char* keys = ring + stage * Ring::kBytes;
-    const unsigned char* values = keys + kTileKeys * Ring::kKeyStride;
-    unsigned key_words[2][State::kKeyWords], value_words[4][State::kValueWords];
-#pragma unroll
-    for (int half = 0; half < 2; ++half) {
-#pragma unroll
-      for (int c = 0; c < State::kKeyWords / 4; ++c) {
-        const uint4 v = *reinterpret_cast<const uint4*>(keys + (8 * half + g) * Ring::kKeyStride + 64 * c + 16 * t);
-        key_words[half][4 * c] = v.x;
-        key_words[half][4 * c + 1] = v.y;
-        key_words[half][4 * c + 2] = v.z;
-        key_words[half][4 * c + 3] = v.w;
-      }
-    }
-#pragma unroll
-    for (int u = 0; u < 4; ++u) {
-#pragma unroll
-      for (int c = 0; c < State::kValueWords / 4; ++c) {
-        const uint4 v = *reinterpret_cast<const uint4*>(values + LaneKey(u, t) * Ring::kValueStride + 128 * c + 16 * g);
-        value_words[u][4 * c] = v.x;
-        value_words[u][4 * c + 1] = v.y;
-        value_words[u][4 * c + 2] = v.z;
-        value_words[u][4 * c + 3] = v.w;
-      }
-    }
-    state.Attend(q_fragments, key_words, value_words, allowed, a.scale, a.softcap, lane, t);
-    __syncwarp();  // every lane is done with this stage before a copy refills it
-    if (++stage == kStages) {
-      stage = 0;
-      parity ^= 1u;
-    }
-  }
-  // Every copy issued was waited for; FinishBlock's first barrier keeps the other warp's stages
-  // from being overwritten while it still reads them.
-  FinishBlock<D, kStagedWarps>(state, a, kv_head, row, split, group, reinterpret_cast<float*>(stages));
-}
-
-template <int D, int kStages>
-cudaError_t LaunchStaged(const DecodeAttentionArgs& a, cudaStream_t stream) {
-  static_assert(kStagedBytes<D, kStages> >= kStagedWarps * kMaxGroup * D * static_cast<int>(sizeof(float)),
-                "merge buffer");
-  constexpr int kBytes = kStagedBytes<D, kStages>;
-  const cudaError_t configured =
-      cudaFuncSetAttribute(DecodeAttentionStagedKernel<D, kStages>, cudaFuncAttributeMaxDynamicSharedMemorySize, kBytes);
-  if (configured != cudaSuccess) return configured;
-  const dim3 grid(a.kv_heads, a.rows, a.chunks);
-  DecodeAttentionStagedKernel<D, kStages><<<grid, kStagedWarps * 32, kBytes, stream>>>(a);
-  return cudaGetLastError();
-}
-
-template <int kStages>
-cudaError_t LaunchStagedFor(const DecodeAttentionArgs& a, cudaStream_t stream) {
-  switch (a.head_dim) {
-    case 64: return LaunchStaged<64, kStages>(a, stream);
-    case 128: return LaunchStaged<128, kStages>(a, stream);
-    case 256: return LaunchStaged<256, kStages>(a, stream);
-    default: return cudaErrorNotSupported;
-  }
-}
-
 }  // namespace
 
 bool DecodeAttentionMmaSupports(DType dtype, int heads, int kv_heads, int head_dim) {
@@ -522,18 +326,6 @@ bool DecodeAttentionMmaSupports(DType dtype, int heads, int kv_heads, int head_d
 }
 
 cudaError_t LaunchDecodeAttentionMma(const DecodeAttentionArgs& a, cudaStream_t stream) {
-  // Staging needs bulk copies (compute capability 9.0) and up to ~106 KB of shared memory per
-  // block at head_dim 256 (opt-in beyond 48 KB); elsewhere the direct loads serve.
-  static const bool can_stage = [] {
-    int device = 0, major = 0, bytes = 0;
-    return cudaGetDevice(&device) == cudaSuccess &&
-           cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess && major >= 9 &&
-           cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) == cudaSuccess &&
-           bytes >= kStagedBytes<256, 3> + 8 * 1024;
-  }();
-  if (a.staged_stages != 0 && can_stage) {
-    return a.staged_stages == 2 ? LaunchStagedFor<2>(a, stream) : LaunchStagedFor<3>(a, stream);
-  }
   const dim3 grid(a.kv_heads, a.rows, a.chunks);
   const int threads = kMmaWarps * 32;
   switch (a.head_dim) {

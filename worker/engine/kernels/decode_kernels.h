@@ -98,9 +98,6 @@ struct DecodeAttentionArgs {
   // The tensor-core kernel where it applies (bf16; see decode_attention_mma.h); false: always
   // the CUDA-core one. GSPO_ATTENTION_MMA=0 turns it off.
   bool tensor_cores = false;
-  // The tensor-core kernel stages tiles in shared memory, a ring of this many (2 or 3) per warp
-  // (decode_attention_mma.cu); 0: each lane loads them into registers. GSPO_ATTENTION_STAGED sets it.
-  int staged_stages = 0;
   // Rows whose first prefix_slots slots equal another row's (KvCache::SharePrefix) read them
   // from row prefix_source[row] ([B] int32; null: none), so the G samples of a prompt share one
   // copy in L2 instead of each fetching its own from memory. Ignored once a ring has wrapped.

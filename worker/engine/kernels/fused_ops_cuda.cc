@@ -189,12 +189,9 @@ void DecodeAttention(const at::Tensor& q, const KvCache::LayerBuffers& layer,
   args.chunks = k::DecodeAttentionChunks(args.rows, args.kv_heads, layer.capacity, AttentionKeysPerChunk());
   args.chunk = (layer.capacity + args.chunks - 1) / args.chunks;
   args.keys_per_round = AttentionKeysPerRound();
-  // GSPO_ATTENTION_MMA=0: the CUDA-core kernel; GSPO_ATTENTION_STAGED=2 (or any other value but
-  // 0: 3): the tensor-core kernel with a ring of that many tiles per warp in shared memory;
-  // GSPO_ATTENTION_SHARED_PREFIX=0: every row reads its own copy of a shared prompt.
+  // GSPO_ATTENTION_MMA=0: the CUDA-core kernel; GSPO_ATTENTION_SHARED_PREFIX=0: every row reads
+  // its own copy of a shared prompt.
   args.tensor_cores = SwitchedOn("GSPO_ATTENTION_MMA");
-  const char* staged = std::getenv("GSPO_ATTENTION_STAGED");  // off until measured on the device
-  args.staged_stages = staged == nullptr || std::strcmp(staged, "0") == 0 ? 0 : std::strcmp(staged, "2") == 0 ? 2 : 3;
   if (layer.prefix_slots > 0 && layer.prefix_source.defined() && SwitchedOn("GSPO_ATTENTION_SHARED_PREFIX")) {
     CheckContiguous(layer.prefix_source, "prefix source");
     TORCH_CHECK(layer.prefix_source.scalar_type() == at::kInt && layer.prefix_source.numel() == rows,

@@ -122,6 +122,8 @@ class DecoderModel {
   // Logits before the final soft-cap (the fused sampler applies it): [B,V], or written into
   // `out` [B,V] in the model dtype without allocating (a recorded decode step).
   at::Tensor RawLogits(const at::Tensor& hidden_be) const { return at::linear(hidden_be, lm_head_); }
+  // The vocabulary projection's weight [V,E] (frozen; the embedding when tied).
+  const at::Tensor& lm_head() const { return lm_head_; }
   void RawLogitsInto(const at::Tensor& hidden_be, at::Tensor& out) const { at::mm_out(out, hidden_be, lm_head_.t()); }
 
   // Whether one-token cache_column steps run through the fused CUDA kernels

@@ -6,16 +6,25 @@
 
 #include <algorithm>
 
+#include "worker/engine/model/training_nodes.h"
+#include "worker/engine/train/log_prob_node.h"
+
 namespace gspo::engine {
 namespace {
 
-// One chunk of rows: log_softmax(logits(rows) / T)[targets] as autograd records it, and (when
-// asked) the entropy of each distribution, outside autograd.
+// One chunk of rows: log_softmax(logits(rows) / T)[targets] as autograd records it (one node
+// when training's nodes are on: train/log_prob_node.h), and (when asked) the entropy of each
+// distribution, outside autograd.
 struct ChunkResult {
   at::Tensor logp, entropy;
 };
 ChunkResult ChunkLogProbs(const DecoderModel& model, const at::Tensor& rows, const at::Tensor& targets,
                           double temperature, bool with_entropy = true) {
+  if (TrainingNodesSwitchedOn() && c10::GradMode::is_enabled() && rows.requires_grad()) {
+    HeadLogProbs node = LogProbNode(rows, targets, {model.lm_head(), model.config().final_logit_softcap},
+                                    temperature, with_entropy);
+    return {node.logp, with_entropy ? node.entropy : at::Tensor()};
+  }
   // Scaled in place: one [len, V] float32 tensor fewer (a division by a constant saves nothing
   // for backward, and the logits' own producers keep their inputs, not this output).
   at::Tensor log_probs = at::log_softmax(model.Logits(rows).to(at::kFloat).div_(temperature), -1);  // [len,V]

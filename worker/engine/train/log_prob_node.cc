@@ -1,0 +1,82 @@
+#include "worker/engine/train/log_prob_node.h"
+
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <algorithm>
+
+namespace gspo::engine {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// A copy in float32, or float64 for float64 models, that never aliases `t` (to() returns `t`
+// itself when nothing changes).
+at::Tensor FloatCopy(const at::Tensor& t) {
+  return t.to(t.scalar_type() == at::kDouble ? at::kDouble : at::kFloat, /*non_blocking=*/false, /*copy=*/true);
+}
+
+// Rows at a time for the entropy: its exp and product temporaries stay small next to the chunk.
+constexpr std::int64_t kEntropyRows = 128;
+
+struct LogProbFunction : public torch::autograd::Function<LogProbFunction> {
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& rows, const at::Tensor& targets,
+                               const VocabularyHead& head, double temperature, bool with_entropy) {
+    at::Tensor logits = at::mm(rows, head.weight.t());  // [N, V], the model dtype
+    at::Tensor kept = logits;                           // what backward needs to rebuild the capped logits
+    if (head.softcap) {
+      kept = logits.div_(*head.softcap).tanh_();  // each step rounded, as tanh(logits / cap) * cap rounds
+      logits = kept.mul(*head.softcap);
+    }
+    at::Tensor scaled = FloatCopy(logits).div_(temperature);
+    logits = at::Tensor();
+    const at::Tensor log_probs = at::log_softmax(scaled, -1);
+    const at::Tensor index = targets.unsqueeze(1);
+    at::Tensor logp = log_probs.gather(1, index).squeeze(1);
+    // z - log_softmax(z) is the row's log-sum-exp at every column; the target's will do.
+    const at::Tensor log_sum_exp = scaled.gather(1, index).squeeze(1) - logp;
+    scaled = at::Tensor();
+    at::Tensor entropy = at::empty({with_entropy ? rows.size(0) : 0}, log_probs.options());
+    for (std::int64_t start = 0; start < entropy.size(0); start += kEntropyRows) {
+      const at::Tensor part = log_probs.narrow(0, start, std::min(kEntropyRows, rows.size(0) - start));
+      entropy.narrow(0, start, part.size(0)).copy_(-(part.exp() * part).sum(-1));
+    }
+    ctx->save_for_backward({kept, targets, log_sum_exp});
+    ctx->saved_data["weight"] = head.weight;
+    ctx->saved_data["softcap"] = head.softcap ? *head.softcap : 0.0;
+    ctx->saved_data["temperature"] = temperature;
+    ctx->mark_non_differentiable({entropy});
+    return {logp, entropy};
+  }
+
+  // d logp / d z = onehot(target) - softmax(z) with z = capped / T, and d capped / d logits =
+  // 1 - tanh^2 under the cap: one float32 [N, V] buffer carries them all, then one product.
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor& kept = saved[0];
+    const at::Tensor& targets = saved[1];
+    const at::Tensor& log_sum_exp = saved[2];
+    const at::Tensor weight = ctx->saved_data["weight"].toTensor();
+    const double softcap = ctx->saved_data["softcap"].toDouble();
+    const double temperature = ctx->saved_data["temperature"].toDouble();
+    const at::Tensor g = grad_outputs[0].unsqueeze(1);  // [N, 1] float32
+    at::Tensor grad = FloatCopy(softcap > 0 ? kept.mul(softcap) : kept);
+    grad.div_(temperature).sub_(log_sum_exp.unsqueeze(1)).exp_();  // softmax(z)
+    grad.mul_(-g).scatter_add_(1, targets.unsqueeze(1), g).div_(temperature);
+    if (softcap > 0) {
+      at::Tensor slope = FloatCopy(kept);
+      grad.mul_(slope.mul_(slope).neg_().add_(1));
+    }
+    return {at::mm(grad.to(weight.scalar_type()), weight), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+HeadLogProbs LogProbNode(const at::Tensor& rows, const at::Tensor& targets, const VocabularyHead& head,
+                         double temperature, bool with_entropy) {
+  const variable_list both = LogProbFunction::apply(rows, targets, head, temperature, with_entropy);
+  return {both[0], both[1]};
+}
+
+}  // namespace gspo::engine
