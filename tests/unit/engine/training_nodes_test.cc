@@ -14,8 +14,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cstdlib>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "tests/unit/engine/test_device.h"
 
@@ -261,6 +263,48 @@ TEST(LogProbNode, ValuesAndGradientEqualAutogradOfTheWrittenOutLogSoftmax) {
       EXPECT_TRUE(at::equal(got16.logp, composed.gather(1, targets.unsqueeze(1)).squeeze(1))) << what;
       EXPECT_LE(RelativeError(x16.grad(), x_ref.grad()), 3e-2) << what;
       EXPECT_EQ(x16.grad().scalar_type(), at::kBFloat16) << what;
+    }
+  }
+}
+
+// On CUDA, GSPO_LOGPROB_KERNEL=1 runs both passes over the logits as kernels: their values
+// agree with the operators' to float32 rounding (but are not theirs to the bit, so the switch
+// is seen to switch), and their gradients stay as near the float64 ones as the operators' must.
+TEST(LogProbNode, KernelsAgreeWithTheOperatorsOnCuda) {
+  if (!kDevice.is_cuda()) GTEST_SKIP() << "the kernels are CUDA only";
+  struct Env {
+    Env(const char* value) { ::setenv("GSPO_LOGPROB_KERNEL", value, 1); }
+    ~Env() { ::unsetenv("GSPO_LOGPROB_KERNEL"); }
+  };
+  constexpr std::int64_t rows = 130, hidden = 64, vocab = 5003;
+  for (const at::ScalarType dtype : {at::kBFloat16, at::kFloat}) {
+    for (const std::optional<double> softcap : {std::optional<double>(), std::optional<double>(30.0)}) {
+      for (const double temperature : {1.0, 0.7}) {
+        at::manual_seed(19);
+        const auto opts = at::TensorOptions().dtype(at::kDouble);
+        const at::Tensor weight = (at::randn({vocab, hidden}, opts) * 0.7).to(kDevice);
+        const at::Tensor x_base = at::randn({rows, hidden}, opts).to(kDevice), probe = at::randn({rows}, opts).to(kDevice);
+        const at::Tensor targets = at::randint(vocab, {rows}, at::TensorOptions().dtype(at::kLong)).to(kDevice);
+        const std::string what = std::string(dtype == at::kFloat ? "float32" : "bf16") +
+                                 (softcap ? " capped" : " uncapped") + " T " + std::to_string(temperature);
+        at::Tensor x_ref = x_base.clone().requires_grad_(true);
+        (WrittenOut(x_ref, weight, targets, softcap, temperature).logp * probe).sum().backward();
+        const auto run = [&](const char* kernels) {
+          Env env(kernels);
+          at::Tensor x = x_base.to(dtype).requires_grad_(true);
+          const HeadLogProbs got = LogProbNode(x, targets, {weight.to(dtype), softcap}, temperature);
+          (got.logp.to(at::kDouble) * probe).sum().backward();
+          return std::make_pair(got, x.grad());
+        };
+        const auto [ops, ops_grad] = run("0");
+        const auto [kernel, kernel_grad] = run("1");
+        EXPECT_LE((kernel.logp - ops.logp).abs().max().item<double>(), 1e-4) << what;
+        EXPECT_LE((kernel.entropy - ops.entropy).abs().max().item<double>(), 1e-4) << what;
+        EXPECT_FALSE(at::equal(kernel.logp, ops.logp)) << what << ": the switch changed nothing";
+        const double tolerance = dtype == at::kFloat ? 1e-4 : 3e-2;
+        EXPECT_LE(RelativeError(kernel_grad, x_ref.grad()), tolerance) << what;
+        EXPECT_LE(RelativeError(ops_grad, x_ref.grad()), tolerance) << what;
+      }
     }
   }
 }

@@ -53,6 +53,16 @@ void DecodeAttention(const at::Tensor& q, const KvCache::LayerBuffers& layer,
 // out [B,F] = act(gate_up[:, :F]) * gate_up[:, F:].
 void GatedActivation(const at::Tensor& gate_up, Activation act, const at::Tensor& out);
 
+// The learner's log-probabilities through a soft-capped vocabulary (train/log_prob_node.h,
+// kernels in logprob_kernels.h). Forward: logits [N,V] (model dtype, contiguous) are replaced by
+// the soft-cap's tanh values (untouched when softcap <= 0); logp and log_sum_exp [N] float32 are
+// written, entropy [N] float32 too when defined. Backward: grad_logits [N,V] (model dtype) from
+// the forward's kept values, its log_sum_exp and grad_logp [N] float32. targets: [N] int64.
+void LogProbForward(const at::Tensor& logits, const at::Tensor& targets, double softcap, double temperature,
+                    const at::Tensor& logp, const at::Tensor& log_sum_exp, const at::Tensor& entropy);
+void LogProbBackward(const at::Tensor& kept, const at::Tensor& targets, const at::Tensor& log_sum_exp,
+                     const at::Tensor& grad_logp, double softcap, double temperature, const at::Tensor& grad_logits);
+
 // One sampling step over raw logits [B,V] (soft-capped in place); see decode_kernels.h.
 struct SampleStep {
   at::Tensor logits;      // [B,V], model dtype, contiguous rows

@@ -23,6 +23,14 @@ void DecodeAttention(const at::Tensor&, const KvCache::LayerBuffers&, const at::
                      std::int64_t, double, double, HeadShape, const at::Tensor&) { Unavailable(); }
 void GatedActivation(const at::Tensor&, Activation, const at::Tensor&) { Unavailable(); }
 void Sample(const SampleStep&) { Unavailable(); }
+void LogProbForward(const at::Tensor&, const at::Tensor&, double, double, const at::Tensor&, const at::Tensor&,
+                    const at::Tensor&) {
+  Unavailable();
+}
+void LogProbBackward(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, double, double,
+                     const at::Tensor&) {
+  Unavailable();
+}
 void DequantizeNf4(const Nf4Storage&, const at::Tensor&) { Unavailable(); }
 void DequantizeInt8(const at::Tensor&, const at::Tensor&, const at::Tensor&) { Unavailable(); }
 

@@ -8,6 +8,7 @@
 #include "worker/engine/kernels/decode_kernels.h"
 #include "worker/engine/kernels/dequantize_kernels.h"
 #include "worker/engine/kernels/fused_ops.h"
+#include "worker/engine/kernels/logprob_kernels.h"
 
 namespace gspo::engine::fused {
 namespace {
@@ -93,6 +94,59 @@ void RmsNormBackward(const at::Tensor& x, const at::Tensor& dy, const at::Tensor
   Check(k::RmsNormBackward(KernelType(x), x.data_ptr(), dy.data_ptr(), FloatOrNull(scale), dx.data_ptr(),
                            x.numel() / hidden, hidden, static_cast<float>(eps), Stream()),
         "RmsNormBackward");
+}
+
+namespace {
+
+// The rows, targets and scalars both log-probability kernels take, checked.
+k::LogProbArgs LogProbRows(const at::Tensor& logits, const at::Tensor& targets, double softcap, double temperature) {
+  CheckContiguous(logits, "logits");
+  CheckContiguous(targets, "targets");
+  TORCH_CHECK(logits.dim() == 2 && targets.dim() == 1 && targets.size(0) == logits.size(0) &&
+                  targets.scalar_type() == at::kLong,
+              "fused log-probabilities: logits [N,V] and int64 targets [N], got ", logits.sizes(), " and ",
+              targets.sizes(), " ", targets.scalar_type());
+  TORCH_CHECK(temperature > 0, "fused log-probabilities: temperature must be positive, got ", temperature);
+  k::LogProbArgs args;
+  args.logits = logits.data_ptr();
+  args.targets = targets.data_ptr<std::int64_t>();
+  args.rows = logits.size(0);
+  args.vocab = logits.size(1);
+  args.softcap = static_cast<float>(softcap);
+  args.temperature = static_cast<float>(temperature);
+  return args;
+}
+
+void CheckRowFloats(const at::Tensor& t, std::int64_t rows, const char* name) {
+  CheckContiguous(t, name);
+  TORCH_CHECK(t.scalar_type() == at::kFloat && t.numel() == rows, "fused log-probabilities: ", name,
+              " must be float32 [", rows, "], got ", t.scalar_type(), " ", t.sizes());
+}
+
+}  // namespace
+
+void LogProbForward(const at::Tensor& logits, const at::Tensor& targets, double softcap, double temperature,
+                    const at::Tensor& logp, const at::Tensor& log_sum_exp, const at::Tensor& entropy) {
+  const k::LogProbArgs args = LogProbRows(logits, targets, softcap, temperature);
+  CheckRowFloats(logp, args.rows, "logp");
+  CheckRowFloats(log_sum_exp, args.rows, "log_sum_exp");
+  if (entropy.defined()) CheckRowFloats(entropy, args.rows, "entropy");
+  Check(k::LogProbForward(KernelType(logits), args, logp.data_ptr<float>(), log_sum_exp.data_ptr<float>(),
+                          entropy.defined() ? entropy.data_ptr<float>() : nullptr, Stream()),
+        "LogProbForward");
+}
+
+void LogProbBackward(const at::Tensor& kept, const at::Tensor& targets, const at::Tensor& log_sum_exp,
+                     const at::Tensor& grad_logp, double softcap, double temperature, const at::Tensor& grad_logits) {
+  const k::LogProbArgs args = LogProbRows(kept, targets, softcap, temperature);
+  CheckRowFloats(log_sum_exp, args.rows, "log_sum_exp");
+  CheckRowFloats(grad_logp, args.rows, "grad_logp");
+  CheckContiguous(grad_logits, "grad_logits");
+  TORCH_CHECK(grad_logits.sizes() == kept.sizes() && grad_logits.scalar_type() == kept.scalar_type(),
+              "fused log-probabilities: grad_logits must match the logits, got ", grad_logits.sizes());
+  Check(k::LogProbBackward(KernelType(kept), args, log_sum_exp.data_ptr<float>(), grad_logp.data_ptr<float>(),
+                           grad_logits.data_ptr(), Stream()),
+        "LogProbBackward");
 }
 
 void RopeAndWriteCache(const at::Tensor& qkv, const at::Tensor& positions, const at::Tensor& column,

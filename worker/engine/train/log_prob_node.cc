@@ -3,6 +3,10 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "worker/engine/kernels/fused_ops.h"
 
 namespace gspo::engine {
 namespace {
@@ -19,10 +23,33 @@ at::Tensor FloatCopy(const at::Tensor& t) {
 // Rows at a time for the entropy: its exp and product temporaries stay small next to the chunk.
 constexpr std::int64_t kEntropyRows = 128;
 
+// GSPO_LOGPROB_KERNEL=1: on CUDA (bf16 or float32) the forward's and the backward's passes over
+// the logits run as one kernel each (kernels/logprob_kernels.h); off until measured on the device.
+// Read at every call.
+bool UseKernels(const at::Tensor& rows) {
+  const char* value = std::getenv("GSPO_LOGPROB_KERNEL");
+  return value != nullptr && std::strcmp(value, "0") != 0 && fused::Available(rows);
+}
+
 struct LogProbFunction : public torch::autograd::Function<LogProbFunction> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& rows, const at::Tensor& targets,
                                const VocabularyHead& head, double temperature, bool with_entropy) {
     at::Tensor logits = at::mm(rows, head.weight.t());  // [N, V], the model dtype
+    ctx->saved_data["weight"] = head.weight;
+    ctx->saved_data["softcap"] = head.softcap ? *head.softcap : 0.0;
+    ctx->saved_data["temperature"] = temperature;
+    if (UseKernels(rows)) {
+      const auto floats = rows.options().dtype(at::kFloat);
+      at::Tensor logp = at::empty({rows.size(0)}, floats), log_sum_exp = at::empty({rows.size(0)}, floats);
+      at::Tensor entropy = at::empty({with_entropy ? rows.size(0) : 0}, floats);
+      fused::LogProbForward(logits, targets, head.softcap ? *head.softcap : 0.0, temperature, logp, log_sum_exp,
+                            with_entropy ? entropy : at::Tensor());
+      ctx->save_for_backward({logits, targets, log_sum_exp});  // logits now hold the kept values
+      ctx->saved_data["kernels"] = true;
+      ctx->mark_non_differentiable({entropy});
+      return {logp, entropy};
+    }
+    ctx->saved_data["kernels"] = false;
     at::Tensor kept = logits;                           // what backward needs to rebuild the capped logits
     if (head.softcap) {
       kept = logits.div_(*head.softcap).tanh_();  // each step rounded, as tanh(logits / cap) * cap rounds
@@ -42,9 +69,6 @@ struct LogProbFunction : public torch::autograd::Function<LogProbFunction> {
       entropy.narrow(0, start, part.size(0)).copy_(-(part.exp() * part).sum(-1));
     }
     ctx->save_for_backward({kept, targets, log_sum_exp});
-    ctx->saved_data["weight"] = head.weight;
-    ctx->saved_data["softcap"] = head.softcap ? *head.softcap : 0.0;
-    ctx->saved_data["temperature"] = temperature;
     ctx->mark_non_differentiable({entropy});
     return {logp, entropy};
   }
@@ -59,6 +83,12 @@ struct LogProbFunction : public torch::autograd::Function<LogProbFunction> {
     const at::Tensor weight = ctx->saved_data["weight"].toTensor();
     const double softcap = ctx->saved_data["softcap"].toDouble();
     const double temperature = ctx->saved_data["temperature"].toDouble();
+    if (ctx->saved_data["kernels"].toBool()) {
+      at::Tensor grad_logits = at::empty_like(kept);
+      fused::LogProbBackward(kept, targets, log_sum_exp, grad_outputs[0].to(at::kFloat).contiguous(), softcap,
+                             temperature, grad_logits);
+      return {at::mm(grad_logits, weight), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    }
     const at::Tensor g = grad_outputs[0].unsqueeze(1);  // [N, 1] float32
     at::Tensor grad = FloatCopy(softcap > 0 ? kept.mul(softcap) : kept);
     grad.div_(temperature).sub_(log_sum_exp.unsqueeze(1)).exp_();  // softmax(z)
