@@ -228,6 +228,22 @@ WrittenOutLogProbs WrittenOut(const at::Tensor& x, const at::Tensor& weight, con
   return {log_probs.gather(1, targets.unsqueeze(1)).squeeze(1), -(log_probs.exp() * log_probs).sum(-1).detach()};
 }
 
+// Random float64 inputs of a log-probability test, on the test device.
+struct LogProbInputs {
+  at::Tensor weight, x, probe, targets;
+};
+LogProbInputs DrawLogProbInputs(std::int64_t rows, std::int64_t hidden, std::int64_t vocab, double weight_scale,
+                                std::uint64_t seed) {
+  at::manual_seed(seed);
+  const auto opts = at::TensorOptions().dtype(at::kDouble);
+  LogProbInputs in;
+  in.weight = (at::randn({vocab, hidden}, opts) * weight_scale).to(kDevice);
+  in.x = at::randn({rows, hidden}, opts).to(kDevice);
+  in.probe = at::randn({rows}, opts).to(kDevice);
+  in.targets = at::randint(vocab, {rows}, at::TensorOptions().dtype(at::kLong)).to(kDevice);
+  return in;
+}
+
 // The log-probability node with and without a soft-cap, at T = 1 and 0.7: float64 to rounding;
 // bf16 values equal to the composed bf16 operators' to the bit (the forward rounds where they
 // do), bf16 gradients to bf16 precision of the float64 ones.
@@ -235,32 +251,28 @@ TEST(LogProbNode, ValuesAndGradientEqualAutogradOfTheWrittenOutLogSoftmax) {
   constexpr std::int64_t rows = 130, hidden = 6, vocab = 300;  // rows past one of the entropy's pieces
   for (const std::optional<double> softcap : {std::optional<double>(), std::optional<double>(3.0)}) {
     for (const double temperature : {1.0, 0.7}) {
-      at::manual_seed(17);
-      const auto opts = at::TensorOptions().dtype(at::kDouble);
-      const at::Tensor weight = (at::randn({vocab, hidden}, opts) * 2).to(kDevice);
-      const at::Tensor x_base = at::randn({rows, hidden}, opts).to(kDevice), probe = at::randn({rows}, opts).to(kDevice);
-      const at::Tensor targets = at::randint(vocab, {rows}, at::TensorOptions().dtype(at::kLong)).to(kDevice);
+      const LogProbInputs in = DrawLogProbInputs(rows, hidden, vocab, 2.0, 17);
       const std::string what = std::string(softcap ? "capped" : "uncapped") + " T " + std::to_string(temperature);
 
-      at::Tensor x = x_base.clone().requires_grad_(true);
-      const HeadLogProbs got = LogProbNode(x, targets, {weight, softcap}, temperature);
-      (got.logp * probe).sum().backward();
-      at::Tensor x_ref = x_base.clone().requires_grad_(true);
-      const WrittenOutLogProbs want = WrittenOut(x_ref, weight, targets, softcap, temperature);
-      (want.logp * probe).sum().backward();
+      at::Tensor x = in.x.clone().requires_grad_(true);
+      const HeadLogProbs got = LogProbNode(x, in.targets, {in.weight, softcap}, temperature);
+      (got.logp * in.probe).sum().backward();
+      at::Tensor x_ref = in.x.clone().requires_grad_(true);
+      const WrittenOutLogProbs want = WrittenOut(x_ref, in.weight, in.targets, softcap, temperature);
+      (want.logp * in.probe).sum().backward();
       EXPECT_LE(RelativeError(got.logp, want.logp), 1e-12) << what;
       EXPECT_LE(RelativeError(got.entropy, want.entropy), 1e-12) << what;
       EXPECT_LE(RelativeError(x.grad(), x_ref.grad()), 1e-12) << what;
       EXPECT_FALSE(got.entropy.requires_grad()) << what;
 
-      const at::Tensor w16 = weight.to(at::kBFloat16);
-      at::Tensor x16 = x_base.to(at::kBFloat16).requires_grad_(true);
-      const HeadLogProbs got16 = LogProbNode(x16, targets, {w16, softcap}, temperature);
-      (got16.logp.to(at::kDouble) * probe).sum().backward();
-      at::Tensor logits16 = at::mm(x_base.to(at::kBFloat16), w16.t());
+      const at::Tensor w16 = in.weight.to(at::kBFloat16);
+      at::Tensor x16 = in.x.to(at::kBFloat16).requires_grad_(true);
+      const HeadLogProbs got16 = LogProbNode(x16, in.targets, {w16, softcap}, temperature);
+      (got16.logp.to(at::kDouble) * in.probe).sum().backward();
+      at::Tensor logits16 = at::mm(in.x.to(at::kBFloat16), w16.t());
       if (softcap) logits16 = at::tanh(logits16 / *softcap) * *softcap;
       const at::Tensor composed = at::log_softmax(logits16.to(at::kFloat).div_(temperature), -1);
-      EXPECT_TRUE(at::equal(got16.logp, composed.gather(1, targets.unsqueeze(1)).squeeze(1))) << what;
+      EXPECT_TRUE(at::equal(got16.logp, composed.gather(1, in.targets.unsqueeze(1)).squeeze(1))) << what;
       EXPECT_LE(RelativeError(x16.grad(), x_ref.grad()), 3e-2) << what;
       EXPECT_EQ(x16.grad().scalar_type(), at::kBFloat16) << what;
     }
@@ -280,20 +292,16 @@ TEST(LogProbNode, KernelsAgreeWithTheOperatorsOnCuda) {
   for (const at::ScalarType dtype : {at::kBFloat16, at::kFloat}) {
     for (const std::optional<double> softcap : {std::optional<double>(), std::optional<double>(30.0)}) {
       for (const double temperature : {1.0, 0.7}) {
-        at::manual_seed(19);
-        const auto opts = at::TensorOptions().dtype(at::kDouble);
-        const at::Tensor weight = (at::randn({vocab, hidden}, opts) * 0.7).to(kDevice);
-        const at::Tensor x_base = at::randn({rows, hidden}, opts).to(kDevice), probe = at::randn({rows}, opts).to(kDevice);
-        const at::Tensor targets = at::randint(vocab, {rows}, at::TensorOptions().dtype(at::kLong)).to(kDevice);
+        const LogProbInputs in = DrawLogProbInputs(rows, hidden, vocab, 0.7, 19);
         const std::string what = std::string(dtype == at::kFloat ? "float32" : "bf16") +
                                  (softcap ? " capped" : " uncapped") + " T " + std::to_string(temperature);
-        at::Tensor x_ref = x_base.clone().requires_grad_(true);
-        (WrittenOut(x_ref, weight, targets, softcap, temperature).logp * probe).sum().backward();
+        at::Tensor x_ref = in.x.clone().requires_grad_(true);
+        (WrittenOut(x_ref, in.weight, in.targets, softcap, temperature).logp * in.probe).sum().backward();
         const auto run = [&](const char* kernels) {
           Env env(kernels);
-          at::Tensor x = x_base.to(dtype).requires_grad_(true);
-          const HeadLogProbs got = LogProbNode(x, targets, {weight.to(dtype), softcap}, temperature);
-          (got.logp.to(at::kDouble) * probe).sum().backward();
+          at::Tensor x = in.x.to(dtype).requires_grad_(true);
+          const HeadLogProbs got = LogProbNode(x, in.targets, {in.weight.to(dtype), softcap}, temperature);
+          (got.logp.to(at::kDouble) * in.probe).sum().backward();
           return std::make_pair(got, x.grad());
         };
         const auto [ops, ops_grad] = run("0");
