@@ -14,14 +14,20 @@ constexpr int kForwardThreads = 512;
 constexpr int kBackwardThreads = 256;
 constexpr int kBackwardBlocksPerRow = 32;
 
-// The scaled logit z of one element, as the reference rounds it; `kept` receives what backward
-// needs (the rounded tanh under a cap, else the logit itself).
+// z from an element's kept value (the rounded tanh under a cap, else the logit itself), as the
+// reference rounds it: round_T(cap * kept) / T, or kept / T.
+template <typename T>
+__device__ __forceinline__ float ScaledFromKept(float kept, float softcap, float temperature) {
+  return (softcap > 0.f ? Round<T>(kept * softcap) : kept) / temperature;
+}
+
+// The scaled logit z of one element; `kept` receives what backward needs.
 template <typename T>
 __device__ __forceinline__ float Scaled(float logit, float softcap, float temperature, T* kept) {
-  if (softcap <= 0.f) return logit / temperature;
+  if (softcap <= 0.f) return ScaledFromKept<T>(logit, softcap, temperature);
   const T c = FromFloat<T>(tanhf(Round<T>(logit / softcap)));
   *kept = c;
-  return Round<T>(ToFloat(c) * softcap) / temperature;
+  return ScaledFromKept<T>(ToFloat(c), softcap, temperature);
 }
 
 // z's contribution to (max, sum of exp(z - max), sum of exp(z - max) z).
@@ -87,8 +93,7 @@ __global__ void LogProbForwardKernel(LogProbArgs a, float* logp, float* log_sum_
     if (entropy != nullptr) entropy[row] = NAN;
     return;
   }
-  const float stored = ToFloat(logits[target]);
-  const float z = a.softcap > 0.f ? Round<T>(stored * a.softcap) / a.temperature : stored / a.temperature;
+  const float z = ScaledFromKept<T>(ToFloat(logits[target]), a.softcap, a.temperature);
   log_sum_exp[row] = lse;
   logp[row] = z - lse;
   // -sum p log p = -sum p (z - lse) = lse - sum p z.
@@ -106,7 +111,7 @@ __global__ void LogProbBackwardKernel(LogProbArgs a, const float* log_sum_exp, c
   for (std::int64_t j = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; j < a.vocab;
        j += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     const float c = ToFloat(kept[j]);
-    const float z = (a.softcap > 0.f ? Round<T>(c * a.softcap) : c) / a.temperature;
+    const float z = ScaledFromKept<T>(c, a.softcap, a.temperature);
     float d = g * ((j == target ? 1.f : 0.f) - __expf(z - lse)) / a.temperature;  // d logp / d z / T
     if (a.softcap > 0.f) d *= 1.f - c * c;                                      // d capped / d logit
     out[j] = FromFloat<T>(d);

@@ -1,5 +1,6 @@
 #include "worker/engine/train/log_prob_node.h"
 
+#include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
@@ -20,7 +21,7 @@ at::Tensor FloatCopy(const at::Tensor& t) {
   return t.to(t.scalar_type() == at::kDouble ? at::kDouble : at::kFloat, /*non_blocking=*/false, /*copy=*/true);
 }
 
-// Rows at a time for the entropy: its exp and product temporaries stay small next to the chunk.
+// Rows at a time for the entropy (EntropyOfRows).
 constexpr std::int64_t kEntropyRows = 128;
 
 // GSPO_LOGPROB_KERNEL=1: on CUDA (bf16 or float32) the forward's and the backward's passes over
@@ -63,11 +64,8 @@ struct LogProbFunction : public torch::autograd::Function<LogProbFunction> {
     // z - log_softmax(z) is the row's log-sum-exp at every column; the target's will do.
     const at::Tensor log_sum_exp = scaled.gather(1, index).squeeze(1) - logp;
     scaled = at::Tensor();
-    at::Tensor entropy = at::empty({with_entropy ? rows.size(0) : 0}, log_probs.options());
-    for (std::int64_t start = 0; start < entropy.size(0); start += kEntropyRows) {
-      const at::Tensor part = log_probs.narrow(0, start, std::min(kEntropyRows, rows.size(0) - start));
-      entropy.narrow(0, start, part.size(0)).copy_(-(part.exp() * part).sum(-1));
-    }
+    at::Tensor entropy =
+        with_entropy ? EntropyOfRows(log_probs, kEntropyRows) : at::empty({0}, log_probs.options());
     ctx->save_for_backward({kept, targets, log_sum_exp});
     ctx->mark_non_differentiable({entropy});
     return {logp, entropy};
@@ -102,6 +100,17 @@ struct LogProbFunction : public torch::autograd::Function<LogProbFunction> {
 };
 
 }  // namespace
+
+at::Tensor EntropyOfRows(const at::Tensor& log_probs, std::int64_t rows_at_a_time) {
+  c10::NoGradGuard no_grad;
+  const std::int64_t rows = log_probs.size(0);
+  at::Tensor entropy = at::empty({rows}, log_probs.options());
+  for (std::int64_t start = 0; start < rows; start += rows_at_a_time) {
+    const at::Tensor part = log_probs.narrow(0, start, std::min(rows_at_a_time, rows - start));
+    entropy.narrow(0, start, part.size(0)).copy_(-(part.exp() * part).sum(-1));
+  }
+  return entropy;
+}
 
 HeadLogProbs LogProbNode(const at::Tensor& rows, const at::Tensor& targets, const VocabularyHead& head,
                          double temperature, bool with_entropy) {

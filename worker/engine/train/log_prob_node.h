@@ -27,6 +27,10 @@ struct HeadLogProbs {
   at::Tensor entropy;  // [N], no gradient
 };
 
+// -sum exp(lp) lp per row of log_probs [N, V] (no gradient), `rows_at_a_time` rows per step so
+// that the exp and product temporaries stay small next to log_probs.
+at::Tensor EntropyOfRows(const at::Tensor& log_probs, std::int64_t rows_at_a_time);
+
 // rows [N, E] (the model dtype), targets [N] int64 on the same device. Without `with_entropy`
 // the entropy comes back empty.
 HeadLogProbs LogProbNode(const at::Tensor& rows, const at::Tensor& targets, const VocabularyHead& head,

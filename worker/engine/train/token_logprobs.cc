@@ -29,15 +29,7 @@ ChunkResult ChunkLogProbs(const DecoderModel& model, const at::Tensor& rows, con
   // for backward, and the logits' own producers keep their inputs, not this output).
   at::Tensor log_probs = at::log_softmax(model.Logits(rows).to(at::kFloat).div_(temperature), -1);  // [len,V]
   ChunkResult out{log_probs.gather(1, targets.unsqueeze(1)).squeeze(1), {}};
-  if (!with_entropy) return out;
-  // A few rows at a time: the exp and product temporaries stay small next to the chunk.
-  constexpr std::int64_t kEntropyRows = 32;
-  c10::NoGradGuard no_grad;
-  out.entropy = at::empty({rows.size(0)}, log_probs.options());
-  for (std::int64_t start = 0; start < rows.size(0); start += kEntropyRows) {
-    const at::Tensor part = log_probs.narrow(0, start, std::min(kEntropyRows, rows.size(0) - start));
-    out.entropy.narrow(0, start, part.size(0)).copy_(-(part.exp() * part).sum(-1));
-  }
+  if (with_entropy) out.entropy = EntropyOfRows(log_probs, /*rows_at_a_time=*/32);
   return out;
 }
 
