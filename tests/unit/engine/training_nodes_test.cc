@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "tests/unit/engine/test_device.h"
 
@@ -82,6 +83,13 @@ const std::vector<Shape>& Shapes() {
   return shapes;
 }
 
+// Sets an environment switch for a scope (the kernels' switches are read at every call).
+struct ScopedEnv {
+  ScopedEnv(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
+  ~ScopedEnv() { ::unsetenv(name_); }
+  const char* name_;
+};
+
 double RelativeError(const at::Tensor& got, const at::Tensor& want) {
   return ((got.to(at::kDouble) - want).abs().max() / want.abs().max()).item<double>();
 }
@@ -137,6 +145,44 @@ TEST(AttentionNode, Bf16GradientsStayNearTheFloat64Ones) {
     EXPECT_LE(RelativeError(low.q.grad(), ref.q.grad()), 5e-2) << Name(shape) << " dq";
     EXPECT_LE(RelativeError(low.k.grad(), ref.k.grad()), 5e-2) << Name(shape) << " dk";
     EXPECT_LE(RelativeError(low.v.grad(), ref.v.grad()), 5e-2) << Name(shape) << " dv";
+  }
+}
+
+// On CUDA the steps between attention's two products run as one kernel each way: the output and
+// the gradients agree with the operators' (GSPO_ATTENTION_PROBS_KERNEL=0) to a rounding of the
+// dtype and stay as near the float64 ones, for rows of 8-element vectors (64 keys) and not.
+TEST(AttentionNode, KernelsAgreeWithTheOperatorsOnCuda) {
+  if (!kDevice.is_cuda()) GTEST_SKIP() << "the kernels are CUDA only";
+  std::vector<Shape> shapes = Shapes();
+  shapes.push_back({4, 2, 64, 50.0, 0});
+  shapes.push_back({4, 1, 64, 30.0, 16});
+  for (const at::ScalarType dtype : {at::kBFloat16, at::kFloat}) {
+    for (const Shape& shape : shapes) {
+      const std::string what = Name(shape) + (dtype == at::kFloat ? " float32" : " bf16");
+      Inputs ref = MakeInputs(shape, at::kDouble);
+      for (at::Tensor* x : {&ref.q, &ref.k, &ref.v}) x->requires_grad_(true);
+      const at::Tensor want = Reference(ref.q, ref.k, ref.v, ref.allowed, 0.35, shape.softcap);
+      at::manual_seed(29);
+      const at::Tensor probe = at::randn(want.sizes(), at::TensorOptions().dtype(at::kDouble)).to(kDevice);
+      (want * probe).sum().backward();
+      const auto run = [&](const char* kernels) {
+        ScopedEnv env("GSPO_ATTENTION_PROBS_KERNEL", kernels);
+        Inputs in = MakeInputs(shape, dtype);
+        for (at::Tensor* x : {&in.q, &in.k, &in.v}) x->requires_grad_(true);
+        const at::Tensor out = MaskedAttention(in.q, in.k, in.v, in.bias, 0.35, shape.softcap);
+        (out.to(at::kDouble) * probe).sum().backward();
+        return std::vector<at::Tensor>{out.detach(), in.q.grad(), in.k.grad(), in.v.grad()};
+      };
+      const std::vector<at::Tensor> ops = run("0"), kernel = run("1");
+      const std::vector<at::Tensor> wanted = {want.detach(), ref.q.grad(), ref.k.grad(), ref.v.grad()};
+      const double rounding = dtype == at::kFloat ? 1e-5 : 2e-2, tolerance = dtype == at::kFloat ? 1e-4 : 5e-2;
+      const char* names[] = {"out", "dq", "dk", "dv"};
+      for (std::size_t i = 0; i < ops.size(); ++i) {
+        EXPECT_LE(RelativeError(kernel[i], ops[i].to(at::kDouble)), rounding) << what << " " << names[i];
+        EXPECT_LE(RelativeError(kernel[i], wanted[i]), tolerance) << what << " " << names[i];
+        EXPECT_EQ(kernel[i].scalar_type(), dtype) << what << " " << names[i];
+      }
+    }
   }
 }
 
@@ -215,6 +261,48 @@ TEST(MlpNode, OutputAndGradientEqualAutogradOfSeparateProducts) {
   }
 }
 
+// On CUDA the MLP node's activation runs as one kernel each way: its values and gradients agree
+// with the operators' (GSPO_MLP_KERNEL=0) to a rounding of the model dtype and stay as near the
+// float64 ones, for each activation, with rows of 8-element vectors (F = 256) and without (F = 10).
+TEST(MlpNode, KernelsAgreeWithTheOperatorsOnCuda) {
+  if (!kDevice.is_cuda()) GTEST_SKIP() << "the kernels are CUDA only";
+  constexpr std::int64_t hidden = 64;
+  for (const std::int64_t features : {256, 10}) {
+    for (const Activation activation : {Activation::kGeluTanh, Activation::kGelu, Activation::kSilu}) {
+      for (const at::ScalarType dtype : {at::kBFloat16, at::kFloat}) {
+        at::manual_seed(23);
+        const auto opts = at::TensorOptions().dtype(at::kDouble);
+        const at::Tensor gate_up_w = (at::randn({2 * features, hidden}, opts) * 0.3).to(kDevice);
+        const at::Tensor down_w = (at::randn({hidden, features}, opts) * 0.3).to(kDevice);
+        const at::Tensor x_base = at::randn({3, 5, hidden}, opts).to(kDevice);
+        const at::Tensor probe = at::randn({3, 5, hidden}, opts).to(kDevice);
+        const std::string what = "F " + std::to_string(features) + " activation " +
+                                 std::to_string(static_cast<int>(activation)) +
+                                 (dtype == at::kFloat ? " float32" : " bf16");
+        at::Tensor x_ref = x_base.clone().requires_grad_(true);
+        const at::Tensor want = GatedMlpNode(x_ref, gate_up_w, down_w, activation);
+        (want * probe).sum().backward();
+        const auto run = [&](const char* kernels) {
+          ScopedEnv env("GSPO_MLP_KERNEL", kernels);
+          at::Tensor x = x_base.to(dtype).requires_grad_(true);
+          const at::Tensor y = GatedMlpNode(x, gate_up_w.to(dtype), down_w.to(dtype), activation);
+          (y.to(at::kDouble) * probe).sum().backward();
+          return std::make_pair(y, x.grad());
+        };
+        const auto [ops, ops_grad] = run("0");
+        const auto [kernel, kernel_grad] = run("1");
+        const double rounding = dtype == at::kFloat ? 1e-5 : 2e-2;
+        EXPECT_LE(RelativeError(kernel, ops.to(at::kDouble)), rounding) << what;
+        EXPECT_LE(RelativeError(kernel_grad, ops_grad.to(at::kDouble)), rounding) << what;
+        const double tolerance = dtype == at::kFloat ? 1e-4 : 3e-2;
+        EXPECT_LE(RelativeError(kernel, want.detach()), tolerance) << what;
+        EXPECT_LE(RelativeError(kernel_grad, x_ref.grad()), tolerance) << what;
+        EXPECT_EQ(kernel_grad.scalar_type(), dtype) << what;
+      }
+    }
+  }
+}
+
 // log_softmax(cap(x W^T) / T)[target] and the entropy written out, in the dtype of its inputs
 // (the cap rounded step by step, as the model's logits are), differentiated by autograd.
 struct WrittenOutLogProbs {
@@ -284,10 +372,6 @@ TEST(LogProbNode, ValuesAndGradientEqualAutogradOfTheWrittenOutLogSoftmax) {
 // is seen to switch), and their gradients stay as near the float64 ones as the operators' must.
 TEST(LogProbNode, KernelsAgreeWithTheOperatorsOnCuda) {
   if (!kDevice.is_cuda()) GTEST_SKIP() << "the kernels are CUDA only";
-  struct Env {
-    Env(const char* value) { ::setenv("GSPO_LOGPROB_KERNEL", value, 1); }
-    ~Env() { ::unsetenv("GSPO_LOGPROB_KERNEL"); }
-  };
   constexpr std::int64_t rows = 130, hidden = 64, vocab = 5003;
   for (const at::ScalarType dtype : {at::kBFloat16, at::kFloat}) {
     for (const std::optional<double> softcap : {std::optional<double>(), std::optional<double>(30.0)}) {
@@ -298,7 +382,7 @@ TEST(LogProbNode, KernelsAgreeWithTheOperatorsOnCuda) {
         at::Tensor x_ref = in.x.clone().requires_grad_(true);
         (WrittenOut(x_ref, in.weight, in.targets, softcap, temperature).logp * in.probe).sum().backward();
         const auto run = [&](const char* kernels) {
-          Env env(kernels);
+          ScopedEnv env("GSPO_LOGPROB_KERNEL", kernels);
           at::Tensor x = in.x.to(dtype).requires_grad_(true);
           const HeadLogProbs got = LogProbNode(x, in.targets, {in.weight.to(dtype), softcap}, temperature);
           (got.logp.to(at::kDouble) * in.probe).sum().backward();

@@ -117,6 +117,10 @@ std::int64_t DecodeAttentionPartialFloats(int rows, int heads, int head_dim, int
 enum class Activation { kGeluTanh, kGelu, kSilu };
 cudaError_t GatedActivation(DType dtype, Activation act, const void* gate_up, void* out,
                             std::int64_t rows, std::int64_t intermediate, cudaStream_t stream);
+// Its backward (training): from gate_up [B,2F] and dh [B,F] = dL/d out, writes d_gate_up [B,2F]:
+// d gate = act'(gate) * round(dh * up), d up = dh * round(act(gate)), each rounded to T.
+cudaError_t GatedActivationBackward(DType dtype, Activation act, const void* gate_up, const void* dh, void* d_gate_up,
+                                    std::int64_t rows, std::int64_t intermediate, cudaStream_t stream);
 
 // One sampling step over raw logits [B,V] (row stride `logits_stride`, overwritten with the
 // soft-capped values): z = cap(logits) / temperature; the kept set is the smallest set of

@@ -194,6 +194,74 @@ __device__ __forceinline__ float Activate(Activation act, float x) {
   return x;
 }
 
+// d act(x) / dx, in the reference kernels' float32 steps.
+__device__ __forceinline__ float ActivationSlope(Activation act, float x) {
+  switch (act) {
+    case Activation::kGeluTanh: {
+      constexpr float kBeta = 0.7978845608028654f, kKappa = 0.044715f;
+      const float x_sq = x * x;
+      const float t = tanhf(kBeta * (x + kKappa * (x_sq * x)));
+      const float half_x = 0.5f * x;
+      return 0.5f * (1.f + t) + half_x * (1.f - t * t) * kBeta * (1.f + 3.f * kKappa * x_sq);
+    }
+    case Activation::kGelu: {
+      const float cdf = 0.5f * (1.f + erff(x * 0.7071067811865476f));
+      const float pdf = expf(-0.5f * x * x) * 0.3989422804014327f;
+      return cdf + x * pdf;
+    }
+    case Activation::kSilu: {
+      const float sigmoid = 1.f / (1.f + expf(-x));
+      return sigmoid * (1.f + x * (1.f - sigmoid));
+    }
+  }
+  return 1.f;
+}
+
+// One element of the gated activation's backward: from gate g, up u and dh, the gradients
+// d gate = act'(g) * round(dh * u) and d up = dh * round(act(g)), each rounded to T.
+template <typename T>
+__device__ __forceinline__ void GatedSlopes(Activation act, float g, float u, float dh, T* d_gate, T* d_up) {
+  *d_gate = FromFloat<T>(Round<T>(dh * u) * ActivationSlope(act, g));
+  *d_up = FromFloat<T>(dh * Round<T>(Activate(act, g)));
+}
+
+template <typename T>
+__global__ void GatedActivationBackwardVectorKernel(Activation act, const T* gate_up, const T* dh, T* d_gate_up,
+                                                    std::int64_t rows, std::int64_t intermediate) {
+  constexpr int V = 16 / sizeof(T);
+  const std::int64_t vectors = rows * intermediate / V;
+  for (std::int64_t idx = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; idx < vectors;
+       idx += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const std::int64_t row = idx * V / intermediate, col = idx * V % intermediate;
+    const std::int64_t at = row * 2 * intermediate + col;
+    const uint4 raw_gate = *reinterpret_cast<const uint4*>(gate_up + at);
+    const uint4 raw_up = *reinterpret_cast<const uint4*>(gate_up + at + intermediate);
+    const uint4 raw_dh = reinterpret_cast<const uint4*>(dh)[idx];
+    uint4 out_gate, out_up;
+#pragma unroll
+    for (int j = 0; j < V; ++j) {
+      GatedSlopes<T>(act, ToFloat(reinterpret_cast<const T*>(&raw_gate)[j]), ToFloat(reinterpret_cast<const T*>(&raw_up)[j]),
+                     ToFloat(reinterpret_cast<const T*>(&raw_dh)[j]), &reinterpret_cast<T*>(&out_gate)[j],
+                     &reinterpret_cast<T*>(&out_up)[j]);
+    }
+    *reinterpret_cast<uint4*>(d_gate_up + at) = out_gate;
+    *reinterpret_cast<uint4*>(d_gate_up + at + intermediate) = out_up;
+  }
+}
+
+template <typename T>
+__global__ void GatedActivationBackwardKernel(Activation act, const T* gate_up, const T* dh, T* d_gate_up,
+                                              std::int64_t rows, std::int64_t intermediate) {
+  const std::int64_t total = rows * intermediate;
+  for (std::int64_t idx = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; idx < total;
+       idx += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const std::int64_t row = idx / intermediate, col = idx % intermediate;
+    const std::int64_t at = row * 2 * intermediate + col;
+    GatedSlopes<T>(act, ToFloat(gate_up[at]), ToFloat(gate_up[at + intermediate]), ToFloat(dh[idx]), &d_gate_up[at],
+                   &d_gate_up[at + intermediate]);
+  }
+}
+
 // V = 16 / sizeof(T) consecutive outputs per thread with 16-byte loads and stores (for
 // intermediate % V == 0 and aligned rows).
 template <typename T>
@@ -320,6 +388,34 @@ cudaError_t GatedActivation(DType dtype, Activation act, const void* gate_up, vo
   } else {
     GatedActivationKernel<float><<<blocks, threads, 0, stream>>>(act, static_cast<const float*>(gate_up),
                                                                static_cast<float*>(out), rows, intermediate);
+  }
+  return cudaGetLastError();
+}
+
+cudaError_t GatedActivationBackward(DType dtype, Activation act, const void* gate_up, const void* dh, void* d_gate_up,
+                                    std::int64_t rows, std::int64_t intermediate, cudaStream_t stream) {
+  const std::int64_t total = rows * intermediate;
+  if (total == 0) return cudaSuccess;
+  const int threads = 256;
+  const int vector = dtype == DType::kBFloat16 ? 8 : 4;
+  const bool vectors = intermediate % vector == 0 && Aligned16(gate_up) && Aligned16(dh) && Aligned16(d_gate_up);
+  const std::int64_t items = vectors ? total / vector : total;
+  const int blocks = static_cast<int>(std::min<std::int64_t>((items + threads - 1) / threads, 65535 * 8));
+  const auto launch = [&](auto zero) {
+    using T = decltype(zero);
+    const T* in = static_cast<const T*>(gate_up);
+    const T* grad = static_cast<const T*>(dh);
+    T* out = static_cast<T*>(d_gate_up);
+    if (vectors) {
+      GatedActivationBackwardVectorKernel<T><<<blocks, threads, 0, stream>>>(act, in, grad, out, rows, intermediate);
+    } else {
+      GatedActivationBackwardKernel<T><<<blocks, threads, 0, stream>>>(act, in, grad, out, rows, intermediate);
+    }
+  };
+  if (dtype == DType::kBFloat16) {
+    launch(__nv_bfloat16());
+  } else {
+    launch(0.f);
   }
   return cudaGetLastError();
 }

@@ -52,6 +52,21 @@ void DecodeAttention(const at::Tensor& q, const KvCache::LayerBuffers& layer,
 
 // out [B,F] = act(gate_up[:, :F]) * gate_up[:, F:].
 void GatedActivation(const at::Tensor& gate_up, Activation act, const at::Tensor& out);
+// Its backward (training's MLP node): d_gate_up [N,2F] from gate_up [N,2F] and dh = dL/d out [N,F]
+// (decode_kernels.h says how each rounds). All contiguous, of one dtype.
+void GatedActivationBackward(const at::Tensor& gate_up, const at::Tensor& dh, Activation act,
+                             const at::Tensor& d_gate_up);
+
+// Eager attention's elementwise middle (model/attention.cc; attention_probs_kernels.h says how
+// each step rounds). Forward: scores [B*K, R*T, S] (the product q k^T, contiguous) are replaced
+// by the soft-capped scores when softcap > 0; probs (its shape and dtype) = the softmax of the
+// capped scores plus bias [B, 1, T, S] (rows contiguous; a narrowed view is fine), in the
+// scores' dtype. Backward: grad [B*K, R*T, S] = dL/d probs is replaced by dL/d scores, from
+// probs and the capped scores (undefined without a cap).
+void AttentionProbs(const at::Tensor& scores, const at::Tensor& bias, std::int64_t kv_heads, double scale,
+                    double softcap, const at::Tensor& probs);
+void AttentionProbsBackward(const at::Tensor& grad, const at::Tensor& probs, const at::Tensor& capped, double scale,
+                            double softcap);
 
 // The learner's log-probabilities through a soft-capped vocabulary (train/log_prob_node.h,
 // kernels in logprob_kernels.h). Forward: logits [N,V] (model dtype, contiguous) are replaced by

@@ -22,6 +22,11 @@ bool AttentionSupports(HeadShape) { return false; }
 void DecodeAttention(const at::Tensor&, const KvCache::LayerBuffers&, const at::Tensor&, const at::Tensor&,
                      std::int64_t, double, double, HeadShape, const at::Tensor&) { Unavailable(); }
 void GatedActivation(const at::Tensor&, Activation, const at::Tensor&) { Unavailable(); }
+void GatedActivationBackward(const at::Tensor&, const at::Tensor&, Activation, const at::Tensor&) { Unavailable(); }
+void AttentionProbs(const at::Tensor&, const at::Tensor&, std::int64_t, double, double, const at::Tensor&) {
+  Unavailable();
+}
+void AttentionProbsBackward(const at::Tensor&, const at::Tensor&, const at::Tensor&, double, double) { Unavailable(); }
 void Sample(const SampleStep&) { Unavailable(); }
 void LogProbForward(const at::Tensor&, const at::Tensor&, double, double, const at::Tensor&, const at::Tensor&,
                     const at::Tensor&) {

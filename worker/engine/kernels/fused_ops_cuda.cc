@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "worker/engine/kernels/attention_probs_kernels.h"
 #include "worker/engine/kernels/decode_kernels.h"
 #include "worker/engine/kernels/dequantize_kernels.h"
 #include "worker/engine/kernels/fused_ops.h"
@@ -42,6 +43,12 @@ const float* FloatOrNull(const at::Tensor& t) {
 
 k::NormArgs Norm(bool scale_then_round, double eps) {
   return {scale_then_round ? k::NormMode::kScaleThenRound : k::NormMode::kRoundThenScale, static_cast<float>(eps)};
+}
+
+k::Activation KernelActivation(Activation act) {
+  return act == Activation::kGeluTanh ? k::Activation::kGeluTanh
+         : act == Activation::kGelu   ? k::Activation::kGelu
+                                      : k::Activation::kSilu;
 }
 
 cudaStream_t Stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
@@ -266,12 +273,87 @@ void GatedActivation(const at::Tensor& gate_up, Activation act, const at::Tensor
   CheckContiguous(gate_up, "gate_up");
   CheckContiguous(out, "activation out");
   const std::int64_t intermediate = out.size(-1), rows = out.numel() / intermediate;
-  TORCH_CHECK(gate_up.numel() == 2 * out.numel(), "fused decode: gate_up must be twice the output");
-  const k::Activation kind = act == Activation::kGeluTanh ? k::Activation::kGeluTanh
-                             : act == Activation::kGelu   ? k::Activation::kGelu
-                                                          : k::Activation::kSilu;
-  Check(k::GatedActivation(KernelType(out), kind, gate_up.data_ptr(), out.data_ptr(), rows, intermediate, Stream()),
+  TORCH_CHECK(gate_up.numel() == 2 * out.numel() && gate_up.scalar_type() == out.scalar_type(),
+              "fused decode: gate_up must be twice the output, of its dtype");
+  Check(k::GatedActivation(KernelType(out), KernelActivation(act), gate_up.data_ptr(), out.data_ptr(), rows,
+                           intermediate, Stream()),
         "GatedActivation");
+}
+
+void GatedActivationBackward(const at::Tensor& gate_up, const at::Tensor& dh, Activation act,
+                             const at::Tensor& d_gate_up) {
+  CheckContiguous(gate_up, "gate_up");
+  CheckContiguous(dh, "activation gradient");
+  CheckContiguous(d_gate_up, "gate_up gradient");
+  const std::int64_t intermediate = dh.size(-1), rows = dh.numel() / intermediate;
+  TORCH_CHECK(gate_up.sizes() == d_gate_up.sizes() && gate_up.numel() == 2 * dh.numel() &&
+                  gate_up.size(-1) == 2 * intermediate && gate_up.scalar_type() == dh.scalar_type() &&
+                  d_gate_up.scalar_type() == dh.scalar_type(),
+              "fused gated activation backward: gate_up [N,2F], dh [N,F] and d_gate_up [N,2F] of one dtype, got ",
+              gate_up.sizes(), ", ", dh.sizes(), " and ", d_gate_up.sizes());
+  Check(k::GatedActivationBackward(KernelType(dh), KernelActivation(act), gate_up.data_ptr(), dh.data_ptr(),
+                                   d_gate_up.data_ptr(), rows, intermediate, Stream()),
+        "GatedActivationBackward");
+}
+
+namespace {
+
+// The kernels' view of scores [B*K, R*T, S] (kv_heads K) and bias [B, 1, T, S] (may be undefined
+// for backward, which does not read it).
+k::AttentionProbsArgs AttentionRows(const at::Tensor& scores, const at::Tensor& bias, std::int64_t kv_heads,
+                                    double scale, double softcap) {
+  CheckContiguous(scores, "attention scores");
+  TORCH_CHECK(scores.dim() == 3 && kv_heads > 0 && scores.size(0) % kv_heads == 0,
+              "fused attention: scores must be [B*K, R*T, S] for ", kv_heads, " kv heads, got ", scores.sizes());
+  k::AttentionProbsArgs args;
+  args.groups = scores.size(0);
+  args.kv_heads = kv_heads;
+  args.group_rows = scores.size(1);
+  args.keys = scores.size(2);
+  args.queries = args.group_rows;
+  args.scale = static_cast<float>(scale);
+  args.softcap = static_cast<float>(softcap);
+  if (bias.defined()) {
+    TORCH_CHECK(bias.is_cuda() && bias.dim() == 4 && bias.size(0) * kv_heads == args.groups && bias.size(1) == 1 &&
+                    bias.size(3) == args.keys && bias.stride(3) == 1 && args.group_rows % bias.size(2) == 0 &&
+                    bias.scalar_type() == scores.scalar_type(),
+                "fused attention: bias must be [B, 1, T, S] of the scores' dtype with contiguous rows, got ",
+                bias.sizes(), " strides ", bias.strides(), " for scores ", scores.sizes());
+    args.queries = bias.size(2);
+    args.bias = bias.data_ptr();
+    args.bias_batch_stride = bias.stride(0);
+    args.bias_row_stride = bias.stride(2);
+  }
+  return args;
+}
+
+void CheckLike(const at::Tensor& t, const at::Tensor& like, const char* name) {
+  CheckContiguous(t, name);
+  TORCH_CHECK(t.sizes() == like.sizes() && t.scalar_type() == like.scalar_type(), "fused attention: ", name,
+              " must match the scores ", like.sizes(), " ", like.scalar_type(), ", got ", t.sizes(), " ",
+              t.scalar_type());
+}
+
+}  // namespace
+
+void AttentionProbs(const at::Tensor& scores, const at::Tensor& bias, std::int64_t kv_heads, double scale,
+                    double softcap, const at::Tensor& probs) {
+  TORCH_CHECK(bias.defined(), "fused attention: the forward needs the bias");
+  const k::AttentionProbsArgs args = AttentionRows(scores, bias, kv_heads, scale, softcap);
+  CheckLike(probs, scores, "probs");
+  Check(k::AttentionProbsForward(KernelType(scores), args, scores.data_ptr(), probs.data_ptr(), Stream()),
+        "AttentionProbsForward");
+}
+
+void AttentionProbsBackward(const at::Tensor& grad, const at::Tensor& probs, const at::Tensor& capped, double scale,
+                            double softcap) {
+  // The kv heads only place the bias, which backward does not read: any divisor will do.
+  const k::AttentionProbsArgs args = AttentionRows(grad, at::Tensor(), 1, scale, softcap);
+  CheckLike(probs, grad, "probs");
+  if (softcap > 0) CheckLike(capped, grad, "capped scores");
+  Check(k::AttentionProbsBackward(KernelType(grad), args, grad.data_ptr(), probs.data_ptr(),
+                                  softcap > 0 ? capped.data_ptr() : nullptr, Stream()),
+        "AttentionProbsBackward");
 }
 
 void Sample(const SampleStep& s) {

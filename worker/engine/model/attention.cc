@@ -4,8 +4,11 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 
+#include "worker/engine/kernels/fused_ops.h"
 #include "worker/engine/model/training_nodes.h"
 #include "worker/engine/torch_compat.h"
 
@@ -25,21 +28,45 @@ struct EagerTensors {
   at::Tensor capped;   // the scores after the soft-cap, before the bias (with a soft-cap)
   at::Tensor probs;    // [B*K,R*T,S] in q's dtype
 };
+// On CUDA, outside autograd's recording (generation, and the attention node's own passes), the
+// steps between the two products run as one kernel each way (fused::AttentionProbs);
+// GSPO_ATTENTION_PROBS_KERNEL=0 runs the operators (the switch that measures what they bring).
+// Read at every call.
+bool UseProbsKernel(const at::Tensor& scores) {
+  const char* value = std::getenv("GSPO_ATTENTION_PROBS_KERNEL");
+  return (value == nullptr || std::strcmp(value, "0") != 0) && !c10::GradMode::is_enabled() &&
+         fused::Available(scores) && scores.is_contiguous();
+}
+
+// The kernel takes the bias as the model builds it: [B,1,T,S] of the scores' dtype, rows contiguous.
+bool BiasFitsKernel(const at::Tensor& bias, const at::Tensor& scores, std::int64_t b, std::int64_t t, std::int64_t s) {
+  return bias.dim() == 4 && bias.size(0) == b && bias.size(1) == 1 && bias.size(2) == t && bias.size(3) == s &&
+         bias.stride(3) == 1 && bias.scalar_type() == scores.scalar_type() && bias.device() == scores.device();
+}
+
 at::Tensor EagerAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias,
                           double scale, std::optional<double> softcap, EagerTensors* keep = nullptr) {
   const std::int64_t b = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3);
   const std::int64_t kv = k.size(1), r = h / kv, s = k.size(2);
   const at::Tensor q3 = q.reshape({b * kv, r * t, d});
   const at::Tensor k3 = k.reshape({b * kv, s, d}), v3 = v.reshape({b * kv, s, d});
-  at::Tensor scores = at::bmm(q3, k3.transpose(1, 2)).mul_(scale);
-  if (softcap) {
-    // In place unless autograd records this (tanh's backward keeps its output); same values.
-    scores = c10::GradMode::is_enabled() ? at::tanh(scores / *softcap) * *softcap
-                                         : scores.div_(*softcap).tanh_().mul_(*softcap);
+  at::Tensor scores = at::bmm(q3, k3.transpose(1, 2));
+  at::Tensor probs;
+  if (UseProbsKernel(scores) && BiasFitsKernel(bias, scores, b, t, s)) {
+    // Under a cap the kernel leaves the capped scores in `scores`, as the operators below do.
+    probs = at::empty_like(scores);
+    fused::AttentionProbs(scores, bias, kv, scale, softcap ? *softcap : 0.0, probs);
+  } else {
+    scores.mul_(scale);
+    if (softcap) {
+      // In place unless autograd records this (tanh's backward keeps its output); same values.
+      scores = c10::GradMode::is_enabled() ? at::tanh(scores / *softcap) * *softcap
+                                           : scores.div_(*softcap).tanh_().mul_(*softcap);
+    }
+    // bias [B,1,T,S] per head group
+    at::Tensor logits = scores.view({b, kv, r, t, s}) + bias.unsqueeze(2);
+    probs = at::softmax(logits, -1, at::kFloat).to(q.scalar_type()).view({b * kv, r * t, s});
   }
-  // bias [B,1,T,S] per head group
-  at::Tensor logits = scores.view({b, kv, r, t, s}) + bias.unsqueeze(2);
-  at::Tensor probs = at::softmax(logits, -1, at::kFloat).to(q.scalar_type()).view({b * kv, r * t, s});
   if (keep != nullptr) *keep = {q3, k3, v3, softcap ? scores : at::Tensor(), probs};
   return at::bmm(probs, v3).view({b, h, t, d});
 }
@@ -80,13 +107,17 @@ struct AttentionFunction : public torch::autograd::Function<AttentionFunction> {
     const std::vector<std::int64_t> shape_kv = ctx->saved_data["shape_kv"].toIntVector();
     const at::Tensor dout = grad_outputs[0].reshape(q3.sizes());  // [B*K,R*T,D]
     const at::Tensor dv = at::bmm(probs.transpose(1, 2), dout);   // [B*K,S,D]
-    const at::Tensor dprobs = at::bmm(dout, v3.transpose(1, 2));  // [B*K,R*T,S]
-    // The float32 softmax's backward from its (rounded) output, back to the scores' dtype.
-    at::Tensor dscores = at::_softmax_backward_data(dprobs.to(at::kFloat), probs.to(at::kFloat), -1, at::kFloat)
-                             .to(probs.scalar_type());
-    // d/dx softcap * tanh(x / softcap) = 1 - tanh^2, with tanh = capped / softcap.
-    if (softcap > 0) dscores = at::tanh_backward(dscores, capped / softcap);
-    dscores.mul_(scale);
+    at::Tensor dscores = at::bmm(dout, v3.transpose(1, 2));  // [B*K,R*T,S]: d probs, then d scores
+    if (UseProbsKernel(dscores) && probs.is_contiguous() && (softcap <= 0 || capped.is_contiguous())) {
+      fused::AttentionProbsBackward(dscores, probs, capped, scale, softcap);
+    } else {
+      // The float32 softmax's backward from its (rounded) output, back to the scores' dtype.
+      dscores = at::_softmax_backward_data(dscores.to(at::kFloat), probs.to(at::kFloat), -1, at::kFloat)
+                    .to(probs.scalar_type());
+      // d/dx softcap * tanh(x / softcap) = 1 - tanh^2, with tanh = capped / softcap.
+      if (softcap > 0) dscores = at::tanh_backward(dscores, capped / softcap);
+      dscores.mul_(scale);
+    }
     const at::Tensor dq = at::bmm(dscores, k3).view(shape_q);
     const at::Tensor dk = at::bmm(dscores.transpose(1, 2), q3).view(shape_kv);
     return {dq, dk, dv.view(shape_kv), at::Tensor()};

@@ -5,8 +5,9 @@
 // The composed operators run two products for gate and up, and autograd walks about a dozen
 // nodes backward (products, views, the activation, the product of the halves, the sum of two
 // input gradients). Here backward is dh = dy W_down, the two halves' gradients written into one
-// [N, 2F] buffer, and dx = that W_gu: two products and three elementwise passes. The weights are
-// frozen; the node keeps [gate, up] for backward. Stateless; thread-safe.
+// [N, 2F] buffer, and dx = that W_gu: two products and three elementwise passes (on CUDA one
+// kernel each way for the activation: kernels/fused_ops.h; GSPO_MLP_KERNEL=0 turns them off). The
+// weights are frozen; the node keeps [gate, up] for backward. Stateless; thread-safe.
 #pragma once
 
 #include <ATen/ATen.h>

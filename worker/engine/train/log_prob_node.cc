@@ -24,12 +24,12 @@ at::Tensor FloatCopy(const at::Tensor& t) {
 // Rows at a time for the entropy (EntropyOfRows).
 constexpr std::int64_t kEntropyRows = 128;
 
-// GSPO_LOGPROB_KERNEL=1: on CUDA (bf16 or float32) the forward's and the backward's passes over
-// the logits run as one kernel each (kernels/logprob_kernels.h); off until measured on the device.
-// Read at every call.
+// On CUDA (bf16 or float32) the forward's and the backward's passes over the logits run as one
+// kernel each (kernels/logprob_kernels.h); GSPO_LOGPROB_KERNEL=0 runs the operators instead (the
+// switch that measures what the kernels bring). Read at every call.
 bool UseKernels(const at::Tensor& rows) {
   const char* value = std::getenv("GSPO_LOGPROB_KERNEL");
-  return value != nullptr && std::strcmp(value, "0") != 0 && fused::Available(rows);
+  return (value == nullptr || std::strcmp(value, "0") != 0) && fused::Available(rows);
 }
 
 struct LogProbFunction : public torch::autograd::Function<LogProbFunction> {

@@ -6,9 +6,9 @@
 // float32; float64 models stay in float64), so its values are theirs to the bit; it keeps only the soft-cap's tanh (model dtype)
 // and each row's log-sum-exp for backward, not the float32 log-softmax the composed graph keeps,
 // and the backward writes d logp / d logits in one float32 buffer. W is frozen: no gradient
-// reaches it. With GSPO_LOGPROB_KERNEL=1 on CUDA both passes over the logits are one kernel each
-// (kernels/logprob_kernels.h: equal to float32 rounding, not to the bit). Stateless; safe from
-// any thread.
+// reaches it. On CUDA both passes over the logits are one kernel each (kernels/logprob_kernels.h:
+// equal to float32 rounding, not to the bit; GSPO_LOGPROB_KERNEL=0 runs the operators instead).
+// Stateless; safe from any thread.
 #pragma once
 
 #include <ATen/ATen.h>
