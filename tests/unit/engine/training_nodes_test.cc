@@ -231,6 +231,38 @@ TEST(RotaryNode, ForwardEqualsTheNoGradComputationBitForBit) {
   }
 }
 
+// On CUDA the rotation node runs one kernel each way: the operators' values and gradients
+// (GSPO_ROTARY_KERNEL=0) to the bit, the output contiguous and the gradient in x's layout (the
+// transposed view of a projection), with per-row tables and with one table for every row.
+TEST(RotaryNode, KernelsEqualTheOperatorsBitForBitOnCuda) {
+  if (!kDevice.is_cuda()) GTEST_SKIP() << "the kernels are CUDA only";
+  for (const at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
+    for (const std::int64_t table_rows : {2, 1}) {
+      at::manual_seed(31);
+      const at::Tensor angles = (at::randn({table_rows, 1, 9, 32}) * 3).to(kDevice);
+      const at::Tensor cos = at::cat({angles, angles}, -1).cos().to(dtype);
+      const at::Tensor sin = at::cat({angles, angles}, -1).sin().to(dtype);
+      const at::Tensor base = at::randn({2, 9, 4, 64}).to(kDevice, dtype);
+      const at::Tensor probe = at::randn({2, 4, 9, 64}).to(kDevice);
+      const std::string what = std::string(dtype == at::kFloat ? "float32" : "bf16") + " tables " +
+                               std::to_string(table_rows);
+      const auto run = [&](const char* kernels) {
+        ScopedEnv env("GSPO_ROTARY_KERNEL", kernels);
+        at::Tensor x = base.clone().transpose(1, 2).requires_grad_(true);  // [B,H,T,D], not contiguous
+        const at::Tensor y = ApplyRotary(x, cos, sin);
+        (y.to(at::kFloat) * probe).sum().backward();
+        return std::make_pair(y.detach(), x.grad());
+      };
+      const auto [ops, ops_grad] = run("0");
+      const auto [kernel, kernel_grad] = run("1");
+      EXPECT_TRUE(at::equal(kernel, ops)) << what;
+      EXPECT_TRUE(at::equal(kernel_grad, ops_grad)) << what;
+      EXPECT_TRUE(kernel.is_contiguous()) << what;
+      EXPECT_EQ(kernel_grad.strides(), base.transpose(1, 2).strides()) << what;
+    }
+  }
+}
+
 // The MLP node against gate and up as separate products, for each activation, in float64 (to
 // rounding) and bf16 (to bf16 precision of the float64 result).
 TEST(MlpNode, OutputAndGradientEqualAutogradOfSeparateProducts) {
@@ -337,6 +369,8 @@ LogProbInputs DrawLogProbInputs(std::int64_t rows, std::int64_t hidden, std::int
 // do), bf16 gradients to bf16 precision of the float64 ones.
 TEST(LogProbNode, ValuesAndGradientEqualAutogradOfTheWrittenOutLogSoftmax) {
   constexpr std::int64_t rows = 130, hidden = 6, vocab = 300;  // rows past one of the entropy's pieces
+  // The node's operators (on CUDA its kernels are the default: the test after this one).
+  const ScopedEnv operators("GSPO_LOGPROB_KERNEL", "0");
   for (const std::optional<double> softcap : {std::optional<double>(), std::optional<double>(3.0)}) {
     for (const double temperature : {1.0, 0.7}) {
       const LogProbInputs in = DrawLogProbInputs(rows, hidden, vocab, 2.0, 17);

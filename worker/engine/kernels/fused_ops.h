@@ -57,6 +57,12 @@ void GatedActivation(const at::Tensor& gate_up, Activation act, const at::Tensor
 void GatedActivationBackward(const at::Tensor& gate_up, const at::Tensor& dh, Activation act,
                              const at::Tensor& d_gate_up);
 
+// Training's rotary embedding (rotary_kernels.h; the values of model/rope.cc's operators, to the
+// bit): out = x cos + rotate_half(x) sin, or with `adjoint` the gradient of that with respect to
+// x given out's gradient in x. x and out [B,H,T,D] of one dtype, any strides with a contiguous
+// last dimension; cos and sin [B or 1, 1, T, D] of that dtype, rows contiguous.
+void Rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, bool adjoint, const at::Tensor& out);
+
 // Eager attention's elementwise middle (model/attention.cc; attention_probs_kernels.h says how
 // each step rounds). Forward: scores [B*K, R*T, S] (the product q k^T, contiguous) are replaced
 // by the soft-capped scores when softcap > 0; probs (its shape and dtype) = the softmax of the

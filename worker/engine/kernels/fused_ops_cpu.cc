@@ -23,6 +23,7 @@ void DecodeAttention(const at::Tensor&, const KvCache::LayerBuffers&, const at::
                      std::int64_t, double, double, HeadShape, const at::Tensor&) { Unavailable(); }
 void GatedActivation(const at::Tensor&, Activation, const at::Tensor&) { Unavailable(); }
 void GatedActivationBackward(const at::Tensor&, const at::Tensor&, Activation, const at::Tensor&) { Unavailable(); }
+void Rotary(const at::Tensor&, const at::Tensor&, const at::Tensor&, bool, const at::Tensor&) { Unavailable(); }
 void AttentionProbs(const at::Tensor&, const at::Tensor&, std::int64_t, double, double, const at::Tensor&) {
   Unavailable();
 }

@@ -10,6 +10,7 @@
 #include "worker/engine/kernels/dequantize_kernels.h"
 #include "worker/engine/kernels/fused_ops.h"
 #include "worker/engine/kernels/logprob_kernels.h"
+#include "worker/engine/kernels/rotary_kernels.h"
 
 namespace gspo::engine::fused {
 namespace {
@@ -294,6 +295,43 @@ void GatedActivationBackward(const at::Tensor& gate_up, const at::Tensor& dh, Ac
   Check(k::GatedActivationBackward(KernelType(dh), KernelActivation(act), gate_up.data_ptr(), dh.data_ptr(),
                                    d_gate_up.data_ptr(), rows, intermediate, Stream()),
         "GatedActivationBackward");
+}
+
+namespace {
+
+k::HeadStrides HeadsOf(const at::Tensor& t) { return {t.stride(0), t.stride(1), t.stride(2)}; }
+
+}  // namespace
+
+void Rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, bool adjoint, const at::Tensor& out) {
+  TORCH_CHECK(x.is_cuda() && out.is_cuda() && x.dim() == 4 && out.sizes() == x.sizes() && x.stride(3) == 1 &&
+                  out.stride(3) == 1 && out.scalar_type() == x.scalar_type(),
+              "fused rotary: x and out must be CUDA [B,H,T,D] of one dtype with contiguous rows, got ", x.sizes(),
+              " strides ", x.strides(), " and ", out.sizes(), " strides ", out.strides());
+  const std::int64_t b = x.size(0), t = x.size(2), d = x.size(3);
+  for (const at::Tensor* table : {&cos, &sin}) {
+    TORCH_CHECK(table->is_cuda() && table->dim() == 4 && (table->size(0) == b || table->size(0) == 1) &&
+                    table->size(1) == 1 && table->size(2) == t && table->size(3) == d && table->stride(3) == 1 &&
+                    table->scalar_type() == x.scalar_type() && table->strides() == cos.strides(),
+                "fused rotary: cos and sin must be [B or 1, 1, T, D] alike, of x's dtype, got ", table->sizes(),
+                " strides ", table->strides(), " for x ", x.sizes());
+  }
+  TORCH_CHECK(d % 2 == 0, "fused rotary: the head dimension must be even, got ", d);
+  k::RotaryArgs args;
+  args.in = x.data_ptr();
+  args.out = out.data_ptr();
+  args.cos = cos.data_ptr();
+  args.sin = sin.data_ptr();
+  args.batch = b;
+  args.heads = x.size(1);
+  args.tokens = t;
+  args.head_dim = d;
+  args.in_strides = HeadsOf(x);
+  args.out_strides = HeadsOf(out);
+  args.table_batch_stride = cos.size(0) == 1 ? 0 : cos.stride(0);
+  args.table_token_stride = cos.stride(2);
+  args.adjoint = adjoint;
+  Check(k::Rotary(KernelType(x), args, Stream()), "Rotary");
 }
 
 namespace {

@@ -4,7 +4,10 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
+#include "worker/engine/kernels/fused_ops.h"
 #include "worker/engine/model/training_nodes.h"
 
 namespace gspo::engine {
@@ -58,19 +61,50 @@ at::Tensor RotaryOps(const at::Tensor& x, const at::Tensor& cos, const at::Tenso
   return x * cos + RotateHalf(x) * sin;
 }
 
+// On CUDA the node's passes run as one kernel each (fused::Rotary: the operators' values to the
+// bit, written contiguous [B,H,T,D] forward, so attention's reshapes need no copy, and in x's
+// layout backward, so the projection's views need none); GSPO_ROTARY_KERNEL=0 runs the
+// operators (the switch that measures what the kernels bring). Read at every call.
+bool UseKernel(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  const char* value = std::getenv("GSPO_ROTARY_KERNEL");
+  if ((value != nullptr && std::strcmp(value, "0") == 0) || !fused::Available(x) || x.dim() != 4) return false;
+  for (const at::Tensor* table : {&cos, &sin}) {
+    if (table->dim() != 4 || (table->size(0) != x.size(0) && table->size(0) != 1) || table->size(1) != 1 ||
+        table->size(2) != x.size(2) || table->size(3) != x.size(3) || table->stride(3) != 1 ||
+        table->scalar_type() != x.scalar_type() || table->device() != x.device()) {
+      return false;
+    }
+  }
+  return x.stride(3) == 1 && cos.strides() == sin.strides() && x.size(3) % 2 == 0;
+}
+
 // The rotation as one autograd node (training): the same operators forward, and
 // dx = g cos + RotateHalfAdjoint(g sin) backward, instead of seven nodes.
 struct RotaryFunction : public torch::autograd::Function<RotaryFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const RotaryTables& tables) {
     ctx->saved_data["cos"] = tables.cos;
     ctx->saved_data["sin"] = tables.sin;
-    return RotaryOps(x, tables.cos, tables.sin);
+    const bool kernel = UseKernel(x, tables.cos, tables.sin);
+    ctx->saved_data["kernel"] = kernel;
+    if (!kernel) return RotaryOps(x, tables.cos, tables.sin);
+    ctx->saved_data["x_sizes"] = x.sizes().vec();
+    // x's layout for its gradient when it is a plain permutation of memory (the usual transposed
+    // view of a projection), else contiguous.
+    ctx->saved_data["x_strides"] = x.is_non_overlapping_and_dense() ? x.strides().vec() : std::vector<std::int64_t>();
+    at::Tensor out = at::empty(x.sizes(), x.options());
+    fused::Rotary(x, tables.cos, tables.sin, /*adjoint=*/false, out);
+    return out;
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad_outputs) {
     const at::Tensor& g = grad_outputs[0];
     const at::Tensor cos = ctx->saved_data["cos"].toTensor(), sin = ctx->saved_data["sin"].toTensor();
-    return {g * cos + RotateHalfAdjoint(g * sin), at::Tensor()};
+    if (!ctx->saved_data["kernel"].toBool()) return {g * cos + RotateHalfAdjoint(g * sin), at::Tensor()};
+    const std::vector<std::int64_t> sizes = ctx->saved_data["x_sizes"].toIntVector();
+    const std::vector<std::int64_t> strides = ctx->saved_data["x_strides"].toIntVector();
+    at::Tensor dx = strides.empty() ? at::empty(sizes, g.options()) : at::empty_strided(sizes, strides, g.options());
+    fused::Rotary(g.stride(3) == 1 ? g : g.contiguous(), cos, sin, /*adjoint=*/true, dx);
+    return {dx, at::Tensor()};
   }
 };
 

@@ -17,7 +17,7 @@ GroupAdvantages ComputeGroupAdvantages(const at::Tensor& rewards, std::int64_t g
   return out;
 }
 
-GspoLossOutput ComputeGspoLoss(const GspoLossInputs& in, const GspoLossConfig& config) {
+GspoLossOutput ComputeGspoLoss(const GspoLossInputs& in, const GspoLossConfig& config, bool read_metrics) {
   at::Tensor mask = in.mask.to(in.logp.scalar_type());
   at::Tensor lengths = mask.sum(1).clamp_min(1);  // |y_i|
   at::Tensor delta = (in.logp - in.old_logp) * mask;
@@ -41,29 +41,42 @@ GspoLossOutput ComputeGspoLoss(const GspoLossInputs& in, const GspoLossConfig& c
   at::Tensor loss = -objective.mean();
 
   GspoLossOutput out;
+  at::Tensor kl;
   if (config.beta > 0) {
     // k3 estimator per token, averaged over each sequence's assistant tokens, then sequences.
     at::Tensor d = in.ref_logp - in.logp;
     at::Tensor kl_seq = ((d.exp() - d - 1) * mask).sum(1) / lengths;
-    at::Tensor kl = kl_seq.mean();
+    kl = kl_seq.mean();
     loss = loss + config.beta * kl;
-    out.metrics.kl = kl.item<double>();
   }
   out.loss = loss;
 
   c10::NoGradGuard no_grad;
-  at::Tensor r = ratio.detach();
+  const at::Tensor r = ratio.detach();
   at::Tensor adv_seq = in.advantages.dim() == 1 ? in.advantages : (in.advantages * mask).sum(1);
   at::Tensor high = (adv_seq > 0).logical_and(r > hi);
   at::Tensor low = (adv_seq < 0).logical_and(r < lo);
   const double n = static_cast<double>(r.size(0));
-  out.metrics.clip_fraction_high = high.sum().item<double>() / n;
-  out.metrics.clip_fraction_low = low.sum().item<double>() / n;
-  out.metrics.clip_fraction = out.metrics.clip_fraction_high + out.metrics.clip_fraction_low;
-  out.metrics.ratio_mean = r.mean().item<double>();
-  out.metrics.ratio_min = r.min().item<double>();
-  out.metrics.ratio_max = r.max().item<double>();
+  const auto as_double = [](const at::Tensor& t) { return t.to(at::kDouble); };
+  out.metric_values = at::stack({kl.defined() ? as_double(kl.detach()) : at::zeros({}, r.options().dtype(at::kDouble)),
+                                 as_double(low.sum()) / n, as_double(high.sum()) / n, as_double(r.mean()),
+                                 as_double(r.min()), as_double(r.max())});
+  if (read_metrics) out.metrics = ReadGspoLossMetrics(out.metric_values);
   return out;
+}
+
+GspoLossMetrics ReadGspoLossMetrics(const at::Tensor& metric_values) {
+  const at::Tensor host = metric_values.to(at::kCPU, at::kDouble);
+  const double* v = host.data_ptr<double>();
+  GspoLossMetrics m;
+  m.kl = v[0];
+  m.clip_fraction_low = v[1];
+  m.clip_fraction_high = v[2];
+  m.clip_fraction = v[1] + v[2];
+  m.ratio_mean = v[3];
+  m.ratio_min = v[4];
+  m.ratio_max = v[5];
+  return m;
 }
 
 }  // namespace gspo::engine

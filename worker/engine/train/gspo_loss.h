@@ -48,9 +48,17 @@ struct GspoLossMetrics {
 
 struct GspoLossOutput {
   at::Tensor loss;  // scalar: -J (+ beta * KL), averaged over the N sequences
-  GspoLossMetrics metrics;
+  GspoLossMetrics metrics;  // read from metric_values unless the caller deferred it
+  // The metrics on the loss's device, float64 [6]: kl, clip_fraction_low, clip_fraction_high,
+  // ratio_mean, ratio_min, ratio_max. A learner keeps these and reads a whole phase's with one
+  // synchronisation instead of six per micro-batch, so the host can queue work ahead.
+  at::Tensor metric_values;
 };
 
-GspoLossOutput ComputeGspoLoss(const GspoLossInputs& inputs, const GspoLossConfig& config);
+// One device-to-host copy of metric_values.
+GspoLossMetrics ReadGspoLossMetrics(const at::Tensor& metric_values);
+
+// read_metrics false leaves `metrics` zero (metric_values is always set) and never waits on the device.
+GspoLossOutput ComputeGspoLoss(const GspoLossInputs& inputs, const GspoLossConfig& config, bool read_metrics = true);
 
 }  // namespace gspo::engine

@@ -72,6 +72,8 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
   at::Tensor ids = batch.ids.to(device);
   at::Tensor valid = batch.valid.to(device);
   at::Tensor mask = batch.assistant_mask.to(device).logical_and(valid);
+  // The same on the host: the log-probabilities find their positions there without waiting.
+  const at::Tensor host_mask = batch.assistant_mask.to(at::kCPU, at::kBool).logical_and(batch.valid.to(at::kCPU, at::kBool));
   at::Tensor old_logp = batch.old_logp.to(device, at::kFloat);
 
   GroupAdvantages adv = ComputeGroupAdvantages(batch.rewards, batch.group_size);
@@ -105,7 +107,7 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
     // Gradient checkpointing also checkpoints the vocabulary projection, in chunks of 128 rows
     // (a [128, V] float32 block is 131 MB at Gemma's 256k vocabulary): memory over speed.
     const std::int64_t chunk_rows = input.checkpoint_layers ? 128 : 512;
-    return ComputeTokenLogProbs(*model_, hidden, input.input_ids, micro_mask, config_.temperature, chunk_rows,
+    return ComputeTokenLogProbs(*model_, hidden, input.input_ids, host_mask.narrow(0, start, len), config_.temperature, chunk_rows,
                                 input.checkpoint_layers);
   };
   // Log-probs of every row without gradient, micro-batch by micro-batch, into `into` [N,T].
@@ -126,6 +128,12 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
   std::vector<at::Tensor> params = adapters_->Parameters();
   double mismatch_sum = 0, mismatch_tokens = 0, entropy_sum = 0;
   std::int64_t loss_terms = 0;
+  // Per micro-batch, on the device (float64 [11]): the loss, its six metrics (ComputeGspoLoss's
+  // metric_values), then the first epoch's entropy sum, tokens, and (first minibatch) the
+  // |logp - old_logp| sum and its tokens, zeros elsewhere. Read once after the phase: the host
+  // then waits on the device only for each update's gradient norm, and queues work ahead.
+  std::vector<at::Tensor> micro_values;
+  const auto doubles = mask.options().dtype(at::kDouble);
   for (std::int64_t epoch = 0; epoch < config_.num_iterations; ++epoch) {
     for (std::int64_t mb = 0; mb < config_.minibatches; ++mb) {
       optimizer_->ZeroGrad();
@@ -138,35 +146,50 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
             {current.logp, old_logp.narrow(0, start, len),
              ref_logp.defined() ? ref_logp.narrow(0, start, len) : at::Tensor(), micro_mask,
              advantages.narrow(0, start, len)},
-            config_.loss);
+            config_.loss, /*read_metrics=*/false);
         // The loss is a mean over the minibatch's sequences, on all ranks together: weight each
         // micro-batch by its share (the ranks' gradients are summed).
         (out.loss * (static_cast<double>(len) / (per_minibatch * world))).backward();
-        metrics.loss += out.loss.item<double>();
-        metrics.clip_fraction += out.metrics.clip_fraction;
-        metrics.clip_fraction_low += out.metrics.clip_fraction_low;
-        metrics.clip_fraction_high += out.metrics.clip_fraction_high;
-        metrics.ratio_mean += out.metrics.ratio_mean;
-        metrics.kl += out.metrics.kl;
-        metrics.ratio_min = loss_terms == 0 ? out.metrics.ratio_min
-                                            : std::min(metrics.ratio_min, out.metrics.ratio_min);
-        metrics.ratio_max = std::max(metrics.ratio_max, out.metrics.ratio_max);
-        ++loss_terms;
+        at::Tensor first_epoch = at::zeros({4}, doubles);
         if (epoch == 0) {
-          at::Tensor m = micro_mask.to(at::kFloat);
-          entropy_sum += (current.entropy * m).sum().item<double>();
-          metrics.tokens_trained += m.sum().item<std::int64_t>();
+          c10::NoGradGuard no_grad;
+          const at::Tensor m = micro_mask.to(at::kFloat);
+          const at::Tensor tokens = m.sum();
+          at::Tensor parts[4] = {(current.entropy * m).sum(), tokens, at::zeros({}, m.options()),
+                                 at::zeros({}, m.options())};
           if (mb == 0) {
-            mismatch_sum += ((current.logp.detach() - old_logp.narrow(0, start, len)).abs() * m).sum().item<double>();
-            mismatch_tokens += m.sum().item<double>();
+            parts[2] = ((current.logp.detach() - old_logp.narrow(0, start, len)).abs() * m).sum();
+            parts[3] = tokens;
           }
+          first_epoch = at::stack(parts).to(at::kDouble);
         }
+        micro_values.push_back(
+            at::cat({out.loss.detach().to(at::kDouble).reshape({1}), out.metric_values, first_epoch}));
       }
       if (world > 1) GSPO_RETURN_IF_ERROR(AllReduceGradients(*communicator_, params));
       metrics.grad_norm += ClipGradNorm(params, config_.max_grad_norm);
       optimizer_->Step(lr_for_update(metrics.updates));
       ++metrics.updates;
     }
+  }
+  if (!micro_values.empty()) {
+    const at::Tensor host = at::stack(micro_values).to(at::kCPU);
+    const auto v = host.accessor<double, 2>();
+    for (std::int64_t i = 0; i < host.size(0); ++i) {
+      metrics.loss += v[i][0];
+      metrics.kl += v[i][1];
+      metrics.clip_fraction_low += v[i][2];
+      metrics.clip_fraction_high += v[i][3];
+      metrics.clip_fraction += v[i][2] + v[i][3];
+      metrics.ratio_mean += v[i][4];
+      metrics.ratio_min = i == 0 ? v[i][5] : std::min(metrics.ratio_min, v[i][5]);
+      metrics.ratio_max = std::max(metrics.ratio_max, v[i][6]);
+      entropy_sum += v[i][7];
+      metrics.tokens_trained += static_cast<std::int64_t>(std::llround(v[i][8]));
+      mismatch_sum += v[i][9];
+      mismatch_tokens += v[i][10];
+    }
+    loss_terms = host.size(0);
   }
   if (world > 1) {
     GSPO_RETURN_IF_ERROR(CombineOverRanks(*communicator_, adv.advantages, &metrics, &loss_terms,

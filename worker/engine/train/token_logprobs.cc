@@ -79,19 +79,31 @@ struct RecomputedLogProbs : public torch::autograd::Function<RecomputedLogProbs>
   }
 };
 
+// The flat positions of a host mask's true entries, on `device` (copied from pinned memory
+// without waiting).
+at::Tensor IndexOnDevice(const at::Tensor& host_mask, const at::Device& device) {
+  const at::Tensor index = host_mask.reshape({-1}).nonzero().squeeze(1);
+  if (device.is_cpu()) return index;
+  return index.pin_memory().to(device, /*non_blocking=*/true);
+}
+
 }  // namespace
 
 TokenLogProbs ComputeTokenLogProbs(const DecoderModel& model, const at::Tensor& hidden,
                                    const at::Tensor& ids, const at::Tensor& mask,
                                    double temperature, std::int64_t chunk_rows, bool recompute_logits) {
   const std::int64_t n = ids.size(0), t = ids.size(1);
-  at::Tensor target_mask = mask.to(at::kBool).to(hidden.device());
+  // The positions are found on the host (from a host mask nothing here waits on the device) and
+  // gathered by index on the device: boolean indexing would count them there, and wait for it.
+  const at::Tensor target_mask = mask.to(at::kCPU, at::kBool);
   TORCH_CHECK(!target_mask.select(1, 0).any().item<bool>(), "position 0 cannot be predicted");
   // Hidden state t-1 predicts token t: gather the rows whose next token is wanted.
   at::Tensor predict_mask = at::zeros_like(target_mask);
   predict_mask.narrow(1, 0, t - 1).copy_(target_mask.narrow(1, 1, t - 1));
-  at::Tensor rows = hidden.reshape({n * t, -1}).index({predict_mask.reshape({-1})});  // [M,E]
-  at::Tensor targets = ids.to(hidden.device()).reshape({-1}).index({target_mask.reshape({-1})});
+  const at::Tensor predict_index = IndexOnDevice(predict_mask, hidden.device());
+  const at::Tensor target_index = IndexOnDevice(target_mask, hidden.device());
+  at::Tensor rows = hidden.reshape({n * t, -1}).index_select(0, predict_index);  // [M,E]
+  at::Tensor targets = ids.to(hidden.device()).reshape({-1}).index_select(0, target_index);
   std::vector<at::Tensor> logp_chunks, entropy_chunks;
   if (recompute_logits && c10::GradMode::is_enabled() && rows.requires_grad() && rows.size(0) > 0) {
     auto both = RecomputedLogProbs::apply(rows, targets, reinterpret_cast<std::int64_t>(&model), temperature, chunk_rows);
@@ -110,10 +122,9 @@ TokenLogProbs ComputeTokenLogProbs(const DecoderModel& model, const at::Tensor& 
   out.logp = at::zeros({n * t}, opts);
   out.entropy = at::zeros({n * t}, opts);
   if (!logp_chunks.empty()) {
-    at::Tensor index = target_mask.reshape({-1}).nonzero().squeeze(1);
-    out.logp = out.logp.index_put({index}, at::cat(logp_chunks));
+    out.logp = out.logp.index_put({target_index}, at::cat(logp_chunks));
     c10::NoGradGuard no_grad;
-    out.entropy.index_put_({index}, at::cat(entropy_chunks));
+    out.entropy.index_put_({target_index}, at::cat(entropy_chunks));
   }
   out.logp = out.logp.view({n, t});
   out.entropy = out.entropy.view({n, t});
