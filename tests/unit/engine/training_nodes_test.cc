@@ -406,30 +406,34 @@ TEST(LogProbNode, ValuesAndGradientEqualAutogradOfTheWrittenOutLogSoftmax) {
 // is seen to switch), and their gradients stay as near the float64 ones as the operators' must.
 TEST(LogProbNode, KernelsAgreeWithTheOperatorsOnCuda) {
   if (!kDevice.is_cuda()) GTEST_SKIP() << "the kernels are CUDA only";
-  constexpr std::int64_t rows = 130, hidden = 64, vocab = 5003;
-  for (const at::ScalarType dtype : {at::kBFloat16, at::kFloat}) {
-    for (const std::optional<double> softcap : {std::optional<double>(), std::optional<double>(30.0)}) {
-      for (const double temperature : {1.0, 0.7}) {
-        const LogProbInputs in = DrawLogProbInputs(rows, hidden, vocab, 0.7, 19);
-        const std::string what = std::string(dtype == at::kFloat ? "float32" : "bf16") +
-                                 (softcap ? " capped" : " uncapped") + " T " + std::to_string(temperature);
-        at::Tensor x_ref = in.x.clone().requires_grad_(true);
-        (WrittenOut(x_ref, in.weight, in.targets, softcap, temperature).logp * in.probe).sum().backward();
-        const auto run = [&](const char* kernels) {
-          ScopedEnv env("GSPO_LOGPROB_KERNEL", kernels);
-          at::Tensor x = in.x.to(dtype).requires_grad_(true);
-          const HeadLogProbs got = LogProbNode(x, in.targets, {in.weight.to(dtype), softcap}, temperature);
-          (got.logp.to(at::kDouble) * in.probe).sum().backward();
-          return std::make_pair(got, x.grad());
-        };
-        const auto [ops, ops_grad] = run("0");
-        const auto [kernel, kernel_grad] = run("1");
-        EXPECT_LE((kernel.logp - ops.logp).abs().max().item<double>(), 1e-4) << what;
-        EXPECT_LE((kernel.entropy - ops.entropy).abs().max().item<double>(), 1e-4) << what;
-        EXPECT_FALSE(at::equal(kernel.logp, ops.logp)) << what << ": the switch changed nothing";
-        const double tolerance = dtype == at::kFloat ? 1e-4 : 3e-2;
-        EXPECT_LE(RelativeError(kernel_grad, x_ref.grad()), tolerance) << what;
-        EXPECT_LE(RelativeError(ops_grad, x_ref.grad()), tolerance) << what;
+  constexpr std::int64_t rows = 130, hidden = 64;
+  // Rows of whole 16-byte vectors (5008) and not (5003).
+  for (const std::int64_t vocab : {5003, 5008}) {
+    for (const at::ScalarType dtype : {at::kBFloat16, at::kFloat}) {
+      for (const std::optional<double> softcap : {std::optional<double>(), std::optional<double>(30.0)}) {
+        for (const double temperature : {1.0, 0.7}) {
+          const LogProbInputs in = DrawLogProbInputs(rows, hidden, vocab, 0.7, 19);
+          const std::string what = "vocabulary " + std::to_string(vocab) +
+                                   (dtype == at::kFloat ? " float32" : " bf16") + (softcap ? " capped" : " uncapped") +
+                                   " T " + std::to_string(temperature);
+          at::Tensor x_ref = in.x.clone().requires_grad_(true);
+          (WrittenOut(x_ref, in.weight, in.targets, softcap, temperature).logp * in.probe).sum().backward();
+          const auto run = [&](const char* kernels) {
+            ScopedEnv env("GSPO_LOGPROB_KERNEL", kernels);
+            at::Tensor x = in.x.to(dtype).requires_grad_(true);
+            const HeadLogProbs got = LogProbNode(x, in.targets, {in.weight.to(dtype), softcap}, temperature);
+            (got.logp.to(at::kDouble) * in.probe).sum().backward();
+            return std::make_pair(got, x.grad());
+          };
+          const auto [ops, ops_grad] = run("0");
+          const auto [kernel, kernel_grad] = run("1");
+          EXPECT_LE((kernel.logp - ops.logp).abs().max().item<double>(), 1e-4) << what;
+          EXPECT_LE((kernel.entropy - ops.entropy).abs().max().item<double>(), 1e-4) << what;
+          EXPECT_FALSE(at::equal(kernel.logp, ops.logp)) << what << ": the switch changed nothing";
+          const double tolerance = dtype == at::kFloat ? 1e-4 : 3e-2;
+          EXPECT_LE(RelativeError(kernel_grad, x_ref.grad()), tolerance) << what;
+          EXPECT_LE(RelativeError(ops_grad, x_ref.grad()), tolerance) << what;
+        }
       }
     }
   }

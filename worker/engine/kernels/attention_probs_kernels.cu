@@ -16,31 +16,6 @@ constexpr int kThreads = 256;
 constexpr int kRowsPerBlock = kThreads / 32;
 
 template <typename T, int V>
-__device__ __forceinline__ void Load(const T* p, float (&out)[V]) {
-  if constexpr (V * sizeof(T) == 16) {
-    const uint4 raw = *reinterpret_cast<const uint4*>(p);
-#pragma unroll
-    for (int k = 0; k < V; ++k) out[k] = ToFloat(reinterpret_cast<const T*>(&raw)[k]);
-  } else {
-#pragma unroll
-    for (int k = 0; k < V; ++k) out[k] = ToFloat(p[k]);
-  }
-}
-
-template <typename T, int V>
-__device__ __forceinline__ void Store(T* p, const float (&in)[V]) {
-  if constexpr (V * sizeof(T) == 16) {
-    uint4 raw;
-#pragma unroll
-    for (int k = 0; k < V; ++k) reinterpret_cast<T*>(&raw)[k] = FromFloat<T>(in[k]);
-    *reinterpret_cast<uint4*>(p) = raw;
-  } else {
-#pragma unroll
-    for (int k = 0; k < V; ++k) p[k] = FromFloat<T>(in[k]);
-  }
-}
-
-template <typename T, int V>
 __global__ void AttentionProbsForwardKernel(AttentionProbsArgs a, T* scores, T* probs) {
   const std::int64_t row = static_cast<std::int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32;
   if (row >= a.groups * a.group_rows) return;
@@ -55,8 +30,8 @@ __global__ void AttentionProbsForwardKernel(AttentionProbsArgs a, T* scores, T* 
   float top = -INFINITY;
   for (std::int64_t j = lane * V; j < a.keys; j += 32 * V) {
     float x[V], logit[V];
-    Load<T, V>(s + j, x);
-    Load<T, V>(bias + j, logit);
+    LoadFloats<T, V>(s + j, x);
+    LoadFloats<T, V>(bias + j, logit);
 #pragma unroll
     for (int k = 0; k < V; ++k) {
       float c = Round<T>(x[k] * a.scale);
@@ -64,24 +39,24 @@ __global__ void AttentionProbsForwardKernel(AttentionProbsArgs a, T* scores, T* 
       logit[k] = Round<T>(c + logit[k]);
       top = fmaxf(top, logit[k]);
     }
-    if (cap) Store<T, V>(s + j, x);
-    Store<T, V>(p + j, logit);  // exact: already rounded to T
+    if (cap) StoreFloats<T, V>(s + j, x);
+    StoreFloats<T, V>(p + j, logit);  // exact: already rounded to T
   }
   top = WarpMax(top);
   float sum = 0.f;
   for (std::int64_t j = lane * V; j < a.keys; j += 32 * V) {
     float logit[V];
-    Load<T, V>(p + j, logit);
+    LoadFloats<T, V>(p + j, logit);
 #pragma unroll
     for (int k = 0; k < V; ++k) sum += expf(logit[k] - top);
   }
   sum = WarpSum(sum);
   for (std::int64_t j = lane * V; j < a.keys; j += 32 * V) {
     float value[V];
-    Load<T, V>(p + j, value);
+    LoadFloats<T, V>(p + j, value);
 #pragma unroll
     for (int k = 0; k < V; ++k) value[k] = expf(value[k] - top) / sum;
-    Store<T, V>(p + j, value);
+    StoreFloats<T, V>(p + j, value);
   }
 }
 
@@ -96,8 +71,8 @@ __global__ void AttentionProbsBackwardKernel(AttentionProbsArgs a, T* grad, cons
   float dot = 0.f;
   for (std::int64_t j = lane * V; j < a.keys; j += 32 * V) {
     float dg[V], pr[V];
-    Load<T, V>(g + j, dg);
-    Load<T, V>(p + j, pr);
+    LoadFloats<T, V>(g + j, dg);
+    LoadFloats<T, V>(p + j, pr);
 #pragma unroll
     for (int k = 0; k < V; ++k) dot += dg[k] * pr[k];
   }
@@ -105,9 +80,9 @@ __global__ void AttentionProbsBackwardKernel(AttentionProbsArgs a, T* grad, cons
   const float inverse_cap = a.softcap > 0.f ? 1.f / a.softcap : 0.f;
   for (std::int64_t j = lane * V; j < a.keys; j += 32 * V) {
     float dg[V], pr[V], kept[V];
-    Load<T, V>(g + j, dg);
-    Load<T, V>(p + j, pr);
-    if (c != nullptr) Load<T, V>(c + j, kept);
+    LoadFloats<T, V>(g + j, dg);
+    LoadFloats<T, V>(p + j, pr);
+    if (c != nullptr) LoadFloats<T, V>(c + j, kept);
 #pragma unroll
     for (int k = 0; k < V; ++k) {
       // The float32 softmax's backward, rounded as its output is cast back.
@@ -119,7 +94,7 @@ __global__ void AttentionProbsBackwardKernel(AttentionProbsArgs a, T* grad, cons
       }
       dg[k] = d * a.scale;
     }
-    Store<T, V>(g + j, dg);
+    StoreFloats<T, V>(g + j, dg);
   }
 }
 

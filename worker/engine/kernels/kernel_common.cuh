@@ -32,6 +32,33 @@ __device__ __forceinline__ __nv_bfloat16 FromFloat<__nv_bfloat16>(float v) { ret
 template <typename T>
 __device__ __forceinline__ float Round(float v) { return ToFloat<T>(FromFloat<T>(v)); }
 
+// V consecutive elements of T as floats, and back (rounded to T): one 16-byte access when
+// V * sizeof(T) == 16 (the caller guarantees the alignment), else V scalar ones.
+template <typename T, int V>
+__device__ __forceinline__ void LoadFloats(const T* p, float (&out)[V]) {
+  if constexpr (V * sizeof(T) == 16) {
+    const uint4 raw = *reinterpret_cast<const uint4*>(p);
+#pragma unroll
+    for (int k = 0; k < V; ++k) out[k] = ToFloat(reinterpret_cast<const T*>(&raw)[k]);
+  } else {
+#pragma unroll
+    for (int k = 0; k < V; ++k) out[k] = ToFloat(p[k]);
+  }
+}
+
+template <typename T, int V>
+__device__ __forceinline__ void StoreFloats(T* p, const float (&in)[V]) {
+  if constexpr (V * sizeof(T) == 16) {
+    uint4 raw;
+#pragma unroll
+    for (int k = 0; k < V; ++k) reinterpret_cast<T*>(&raw)[k] = FromFloat<T>(in[k]);
+    *reinterpret_cast<uint4*>(p) = raw;
+  } else {
+#pragma unroll
+    for (int k = 0; k < V; ++k) p[k] = FromFloat<T>(in[k]);
+  }
+}
+
 __device__ __forceinline__ float WarpSum(float v) {
   for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
   return v;
