@@ -30,7 +30,8 @@ const at::Device kDevice = test_support::kTestDevice;
 struct Shape {
   std::int64_t heads, kv_heads, tokens;
   std::optional<double> softcap;
-  std::int64_t window;  // 0: none
+  std::int64_t window;           // 0: none
+  std::int64_t query_block = 0;  // MaskedAttention's (0: its own choice, one block at these sizes)
 };
 
 // softmax(softcap(q k^T * scale) + mask) v per query head, in float64.
@@ -78,7 +79,7 @@ const std::vector<Shape>& Shapes() {
       {4, 2, 7, 50.0, 0},   // Gemma 2: soft-capped, grouped
       {4, 4, 6, std::nullopt, 0},
       {6, 2, 9, 20.0, 4},   // a sliding window
-      {2, 1, 300, 50.0, 0},  // two query blocks
+      {2, 1, 300, 50.0, 0, 256},  // two query blocks
   };
   return shapes;
 }
@@ -100,7 +101,8 @@ TEST(AttentionNode, OutputAndGradientsEqualAutogradOfTheWrittenOutAttention) {
     Inputs node = MakeInputs(shape, at::kDouble);
     Inputs ref = MakeInputs(shape, at::kDouble);
     for (at::Tensor* x : {&node.q, &node.k, &node.v, &ref.q, &ref.k, &ref.v}) x->requires_grad_(true);
-    const at::Tensor out = MaskedAttention(node.q, node.k, node.v, node.bias, kScale, shape.softcap);
+    const at::Tensor out = MaskedAttention(node.q, node.k, node.v, node.bias, kScale, shape.softcap,
+                                           shape.query_block);
     const at::Tensor want = Reference(ref.q, ref.k, ref.v, ref.allowed, kScale, shape.softcap);
     const at::Tensor probe = at::randn(want.sizes(), at::TensorOptions().dtype(at::kDouble)).to(kDevice);
     (out * probe).sum().backward();
@@ -121,10 +123,11 @@ TEST(AttentionNode, ForwardEqualsTheNoGradComputationBitForBit) {
       at::Tensor plain;
       {
         c10::NoGradGuard no_grad;
-        plain = MaskedAttention(in.q, in.k, in.v, in.bias, 0.35, shape.softcap);
+        plain = MaskedAttention(in.q, in.k, in.v, in.bias, 0.35, shape.softcap, shape.query_block);
       }
       in.q.requires_grad_(true);
-      const at::Tensor trained = MaskedAttention(in.q, in.k, in.v, in.bias, 0.35, shape.softcap);
+      const at::Tensor trained =
+          MaskedAttention(in.q, in.k, in.v, in.bias, 0.35, shape.softcap, shape.query_block);
       ASSERT_TRUE(trained.requires_grad()) << Name(shape);
       EXPECT_TRUE(at::equal(trained.detach(), plain)) << Name(shape);
     }
@@ -137,7 +140,8 @@ TEST(AttentionNode, Bf16GradientsStayNearTheFloat64Ones) {
     Inputs low = MakeInputs(shape, at::kBFloat16);
     Inputs ref = MakeInputs(shape, at::kDouble);
     for (at::Tensor* x : {&low.q, &low.k, &low.v, &ref.q, &ref.k, &ref.v}) x->requires_grad_(true);
-    const at::Tensor out = MaskedAttention(low.q, low.k, low.v, low.bias, 0.35, shape.softcap);
+    const at::Tensor out =
+        MaskedAttention(low.q, low.k, low.v, low.bias, 0.35, shape.softcap, shape.query_block);
     const at::Tensor want = Reference(ref.q, ref.k, ref.v, ref.allowed, 0.35, shape.softcap);
     const at::Tensor probe = at::randn(want.sizes(), at::TensorOptions().dtype(at::kDouble)).to(kDevice);
     (out.to(at::kDouble) * probe).sum().backward();
@@ -169,7 +173,8 @@ TEST(AttentionNode, KernelsAgreeWithTheOperatorsOnCuda) {
         ScopedEnv env("GSPO_ATTENTION_PROBS_KERNEL", kernels);
         Inputs in = MakeInputs(shape, dtype);
         for (at::Tensor* x : {&in.q, &in.k, &in.v}) x->requires_grad_(true);
-        const at::Tensor out = MaskedAttention(in.q, in.k, in.v, in.bias, 0.35, shape.softcap);
+        const at::Tensor out =
+            MaskedAttention(in.q, in.k, in.v, in.bias, 0.35, shape.softcap, shape.query_block);
         (out.to(at::kDouble) * probe).sum().backward();
         return std::vector<at::Tensor>{out.detach(), in.q.grad(), in.k.grad(), in.v.grad()};
       };

@@ -3,6 +3,7 @@
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -15,7 +16,15 @@
 namespace gspo::engine {
 namespace {
 
+// The eager path's query blocks: as many queries as keep a block's [B,H,rows,S] scores within
+// kScoreElements (the operators' float32 softmax makes two such tensors), at least kQueryBlock.
+// One block saves the slicing and concatenation, forward and backward.
 constexpr std::int64_t kQueryBlock = 256;
+constexpr std::int64_t kScoreElements = std::int64_t{1} << 25;
+
+std::int64_t QueryBlockRows(const at::Tensor& q, std::int64_t keys) {
+  return std::max(kQueryBlock, kScoreElements / std::max<std::int64_t>(1, q.size(0) * q.size(1) * keys));
+}
 
 // The reference ("eager") computation for one block of queries. The R = H / K query heads that
 // share a kv head are stacked along the query axis, so each kv head is one plain batched matmul
@@ -154,7 +163,8 @@ at::Tensor AttentionBias(const at::Tensor& query_positions, const at::Tensor& ke
 }
 
 at::Tensor MaskedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                           const at::Tensor& bias, double scale, std::optional<double> softcap) {
+                           const at::Tensor& bias, double scale, std::optional<double> softcap,
+                           std::int64_t query_block) {
   // One query per row (decode): the grouped matmuls above read each key once; the fused kernels
   // would need k and v repeated per query head first.
   if (!softcap && q.is_cuda() && q.size(2) > 1) {
@@ -165,10 +175,11 @@ at::Tensor MaskedAttention(const at::Tensor& q, const at::Tensor& k, const at::T
     return compat::ScaledDotProductAttention(q, k_full, v_full, bias, false, scale);
   }
   const std::int64_t t = q.size(2);
-  if (t <= kQueryBlock) return EagerBlock(q, k, v, bias, scale, softcap);
+  const std::int64_t rows = query_block > 0 ? query_block : QueryBlockRows(q, k.size(2));
+  if (t <= rows) return EagerBlock(q, k, v, bias, scale, softcap);
   std::vector<at::Tensor> blocks;
-  for (std::int64_t start = 0; start < t; start += kQueryBlock) {
-    const std::int64_t len = std::min(kQueryBlock, t - start);
+  for (std::int64_t start = 0; start < t; start += rows) {
+    const std::int64_t len = std::min(rows, t - start);
     blocks.push_back(
         EagerBlock(q.narrow(2, start, len), k, v, bias.narrow(2, start, len), scale, softcap));
   }

@@ -9,6 +9,7 @@
 
 #include <ATen/ATen.h>
 
+#include <cstdint>
 #include <optional>
 
 namespace gspo::engine {
@@ -20,8 +21,10 @@ at::Tensor AttentionBias(const at::Tensor& query_positions_bt, const at::Tensor&
                          at::ScalarType dtype);
 
 // softmax(softcap(q k^T * scale) + bias) v, the softmax in float32. With a soft-cap the scores
-// are materialised in query blocks, never as one [B,H,T,S] float32 tensor.
+// are materialised in blocks of `query_block` queries (0: as many as keep a block's scores
+// within 2^25 elements, at least 256), so long sequences never make one [B,H,T,S] float32 tensor.
 at::Tensor MaskedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                           const at::Tensor& bias, double scale, std::optional<double> softcap);
+                           const at::Tensor& bias, double scale, std::optional<double> softcap,
+                           std::int64_t query_block = 0);
 
 }  // namespace gspo::engine
