@@ -87,8 +87,9 @@ def run_ours(gspo, config, fused=True):
 
 
 def run_step(gspo, config):
-    """Whole GSPO steps (rollout, rewards, learning) on the baseline's setting."""
-    cmd = setting_cmd(gspo, "bench-step", config) + ["--lora-r", "16", "--micro-batch", "8", "--reps", "3"]
+    """Whole GSPO steps (rollout, rewards, learning) on the baseline's setting, the learner at
+    micro-batch 16 (its fastest, under the peer's peak memory)."""
+    cmd = setting_cmd(gspo, "bench-step", config) + ["--lora-r", "16", "--micro-batch", "16", "--reps", "3"]
     return run_json_lines(cmd)[0]
 
 
