@@ -2,9 +2,14 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 #include <gtest/gtest.h>
+#include <torch/csrc/autograd/function.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <set>
+#include <string>
 #include <tuple>
+#include <vector>
 
 #include "common/files.h"
 #include "tests/fakes/temp_dir.h"
@@ -118,6 +123,61 @@ TEST(Lora, GradientCheckpointingGivesTheSameGradients) {
   }
   EXPECT_LE(largest, 1e-6);
   EXPECT_GT(dropout_effect, 1e-3);  // the dropout masks matter, so the equality above means something
+}
+
+// Nodes of the autograd graph behind `out` whose name contains `needle`.
+std::int64_t CountNodes(const at::Tensor& out, const std::string& needle) {
+  std::vector<torch::autograd::Node*> pending = {out.grad_fn().get()};
+  std::set<torch::autograd::Node*> seen;
+  std::int64_t count = 0;
+  while (!pending.empty()) {
+    torch::autograd::Node* node = pending.back();
+    pending.pop_back();
+    if (node == nullptr || !seen.insert(node).second) continue;
+    count += node->name().find(needle) != std::string::npos;
+    for (const torch::autograd::Edge& edge : node->next_edges()) pending.push_back(edge.function.get());
+  }
+  return count;
+}
+
+// Training's q, k and v through one stacked node (GSPO_STACKED_QKV, on by default) give the
+// logits and adapter gradients of one node per projection, and the switch does switch.
+TEST(Lora, StackedQkvGivesTheSameLogitsAndGradients) {
+  auto model = Load("gemma2");
+  LoraConfig config;
+  config.r = 4;
+  config.target_modules = {"q_proj", "k_proj", "v_proj", "o_proj"};
+  auto adapters = LoraAdapters::Attach(model.get(), config);
+  ASSERT_TRUE(adapters.ok());
+  {
+    c10::NoGradGuard no_grad;
+    for (at::Tensor p : (*adapters)->Parameters()) p.normal_(0, 0.1);
+  }
+  const at::Tensor ids = at::arange(3, 27).view({2, 12});
+  const at::Tensor weights = at::randn({2, 12, model->config().vocab_size});
+  const auto run = [&](const char* stacked) {
+    ::setenv("GSPO_STACKED_QKV", stacked, 1);
+    for (at::Tensor p : (*adapters)->Parameters()) p.mutable_grad() = at::Tensor();
+    const at::Tensor logits = model->Forward({ids, {}, {}, /*use_adapters=*/true, /*training=*/true});
+    const std::int64_t nodes = CountNodes(logits, "StackedAdaptedLinear");
+    (logits * weights).sum().backward();
+    ::unsetenv("GSPO_STACKED_QKV");
+    std::vector<at::Tensor> grads;
+    for (const at::Tensor& p : (*adapters)->Parameters()) grads.push_back(p.grad().clone());
+    return std::make_tuple(logits.detach(), grads, nodes);
+  };
+  const auto [separate, separate_grads, separate_nodes] = run("0");
+  const auto [stacked, stacked_grads, stacked_nodes] = run("1");
+  EXPECT_EQ(separate_nodes, 0);
+  EXPECT_EQ(stacked_nodes, model->config().num_layers);
+  EXPECT_LE((stacked - separate).abs().max().item<double>(), 1e-5);
+  ASSERT_EQ(stacked_grads.size(), separate_grads.size());
+  for (std::size_t i = 0; i < stacked_grads.size(); ++i) {
+    const double scale = separate_grads[i].abs().max().item<double>();
+    EXPECT_GT(scale, 0) << "parameter " << i;
+    EXPECT_LE((stacked_grads[i] - separate_grads[i]).abs().max().item<double>(), 1e-5 * scale + 1e-7)
+        << "parameter " << i;
+  }
 }
 
 TEST(Lora, SavesThePeftLayout) {

@@ -123,6 +123,104 @@ TEST(AdaptedLinear, StaysWithinBf16PrecisionOfTheTruth) {
   }
 }
 
+// StackedAdaptedLinear against one AdaptedLinear per part: three parts of different widths,
+// ranks and scales (q, k, v), with and without a bias, with x needing no gradient, and with a
+// part whose output the loss leaves out (its gradient undefined). Float64: to rounding; bf16:
+// within bf16's precision of the float64 truth, A's and B's gradients float32.
+struct StackedCase {
+  bool with_bias, x_needs_grad, all_parts_used;
+};
+
+struct StackedResult {
+  std::vector<at::Tensor> y;
+  at::Tensor dx;
+  std::vector<at::Tensor> da, db;
+};
+
+StackedResult RunStacked(const StackedCase& c, bool stacked, at::ScalarType dtype) {
+  constexpr std::int64_t in_features = 10;
+  const std::vector<std::int64_t> widths = {8, 4, 4}, ranks = {3, 2, 3};
+  const std::vector<double> scales = {0.5, 2.0, 0.5};
+  at::manual_seed(17);
+  const auto draw = [](std::vector<std::int64_t> shape, at::ScalarType type) {
+    return at::randn(shape, at::TensorOptions().dtype(at::kDouble)).to(kDevice, type);
+  };
+  const at::ScalarType param_type = dtype == at::kDouble ? at::kDouble : at::kFloat;
+  at::Tensor x = draw({2, 5, in_features}, dtype).requires_grad_(c.x_needs_grad);
+  const at::Tensor weight = draw({16, in_features}, dtype);
+  const at::Tensor bias = c.with_bias ? draw({16}, dtype) : at::Tensor();
+  std::vector<AdapterWeights> adapters;
+  std::vector<at::Tensor> probes;
+  for (std::size_t i = 0; i < widths.size(); ++i) {
+    adapters.push_back({draw({ranks[i], in_features}, param_type).requires_grad_(true),
+                        draw({widths[i], ranks[i]}, param_type).requires_grad_(true), scales[i]});
+    probes.push_back(draw({2, 5, widths[i]}, at::kDouble));
+  }
+  std::vector<at::Tensor> y;
+  if (stacked) {
+    y = StackedAdaptedLinear(x, weight, bias, widths, adapters);
+  } else {
+    std::int64_t row = 0;
+    for (std::size_t i = 0; i < widths.size(); ++i) {
+      y.push_back(AdaptedLinear(x, {}, weight.narrow(0, row, widths[i]),
+                                c.with_bias ? bias.narrow(0, row, widths[i]) : at::Tensor(), adapters[i].a,
+                                adapters[i].b, adapters[i].scale));
+      row += widths[i];
+    }
+  }
+  at::Tensor loss = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(kDevice));
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    if (c.all_parts_used || i != 1) loss = loss + (y[i].to(at::kDouble) * probes[i]).sum();
+  }
+  loss.backward();
+  StackedResult out;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    out.y.push_back(y[i].detach());
+    out.da.push_back(adapters[i].a.grad());
+    out.db.push_back(adapters[i].b.grad());
+  }
+  out.dx = x.grad();
+  return out;
+}
+
+const std::vector<StackedCase>& StackedCases() {
+  static const std::vector<StackedCase> cases = {
+      {false, true, true}, {true, true, true}, {false, false, true}, {true, true, false}};
+  return cases;
+}
+
+TEST(StackedAdaptedLinear, EqualsOneNodePerPartInFloat64) {
+  for (std::size_t c = 0; c < StackedCases().size(); ++c) {
+    const StackedResult got = RunStacked(StackedCases()[c], true, at::kDouble);
+    const StackedResult want = RunStacked(StackedCases()[c], false, at::kDouble);
+    ExpectClose(got.dx, want.dx, 1e-12, Name(c) + " dx");
+    for (std::size_t i = 0; i < want.y.size(); ++i) {
+      const std::string part = Name(c) + " part " + std::to_string(i);
+      ExpectClose(got.y[i], want.y[i], 1e-12, part + " y");
+      ExpectClose(got.da[i], want.da[i], 1e-12, part + " dA");
+      ExpectClose(got.db[i], want.db[i], 1e-12, part + " dB");
+    }
+  }
+}
+
+TEST(StackedAdaptedLinear, StaysWithinBf16PrecisionOfTheTruth) {
+  for (std::size_t c = 0; c < StackedCases().size(); ++c) {
+    const StackedResult truth = RunStacked(StackedCases()[c], false, at::kDouble);
+    const StackedResult got = RunStacked(StackedCases()[c], true, at::kBFloat16);
+    if (truth.dx.defined()) ExpectClose(got.dx.to(at::kDouble), truth.dx, 3e-2, Name(c) + " dx");
+    for (std::size_t i = 0; i < truth.y.size(); ++i) {
+      const std::string part = Name(c) + " part " + std::to_string(i);
+      ExpectClose(got.y[i].to(at::kDouble), truth.y[i], 3e-2, part + " y");
+      ASSERT_EQ(got.db[i].defined(), truth.db[i].defined()) << part;
+      if (!truth.db[i].defined()) continue;  // the part the loss leaves out
+      EXPECT_EQ(got.da[i].scalar_type(), at::kFloat) << part;
+      EXPECT_EQ(got.db[i].scalar_type(), at::kFloat) << part;
+      ExpectClose(got.da[i].to(at::kDouble), truth.da[i], 3e-2, part + " dA");
+      ExpectClose(got.db[i].to(at::kDouble), truth.db[i], 3e-2, part + " dB");
+    }
+  }
+}
+
 // Without gradients (generation's prefill), the node runs its forward alone.
 TEST(AdaptedLinear, RunsWithoutGradients) {
   at::manual_seed(3);

@@ -49,7 +49,10 @@ TEST(GspoTrainRanks, TwoRanksTrainTheAdapterOneRankTrains) {
   std::cout << "max |adapter(1 rank) - adapter(2 ranks)| = " << adapters.max_difference
             << "; largest |lora_B| = " << adapters.largest_b << "\n";
   EXPECT_GT(adapters.largest_b, 1e-4);  // training moved the adapter (B starts at zero)
-  EXPECT_LE(adapters.max_difference, 1e-6);
+  // Float32 rounding only: one rank and two pad and group rows differently, so products sum in
+  // other orders, and Adam's normalised steps carry that noise to ~1e-4 of the adapter's size; a
+  // rank that trained other data would differ by the adapter's size itself.
+  EXPECT_LE(adapters.max_difference, 1e-3 * adapters.largest_b);
 
   // Rank 0 alone writes: one metrics row per step, combined over both ranks' groups.
   std::vector<common::Json> m1 = MetricsRows(one), m2 = MetricsRows(two);

@@ -3,12 +3,15 @@
 #include <c10/core/GradMode.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <tuple>
 #include <utility>
 
 #include "worker/engine/model/attention.h"
 #include "worker/engine/model/fused_norm.h"
 #include "worker/engine/model/layer_checkpoint.h"
+#include "worker/engine/model/lora_linear.h"
 #include "worker/engine/model/mlp_node.h"
 #include "worker/engine/model/safetensors.h"
 #include "worker/engine/model/safetensors_torch.h"
@@ -17,6 +20,31 @@
 
 namespace gspo::engine {
 namespace {
+
+// Training's q, k and v through one node (StackedAdaptedLinear) when each carries an adapter on
+// a dense base stacked in qkv_weight and no adapter dropout applies; GSPO_STACKED_QKV=0 keeps three
+// nodes (the switch that measures what it brings). Read at every call.
+bool StackQkv(const DecoderLayerWeights& w, const at::Tensor& x, const ForwardInput& mode) {
+  const char* value = std::getenv("GSPO_STACKED_QKV");
+  if ((value != nullptr && std::strcmp(value, "0") == 0) || !mode.use_adapters || !TrainingNodesSwitchedOn() ||
+      !c10::GradMode::is_enabled() || !w.qkv_weight.defined()) {
+    return false;
+  }
+  bool trains = x.requires_grad();
+  for (const Linear* l : {&w.q_proj, &w.k_proj, &w.v_proj}) {
+    if (!l->lora || l->quantized || !l->weight.defined() || (mode.training && l->lora->dropout > 0)) return false;
+    if (l->bias.defined() != w.q_proj.bias.defined()) return false;
+    trains = trains || l->lora->a.requires_grad() || l->lora->b.requires_grad();
+  }
+  // The three weights must still be the leading rows of the stacked buffer, in order.
+  const auto at_row = [&](const at::Tensor& weight, std::int64_t row) {
+    return weight.is_contiguous() && weight.data_ptr() == w.qkv_weight[row].data_ptr();
+  };
+  const std::int64_t k_row = w.q_proj.weight.size(0), v_row = k_row + w.k_proj.weight.size(0);
+  const bool stacked = w.qkv_weight.size(0) >= v_row + w.v_proj.weight.size(0) && at_row(w.q_proj.weight, 0) &&
+                       at_row(w.k_proj.weight, k_row) && at_row(w.v_proj.weight, v_row);
+  return trains && stacked && (!w.q_proj.bias.defined() || w.qkv_bias.defined());
+}
 
 bool SameRope(const RopeSpec& a, const RopeSpec& b) {
   return a.base == b.base && a.scaling == b.scaling && a.factor == b.factor &&
@@ -223,9 +251,25 @@ at::Tensor DecoderModel::Attention(std::int64_t index, const at::Tensor& x,
   const DecoderLayerWeights& w = layers_[index];
   const std::int64_t b = x.size(0), t = x.size(1), d = config_.head_dim;
   const bool lora = mode.use_adapters, train = mode.training;
-  at::Tensor q = w.q_proj(x, lora, train).view({b, t, config_.num_heads, d}).transpose(1, 2);
-  at::Tensor k = w.k_proj(x, lora, train).view({b, t, config_.num_kv_heads, d}).transpose(1, 2);
-  at::Tensor v = w.v_proj(x, lora, train).view({b, t, config_.num_kv_heads, d}).transpose(1, 2);
+  at::Tensor q, k, v;
+  if (StackQkv(w, x, mode)) {
+    const std::vector<std::int64_t> widths = {w.q_proj.out_features(), w.k_proj.out_features(),
+                                              w.v_proj.out_features()};
+    const std::int64_t rows = widths[0] + widths[1] + widths[2];
+    std::vector<AdapterWeights> adapters;
+    for (const Linear* l : {&w.q_proj, &w.k_proj, &w.v_proj}) adapters.push_back({l->lora->a, l->lora->b, l->lora->scale});
+    // The base rows of the stacked buffer (adapter rows for decode may follow them).
+    const std::vector<at::Tensor> qkv =
+        StackedAdaptedLinear(x, w.qkv_weight.narrow(0, 0, rows),
+                             w.q_proj.bias.defined() ? w.qkv_bias.narrow(0, 0, rows) : at::Tensor(), widths, adapters);
+    q = qkv[0].view({b, t, config_.num_heads, d}).transpose(1, 2);
+    k = qkv[1].view({b, t, config_.num_kv_heads, d}).transpose(1, 2);
+    v = qkv[2].view({b, t, config_.num_kv_heads, d}).transpose(1, 2);
+  } else {
+    q = w.q_proj(x, lora, train).view({b, t, config_.num_heads, d}).transpose(1, 2);
+    k = w.k_proj(x, lora, train).view({b, t, config_.num_kv_heads, d}).transpose(1, 2);
+    v = w.v_proj(x, lora, train).view({b, t, config_.num_kv_heads, d}).transpose(1, 2);
+  }
   if (config_.qk_norm) {
     q = RmsNorm(q, w.q_norm);
     k = RmsNorm(k, w.k_norm);

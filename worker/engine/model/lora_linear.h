@@ -17,6 +17,9 @@
 
 #include <ATen/ATen.h>
 
+#include <cstdint>
+#include <vector>
+
 namespace gspo::engine {
 
 // x [..., in] -> [..., out]. `weight` [out, in] may be undefined: the result is then the adapter
@@ -24,5 +27,20 @@ namespace gspo::engine {
 // undefined. `a` [r, in], `b` [out, r].
 at::Tensor AdaptedLinear(const at::Tensor& x, const at::Tensor& in, const at::Tensor& weight, const at::Tensor& bias,
                          const at::Tensor& a, const at::Tensor& b, double scale);
+
+// Projections of one input with adapters on each (q, k and v) as one node: one product over
+// their stacked frozen weights and one over their stacked A matrices, each B added on its own
+// columns of the result; backward one product per part for x and B, one for all A's. The host
+// dispatches about half the operators and a third of the nodes of three AdaptedLinear calls,
+// for the same function. weight [sum widths, in] (the parts' rows in order), bias [sum widths]
+// or undefined; A_i [r_i, in] and B_i [widths[i], r_i] of one dtype. Returns each part
+// [..., widths[i]]: column ranges of one result (views, not contiguous).
+struct AdapterWeights {
+  at::Tensor a, b;
+  double scale = 1.0;
+};
+std::vector<at::Tensor> StackedAdaptedLinear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                                             const std::vector<std::int64_t>& widths,
+                                             const std::vector<AdapterWeights>& adapters);
 
 }  // namespace gspo::engine

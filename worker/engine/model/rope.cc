@@ -3,9 +3,12 @@
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <numeric>
+#include <vector>
 
 #include "worker/engine/kernels/fused_ops.h"
 #include "worker/engine/model/training_nodes.h"
@@ -62,8 +65,8 @@ at::Tensor RotaryOps(const at::Tensor& x, const at::Tensor& cos, const at::Tenso
 }
 
 // On CUDA the node's passes run as one kernel each (fused::Rotary: the operators' values to the
-// bit, written contiguous [B,H,T,D] forward, so attention's reshapes need no copy, and in x's
-// layout backward, so the projection's views need none); GSPO_ROTARY_KERNEL=0 runs the
+// bit, written contiguous [B,H,T,D] forward, so attention's reshapes need no copy, and densely
+// in x's dimension order backward, so the projection's views need none); GSPO_ROTARY_KERNEL=0 runs the
 // operators (the switch that measures what the kernels bring). Read at every call.
 bool UseKernel(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
   const char* value = std::getenv("GSPO_ROTARY_KERNEL");
@@ -78,6 +81,23 @@ bool UseKernel(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin
   return x.stride(3) == 1 && cos.strides() == sin.strides() && x.size(3) % 2 == 0;
 }
 
+// An empty tensor of `sizes` laid out densely in the order of `strides` (largest outermost): for
+// a transposed view of a projection, or of a column range of a wider one, the plain rows behind
+// it, so the gradient passes back through its views without a copy.
+at::Tensor DenseInStrideOrder(const std::vector<std::int64_t>& sizes, const std::vector<std::int64_t>& strides,
+                              const at::TensorOptions& options) {
+  std::vector<std::size_t> order(sizes.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return strides[a] > strides[b]; });
+  std::vector<std::int64_t> dense(sizes.size());
+  std::int64_t step = 1;
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    dense[*it] = step;
+    step *= sizes[*it];
+  }
+  return at::empty_strided(sizes, dense, options);
+}
+
 // The rotation as one autograd node (training): the same operators forward, and
 // dx = g cos + RotateHalfAdjoint(g sin) backward, instead of seven nodes.
 struct RotaryFunction : public torch::autograd::Function<RotaryFunction> {
@@ -88,9 +108,7 @@ struct RotaryFunction : public torch::autograd::Function<RotaryFunction> {
     ctx->saved_data["kernel"] = kernel;
     if (!kernel) return RotaryOps(x, tables.cos, tables.sin);
     ctx->saved_data["x_sizes"] = x.sizes().vec();
-    // x's layout for its gradient when it is a plain permutation of memory (the usual transposed
-    // view of a projection), else contiguous.
-    ctx->saved_data["x_strides"] = x.is_non_overlapping_and_dense() ? x.strides().vec() : std::vector<std::int64_t>();
+    ctx->saved_data["x_strides"] = x.strides().vec();
     at::Tensor out = at::empty(x.sizes(), x.options());
     fused::Rotary(x, tables.cos, tables.sin, /*adjoint=*/false, out);
     return out;
@@ -100,9 +118,8 @@ struct RotaryFunction : public torch::autograd::Function<RotaryFunction> {
     const at::Tensor& g = grad_outputs[0];
     const at::Tensor cos = ctx->saved_data["cos"].toTensor(), sin = ctx->saved_data["sin"].toTensor();
     if (!ctx->saved_data["kernel"].toBool()) return {g * cos + RotateHalfAdjoint(g * sin), at::Tensor()};
-    const std::vector<std::int64_t> sizes = ctx->saved_data["x_sizes"].toIntVector();
-    const std::vector<std::int64_t> strides = ctx->saved_data["x_strides"].toIntVector();
-    at::Tensor dx = strides.empty() ? at::empty(sizes, g.options()) : at::empty_strided(sizes, strides, g.options());
+    at::Tensor dx = DenseInStrideOrder(ctx->saved_data["x_sizes"].toIntVector(),
+                                       ctx->saved_data["x_strides"].toIntVector(), g.options());
     fused::Rotary(g.stride(3) == 1 ? g : g.contiguous(), cos, sin, /*adjoint=*/true, dx);
     return {dx, at::Tensor()};
   }
