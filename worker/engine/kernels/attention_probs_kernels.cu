@@ -118,7 +118,7 @@ cudaError_t AttentionProbsForward(DType dtype, const AttentionProbsArgs& args, v
                                   cudaStream_t stream) {
   if (!Valid(args)) return cudaErrorInvalidValue;
   if (args.groups == 0) return cudaSuccess;
-  const auto launch = [&](auto zero) {
+  return LaunchForType(dtype, [&](auto zero) {
     using T = decltype(zero);
     constexpr int V = 16 / sizeof(T);
     T* s = static_cast<T*>(scores);
@@ -128,13 +128,7 @@ cudaError_t AttentionProbsForward(DType dtype, const AttentionProbsArgs& args, v
     } else {
       AttentionProbsForwardKernel<T, 1><<<Blocks(args), kThreads, 0, stream>>>(args, s, p);
     }
-  };
-  if (dtype == DType::kBFloat16) {
-    launch(__nv_bfloat16());
-  } else {
-    launch(0.f);
-  }
-  return cudaGetLastError();
+  });
 }
 
 cudaError_t AttentionProbsBackward(DType dtype, const AttentionProbsArgs& args, void* grad, const void* probs,
@@ -142,7 +136,7 @@ cudaError_t AttentionProbsBackward(DType dtype, const AttentionProbsArgs& args, 
   if (!Valid(args) || (args.softcap > 0.f && capped == nullptr)) return cudaErrorInvalidValue;
   if (args.groups == 0) return cudaSuccess;
   const void* kept = args.softcap > 0.f ? capped : nullptr;
-  const auto launch = [&](auto zero) {
+  return LaunchForType(dtype, [&](auto zero) {
     using T = decltype(zero);
     constexpr int V = 16 / sizeof(T);
     T* g = static_cast<T*>(grad);
@@ -153,13 +147,7 @@ cudaError_t AttentionProbsBackward(DType dtype, const AttentionProbsArgs& args, 
     } else {
       AttentionProbsBackwardKernel<T, 1><<<Blocks(args), kThreads, 0, stream>>>(args, g, p, c);
     }
-  };
-  if (dtype == DType::kBFloat16) {
-    launch(__nv_bfloat16());
-  } else {
-    launch(0.f);
-  }
-  return cudaGetLastError();
+  });
 }
 
 }  // namespace gspo::engine::kernels

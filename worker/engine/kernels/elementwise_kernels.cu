@@ -274,8 +274,8 @@ __global__ void GatedActivationBackwardVectorKernel(Activation act, const T* gat
     uint4 out_gate, out_up;
 #pragma unroll
     for (int j = 0; j < V; ++j) {
-      GatedSlopes<T>(act, ToFloat(reinterpret_cast<const T*>(&raw_gate)[j]), ToFloat(reinterpret_cast<const T*>(&raw_up)[j]),
-                     ToFloat(reinterpret_cast<const T*>(&raw_dh)[j]), &reinterpret_cast<T*>(&out_gate)[j],
+      const auto get = [&](const uint4& raw) { return ToFloat(reinterpret_cast<const T*>(&raw)[j]); };
+      GatedSlopes<T>(act, get(raw_gate), get(raw_up), get(raw_dh), &reinterpret_cast<T*>(&out_gate)[j],
                      &reinterpret_cast<T*>(&out_up)[j]);
     }
     *reinterpret_cast<uint4*>(d_gate_up + at) = out_gate;
@@ -449,7 +449,7 @@ cudaError_t GatedActivationBackward(DType dtype, Activation act, const void* gat
   const bool vectors = intermediate % vector == 0 && Aligned16(gate_up) && Aligned16(dh) && Aligned16(d_gate_up);
   const std::int64_t items = vectors ? total / vector : total;
   const int blocks = static_cast<int>(std::min<std::int64_t>((items + threads - 1) / threads, 65535 * 8));
-  const auto launch = [&](auto zero) {
+  return LaunchForType(dtype, [&](auto zero) {
     using T = decltype(zero);
     const T* in = static_cast<const T*>(gate_up);
     const T* grad = static_cast<const T*>(dh);
@@ -459,13 +459,7 @@ cudaError_t GatedActivationBackward(DType dtype, Activation act, const void* gat
     } else {
       GatedActivationBackwardKernel<T><<<blocks, threads, 0, stream>>>(act, in, grad, out, rows, intermediate);
     }
-  };
-  if (dtype == DType::kBFloat16) {
-    launch(__nv_bfloat16());
-  } else {
-    launch(0.f);
-  }
-  return cudaGetLastError();
+  });
 }
 
 }  // namespace gspo::engine::kernels

@@ -59,6 +59,18 @@ __device__ __forceinline__ void StoreFloats(T* p, const float (&in)[V]) {
   }
 }
 
+// Calls launch(T()) with T the kernel type of `dtype` (bf16 or float), then returns the launch's
+// error: the one dispatch of every host-side launcher.
+template <typename Launch>
+inline cudaError_t LaunchForType(DType dtype, Launch&& launch) {
+  if (dtype == DType::kBFloat16) {
+    launch(__nv_bfloat16());
+  } else {
+    launch(0.f);
+  }
+  return cudaGetLastError();
+}
+
 __device__ __forceinline__ float WarpSum(float v) {
   for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
   return v;

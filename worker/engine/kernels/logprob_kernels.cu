@@ -151,7 +151,7 @@ cudaError_t LogProbForward(DType dtype, const LogProbArgs& a, float* logp, float
   if (!Valid(a) || logp == nullptr || log_sum_exp == nullptr) return cudaErrorInvalidValue;
   if (a.rows == 0) return cudaSuccess;
   const unsigned blocks = static_cast<unsigned>(a.rows);
-  const auto launch = [&](auto zero) {
+  return LaunchForType(dtype, [&](auto zero) {
     using T = decltype(zero);
     constexpr int V = 16 / sizeof(T);
     if (RowsAllowVectors(a, V, nullptr)) {
@@ -159,13 +159,7 @@ cudaError_t LogProbForward(DType dtype, const LogProbArgs& a, float* logp, float
     } else {
       LogProbForwardKernel<T, 1><<<blocks, kForwardThreads, 0, stream>>>(a, logp, log_sum_exp, entropy);
     }
-  };
-  if (dtype == DType::kBFloat16) {
-    launch(__nv_bfloat16());
-  } else {
-    launch(0.f);
-  }
-  return cudaGetLastError();
+  });
 }
 
 cudaError_t LogProbBackward(DType dtype, const LogProbArgs& a, const float* log_sum_exp, const float* grad_logp,
@@ -175,7 +169,7 @@ cudaError_t LogProbBackward(DType dtype, const LogProbArgs& a, const float* log_
   }
   if (a.rows == 0) return cudaSuccess;
   if (a.rows > 65535) return cudaErrorNotSupported;  // one grid row per row
-  const auto launch = [&](auto zero) {
+  return LaunchForType(dtype, [&](auto zero) {
     using T = decltype(zero);
     constexpr int V = 16 / sizeof(T);
     const bool vectors = RowsAllowVectors(a, V, grad_logits);
@@ -188,13 +182,7 @@ cudaError_t LogProbBackward(DType dtype, const LogProbArgs& a, const float* log_
     } else {
       LogProbBackwardKernel<T, 1><<<grid, kBackwardThreads, 0, stream>>>(a, log_sum_exp, grad_logp, out);
     }
-  };
-  if (dtype == DType::kBFloat16) {
-    launch(__nv_bfloat16());
-  } else {
-    launch(0.f);
-  }
-  return cudaGetLastError();
+  });
 }
 
 }  // namespace gspo::engine::kernels

@@ -1,6 +1,6 @@
 // Each thread takes pairs (i, i + D/2), which the rotation mixes: 16-byte vectors of them when
-// the layout allows, else one pair at a time. Products and sums use the _rn intrinsics: a contracted multiply-add would round once where
-// the operators round twice.
+// the layout allows, else one pair at a time. Products and sums use the _rn intrinsics: a
+// contracted multiply-add would round once where the operators round twice.
 #include "worker/engine/kernels/rotary_kernels.h"
 
 #include <algorithm>
@@ -105,23 +105,18 @@ cudaError_t Rotary(DType dtype, const RotaryArgs& args, cudaStream_t stream) {
   const std::int64_t rows = args.batch * args.heads * args.tokens;
   if (args.head_dim <= 0 || args.head_dim % 2 != 0 || rows < 0 || rows > 0x7fffffff) return cudaErrorInvalidValue;
   if (rows == 0) return cudaSuccess;
-  const auto launch = [&](auto zero) {
+  return LaunchForType(dtype, [&](auto zero) {
     using T = decltype(zero);
     constexpr int V = 16 / sizeof(T);
     if (VectorsFit(args, V)) {
       const std::int64_t items = rows * (args.head_dim / 2 / V);
-      RotaryVectorKernel<T><<<static_cast<unsigned>((items + kThreads - 1) / kThreads), kThreads, 0, stream>>>(args, rows);
+      const auto blocks = static_cast<unsigned>((items + kThreads - 1) / kThreads);
+      RotaryVectorKernel<T><<<blocks, kThreads, 0, stream>>>(args, rows);
     } else {
       const int threads = static_cast<int>(std::min<std::int64_t>(kThreads, (args.head_dim / 2 + 31) / 32 * 32));
       RotaryKernel<T><<<static_cast<unsigned>(rows), threads, 0, stream>>>(args);
     }
-  };
-  if (dtype == DType::kBFloat16) {
-    launch(__nv_bfloat16());
-  } else {
-    launch(0.f);
-  }
-  return cudaGetLastError();
+  });
 }
 
 }  // namespace gspo::engine::kernels

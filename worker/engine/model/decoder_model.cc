@@ -257,7 +257,9 @@ at::Tensor DecoderModel::Attention(std::int64_t index, const at::Tensor& x,
                                               w.v_proj.out_features()};
     const std::int64_t rows = widths[0] + widths[1] + widths[2];
     std::vector<AdapterWeights> adapters;
-    for (const Linear* l : {&w.q_proj, &w.k_proj, &w.v_proj}) adapters.push_back({l->lora->a, l->lora->b, l->lora->scale});
+    for (const Linear* l : {&w.q_proj, &w.k_proj, &w.v_proj}) {
+      adapters.push_back({l->lora->a, l->lora->b, l->lora->scale});
+    }
     // The base rows of the stacked buffer (adapter rows for decode may follow them).
     const std::vector<at::Tensor> qkv =
         StackedAdaptedLinear(x, w.qkv_weight.narrow(0, 0, rows),

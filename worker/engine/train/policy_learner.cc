@@ -73,7 +73,8 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
   at::Tensor valid = batch.valid.to(device);
   at::Tensor mask = batch.assistant_mask.to(device).logical_and(valid);
   // The same on the host: the log-probabilities find their positions there without waiting.
-  const at::Tensor host_mask = batch.assistant_mask.to(at::kCPU, at::kBool).logical_and(batch.valid.to(at::kCPU, at::kBool));
+  const at::Tensor host_mask =
+      batch.assistant_mask.to(at::kCPU, at::kBool).logical_and(batch.valid.to(at::kCPU, at::kBool));
   at::Tensor old_logp = batch.old_logp.to(device, at::kFloat);
 
   GroupAdvantages adv = ComputeGroupAdvantages(batch.rewards, batch.group_size);
@@ -107,8 +108,8 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
     // Gradient checkpointing also checkpoints the vocabulary projection, in chunks of 128 rows
     // (a [128, V] float32 block is 131 MB at Gemma's 256k vocabulary): memory over speed.
     const std::int64_t chunk_rows = input.checkpoint_layers ? 128 : 512;
-    return ComputeTokenLogProbs(*model_, hidden, input.input_ids, host_mask.narrow(0, start, len), config_.temperature, chunk_rows,
-                                input.checkpoint_layers);
+    return ComputeTokenLogProbs(*model_, hidden, input.input_ids, host_mask.narrow(0, start, len),
+                                config_.temperature, chunk_rows, input.checkpoint_layers);
   };
   // Log-probs of every row without gradient, micro-batch by micro-batch, into `into` [N,T].
   const auto fill_logp = [&](at::Tensor& into, bool use_adapters) {
