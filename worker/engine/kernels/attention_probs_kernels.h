@@ -5,7 +5,7 @@
 // float32 copies between them; here each row of S keys is one warp's work. Each step rounds to T
 // (bf16 or float) where those operators round; the softmax sums in another order, so values
 // agree with theirs to float32 rounding, not always to the bit. Every function returns the
-// launch's cudaError_t, never throws.
+// launch's cudaError_t, never throws; stateless, safe from any thread (on the caller's stream).
 #pragma once
 
 #include <cuda_runtime.h>

@@ -2,7 +2,8 @@
 // way, on raw device pointers: the rotation and the change of layout in one pass, where the
 // LibTorch operators take five (two products, a negation, a concatenation, a sum) and a copy.
 // Each step rounds to T (bf16 or float) where those operators round, with no fused
-// multiply-adds, so values are theirs to the bit. Returns the launch's cudaError_t, never throws.
+// multiply-adds, so values are theirs to the bit. Returns the launch's cudaError_t, never throws;
+// stateless, safe from any thread (on the caller's stream).
 #pragma once
 
 #include <cuda_runtime.h>
