@@ -9,7 +9,10 @@
 # tokens, micro-batch 8, LoRA r16 on q/k/v/o, with operator counts; the peer: HF + peft, eager
 # and sdpa attention, with and without checkpointing).
 # GSPO_AB_SKIP_TESTS=1 skips the GPU tests (a second call on a host that ran them);
-# GSPO_AB_MICRO_BATCH sets the learner's micro-batch (default 8, the peer's).
+# GSPO_AB_MICRO_BATCH sets the learner's micro-batch (default 8, the peer's). With the learner,
+# GSPO_AB_STEP=1 then times whole GSPO steps (`gspo bench-step`, the same micro-batch) and
+# GSPO_AB_9B=1 the 9b shape (LoRA r64 on all 7 modules, checkpointing, optimizer offload,
+# micro-batch 4), both with the defaults, to $OUT/step.jsonl and $OUT/learner-9b.jsonl.
 # Logs and raw JSON lines to $OUT.
 #   bench/gpu/switch_ab.sh VARIABLE 'VALUE VALUE...' [GTEST_FILTER]
 #   e.g. bench/gpu/switch_ab.sh GSPO_ATTENTION_MMA '1 0' 'FusedDecodeHeadDims.*'
@@ -47,6 +50,19 @@ for r in map(json.loads, (l for l in sys.stdin if l.startswith('{'))):
       echo "round $round $variable=$v micro-batch ${GSPO_AB_MICRO_BATCH:-8}: learner $r"
     done
   done
+  if [ "${GSPO_AB_STEP:-0}" = 1 ]; then
+    build-gpu/bin/gspo bench-step --random-config "$cfg" --device cuda --dtype bfloat16 --prompts 8 --samples 8 \
+      --prompt-len 128 --new-tokens 256 --temperature 0.7 --top-p 0.9 --lora-r 16 \
+      --micro-batch "${GSPO_AB_MICRO_BATCH:-8}" --reps 3 | tee "$out/step.jsonl" | cut -c1-400
+  fi
+  if [ "${GSPO_AB_9B:-0}" = 1 ]; then
+    cfg9=$(mktemp --suffix .json)
+    (cd bench/gpu && python3 -c "import json, gspo_vs_hf; json.dump(gspo_vs_hf.GEMMA2_9B, open('$cfg9', 'w'))")
+    build-gpu/bin/gspo bench-learner --random-config "$cfg9" --device cuda --dtype bfloat16 --sequences 64 \
+      --prompt-len 128 --completion-len 256 --micro-batch 4 --lora-r 64 \
+      --lora-targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj --gradient-checkpointing \
+      --optimizer-offload --reps 2 | tee "$out/learner-9b.jsonl" | cut -c1-400
+  fi
   if [ "${GSPO_AB_PEER:-0}" = 1 ]; then
     (cd bench/gpu && HF_PARTS=learner2b BUDGET_S=300 HF_BASELINE_OUT="$out" python3 hf_gspo_baseline.py > "$out/peer.log" 2>&1)
     python3 -c "import json, sys
