@@ -371,29 +371,20 @@ cudaError_t RmsNormBackward(DType dtype, const void* x, const void* dy, const fl
   if (rows == 0) return cudaSuccess;
   if (hidden <= 0 || hidden > (std::int64_t{1} << 30) || rows > 0x7fffffff) return cudaErrorNotSupported;
   const int h = static_cast<int>(hidden);
-  const int vector = dtype == DType::kBFloat16 ? 8 : 4;
-  if (hidden % vector == 0 && hidden / vector <= 1024 && Aligned16(x) && Aligned16(dy) && Aligned16(dx) &&
-      Aligned16(scale)) {
-    const int threads = static_cast<int>((hidden / vector + 31) / 32 * 32);
-    if (dtype == DType::kBFloat16) {
-      using T = __nv_bfloat16;
-      RmsNormBackwardRegistersKernel<T><<<static_cast<unsigned>(rows), threads, 0, stream>>>(
-          static_cast<const T*>(x), static_cast<const T*>(dy), scale, static_cast<T*>(dx), h, eps);
+  return LaunchForType(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    constexpr int V = 16 / sizeof(T);
+    const auto blocks = static_cast<unsigned>(rows);
+    const T* xs = static_cast<const T*>(x);
+    const T* grad = static_cast<const T*>(dy);
+    T* out = static_cast<T*>(dx);
+    if (hidden % V == 0 && hidden / V <= 1024 && Aligned16(x) && Aligned16(dy) && Aligned16(dx) && Aligned16(scale)) {
+      const int threads = static_cast<int>((hidden / V + 31) / 32 * 32);
+      RmsNormBackwardRegistersKernel<T><<<blocks, threads, 0, stream>>>(xs, grad, scale, out, h, eps);
     } else {
-      RmsNormBackwardRegistersKernel<float><<<static_cast<unsigned>(rows), threads, 0, stream>>>(
-          static_cast<const float*>(x), static_cast<const float*>(dy), scale, static_cast<float*>(dx), h, eps);
+      RmsNormBackwardKernel<T><<<blocks, kNormThreads, 0, stream>>>(xs, grad, scale, out, h, eps);
     }
-    return cudaGetLastError();
-  }
-  if (dtype == DType::kBFloat16) {
-    using T = __nv_bfloat16;
-    RmsNormBackwardKernel<T><<<static_cast<unsigned>(rows), kNormThreads, 0, stream>>>(
-        static_cast<const T*>(x), static_cast<const T*>(dy), scale, static_cast<T*>(dx), h, eps);
-  } else {
-    RmsNormBackwardKernel<float><<<static_cast<unsigned>(rows), kNormThreads, 0, stream>>>(
-        static_cast<const float*>(x), static_cast<const float*>(dy), scale, static_cast<float*>(dx), h, eps);
-  }
-  return cudaGetLastError();
+  });
 }
 
 cudaError_t RopeAndWriteCache(DType dtype, const RopeWriteArgs& args, cudaStream_t stream) {

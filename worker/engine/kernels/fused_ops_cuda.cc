@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 
 #include "worker/engine/kernels/attention_probs_kernels.h"
 #include "worker/engine/kernels/decode_kernels.h"
@@ -11,6 +10,7 @@
 #include "worker/engine/kernels/fused_ops.h"
 #include "worker/engine/kernels/logprob_kernels.h"
 #include "worker/engine/kernels/rotary_kernels.h"
+#include "worker/engine/env_switch.h"
 
 namespace gspo::engine::fused {
 namespace {
@@ -53,13 +53,6 @@ k::Activation KernelActivation(Activation act) {
 }
 
 cudaStream_t Stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
-
-// An on-by-default switch: off only when the environment variable is "0". Read at every call
-// (tests flip them between runs; a captured graph records the path once).
-bool SwitchedOn(const char* variable) {
-  const char* value = std::getenv(variable);
-  return value == nullptr || std::strcmp(value, "0") != 0;
-}
 
 }  // namespace
 

@@ -5,10 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <limits>
 
+#include "worker/engine/env_switch.h"
 #include "worker/engine/kernels/fused_ops.h"
 #include "worker/engine/model/training_nodes.h"
 #include "worker/engine/torch_compat.h"
@@ -42,9 +41,8 @@ struct EagerTensors {
 // GSPO_ATTENTION_PROBS_KERNEL=0 runs the operators (the switch that measures what they bring).
 // Read at every call.
 bool UseProbsKernel(const at::Tensor& scores) {
-  const char* value = std::getenv("GSPO_ATTENTION_PROBS_KERNEL");
-  return (value == nullptr || std::strcmp(value, "0") != 0) && !c10::GradMode::is_enabled() &&
-         fused::Available(scores) && scores.is_contiguous();
+  return SwitchedOn("GSPO_ATTENTION_PROBS_KERNEL") && !c10::GradMode::is_enabled() && fused::Available(scores) &&
+         scores.is_contiguous();
 }
 
 // The kernel takes the bias as the model builds it: [B,1,T,S] of the scores' dtype, rows contiguous.

@@ -3,11 +3,10 @@
 #include <c10/core/GradMode.h>
 
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <tuple>
 #include <utility>
 
+#include "worker/engine/env_switch.h"
 #include "worker/engine/model/attention.h"
 #include "worker/engine/model/fused_norm.h"
 #include "worker/engine/model/layer_checkpoint.h"
@@ -25,8 +24,7 @@ namespace {
 // a dense base stacked in qkv_weight and no adapter dropout applies; GSPO_STACKED_QKV=0 keeps three
 // nodes (the switch that measures what it brings). Read at every call.
 bool StackQkv(const DecoderLayerWeights& w, const at::Tensor& x, const ForwardInput& mode) {
-  const char* value = std::getenv("GSPO_STACKED_QKV");
-  if ((value != nullptr && std::strcmp(value, "0") == 0) || !mode.use_adapters || !TrainingNodesSwitchedOn() ||
+  if (!SwitchedOn("GSPO_STACKED_QKV") || !mode.use_adapters || !TrainingNodesSwitchedOn() ||
       !c10::GradMode::is_enabled() || !w.qkv_weight.defined()) {
     return false;
   }

@@ -2,9 +2,7 @@
 
 #include <torch/csrc/autograd/custom_function.h>
 
-#include <cstdlib>
-#include <string_view>
-
+#include "worker/engine/env_switch.h"
 #include "worker/engine/kernels/fused_ops.h"
 
 namespace gspo::engine {
@@ -33,10 +31,7 @@ struct GemmaRmsNormFunction : public torch::autograd::Function<GemmaRmsNormFunct
 };
 
 bool FusedNormSwitchedOn() {
-  static const bool on = [] {
-    const char* value = std::getenv("GSPO_FUSED_NORM");
-    return value == nullptr || std::string_view(value) != "0";
-  }();
+  static const bool on = SwitchedOn("GSPO_FUSED_NORM");
   return on;
 }
 

@@ -2,10 +2,9 @@
 
 #include <torch/csrc/autograd/custom_function.h>
 
-#include <cstdlib>
-#include <cstring>
 #include <vector>
 
+#include "worker/engine/env_switch.h"
 #include "worker/engine/kernels/fused_ops.h"
 
 namespace gspo::engine {
@@ -27,10 +26,7 @@ at::Tensor ActivationBackward(const at::Tensor& grad, const at::Tensor& gate, Ac
 // On CUDA the activation and its backward each run as one kernel over [gate, up]
 // (fused::GatedActivation, fused::GatedActivationBackward) instead of three to five strided
 // passes; GSPO_MLP_KERNEL=0 runs the operators (the switch that measures what they bring).
-bool UseKernels(const at::Tensor& like) {
-  const char* value = std::getenv("GSPO_MLP_KERNEL");
-  return (value == nullptr || std::strcmp(value, "0") != 0) && fused::Available(like);
-}
+bool UseKernels(const at::Tensor& like) { return SwitchedOn("GSPO_MLP_KERNEL") && fused::Available(like); }
 
 struct FrozenMlp {
   at::Tensor gate_up_weight, down_weight;

@@ -5,11 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <numeric>
 #include <vector>
 
+#include "worker/engine/env_switch.h"
 #include "worker/engine/kernels/fused_ops.h"
 #include "worker/engine/model/training_nodes.h"
 
@@ -69,8 +68,7 @@ at::Tensor RotaryOps(const at::Tensor& x, const at::Tensor& cos, const at::Tenso
 // in x's dimension order backward, so the projection's views need none); GSPO_ROTARY_KERNEL=0 runs the
 // operators (the switch that measures what the kernels bring). Read at every call.
 bool UseKernel(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
-  const char* value = std::getenv("GSPO_ROTARY_KERNEL");
-  if ((value != nullptr && std::strcmp(value, "0") == 0) || !fused::Available(x) || x.dim() != 4) return false;
+  if (!SwitchedOn("GSPO_ROTARY_KERNEL") || !fused::Available(x) || x.dim() != 4) return false;
   for (const at::Tensor* table : {&cos, &sin}) {
     if (table->dim() != 4 || (table->size(0) != x.size(0) && table->size(0) != 1) || table->size(1) != 1 ||
         table->size(2) != x.size(2) || table->size(3) != x.size(3) || table->stride(3) != 1 ||

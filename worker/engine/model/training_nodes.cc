@@ -1,15 +1,11 @@
 #include "worker/engine/model/training_nodes.h"
 
-#include <cstdlib>
-#include <string_view>
+#include "worker/engine/env_switch.h"
 
 namespace gspo::engine {
 
 bool TrainingNodesSwitchedOn() {
-  static const bool on = [] {
-    const char* value = std::getenv("GSPO_TRAINING_NODES");
-    return value == nullptr || std::string_view(value) != "0";
-  }();
+  static const bool on = SwitchedOn("GSPO_TRAINING_NODES");
   return on;
 }
 

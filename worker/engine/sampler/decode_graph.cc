@@ -1,13 +1,9 @@
 #include "worker/engine/sampler/decode_graph.h"
 
-#include <cstdlib>
-#include <cstring>
+#include "worker/engine/env_switch.h"
 
 namespace gspo::engine {
 
-bool CudaGraphsEnabled() {
-  const char* value = std::getenv("GSPO_CUDA_GRAPHS");
-  return value == nullptr || std::strcmp(value, "0") != 0;
-}
+bool CudaGraphsEnabled() { return SwitchedOn("GSPO_CUDA_GRAPHS"); }
 
 }  // namespace gspo::engine

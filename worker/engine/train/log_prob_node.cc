@@ -4,9 +4,8 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
 
+#include "worker/engine/env_switch.h"
 #include "worker/engine/kernels/fused_ops.h"
 
 namespace gspo::engine {
@@ -28,8 +27,7 @@ constexpr std::int64_t kEntropyRows = 128;
 // kernel each (kernels/logprob_kernels.h); GSPO_LOGPROB_KERNEL=0 runs the operators instead (the
 // switch that measures what the kernels bring). Read at every call.
 bool UseKernels(const at::Tensor& rows) {
-  const char* value = std::getenv("GSPO_LOGPROB_KERNEL");
-  return (value == nullptr || std::strcmp(value, "0") != 0) && fused::Available(rows);
+  return SwitchedOn("GSPO_LOGPROB_KERNEL") && fused::Available(rows);
 }
 
 struct LogProbFunction : public torch::autograd::Function<LogProbFunction> {
