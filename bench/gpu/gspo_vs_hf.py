@@ -52,7 +52,7 @@ def run_json_lines(cmd):
 
 
 def run_learner(gspo, config, lora_r=16, modules="q_proj,k_proj,v_proj,o_proj", gc=False, quantize="none", reps=3,
-                micro_batch=8, sequences=64, offload=False, share_prompts=False):
+                micro_batch=8, sequences=64, offload=False, share_prompts=True):
     cmd = [gspo, "bench-learner", "--random-config", config, "--device", "cuda", "--dtype", "bfloat16",
            "--sequences", str(sequences), "--prompt-len", str(PROMPT), "--completion-len", str(NEW),
            "--micro-batch", str(micro_batch), "--lora-r", str(lora_r), "--lora-targets", modules, "--reps", str(reps)]
@@ -62,8 +62,8 @@ def run_learner(gspo, config, lora_r=16, modules="q_proj,k_proj,v_proj,o_proj", 
         cmd += ["--quantize", quantize]
     if offload:
         cmd.append("--optimizer-offload")
-    if share_prompts:
-        cmd.append("--prompt-sharing")
+    if not share_prompts:
+        cmd.append("--no-prompt-sharing")
     return run_json_lines(cmd)[0]
 
 
@@ -157,7 +157,7 @@ def main():
         # peak memory than the peer's, which the table shows next to it.
         learner_mb16 = run_learner(a.gspo, config, micro_batch=16) if "learner" in parts else None
         # The same phase with every row run in full (each group's prompt G times), as the peer runs it.
-        learner_shared = run_learner(a.gspo, config, share_prompts=True) if "learner" in parts else None
+        learner_full = run_learner(a.gspo, config, share_prompts=False) if "learner" in parts else None
         learner_9b = run_learner(a.gspo, config9, 64, ALL_MODULES, gc=True) if "learner" in parts else None
         # QLoRA: the 9b shape with NF4 base weights (issue: <= 10 GiB learner peak).
         qlora_9b = {q: run_learner(a.gspo, config9, 64, ALL_MODULES, gc=True, quantize=q)
@@ -187,7 +187,7 @@ def main():
                               temperature=0.7, top_p=0.9),
               "ours": ours, "ours_learner": learner, "ours_learner_gc": learner_gc,
               "ours_learner_micro_batch_16": learner_mb16,
-              "ours_learner_prompt_sharing": learner_shared,
+              "ours_learner_full_rows": learner_full,
               "ours_learner_9b_r64_all_gc": learner_9b, "ours_qlora_9b_r64_all_gc": qlora_9b,
               "ours_learner_9b_r64_all_gc_offload": offload_9b, "peer": peer, "floor_decode_step_ms": floor,
               "peer_best_base_tok_s": hf_best, "peer_best_lora_tok_s": hf_lora,
@@ -211,7 +211,7 @@ def main():
     hf_gc_best = max((v for k, v in hf_learn.items() if k.endswith("_gc")), key=lambda v: v["tok_s"], default=None)
     for label, mine, ref in (("ours, no gradient checkpointing", learner, hf_learn_best),
                              ("ours, no checkpointing, micro-batch 16", learner_mb16, hf_learn_best),
-                             ("ours, no checkpointing, prompt sharing", learner_shared, hf_learn_best),
+                             ("ours, no checkpointing, every row in full", learner_full, hf_learn_best),
                              ("ours, gradient checkpointing", learner_gc, hf_gc_best)):
         if not mine:
             continue

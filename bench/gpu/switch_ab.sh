@@ -8,6 +8,7 @@
 # GSPO_AB_BENCH=learner times the learner instead (the peer's learner setting: 64 x (128 + 256)
 # tokens, micro-batch 8, LoRA r16 on q/k/v/o, with operator counts; the peer: HF + peft, eager
 # and sdpa attention, with and without checkpointing).
+# GSPO_AB_LEARNER_ARGS adds arguments to every learner run (e.g. '--micro-batch 32 --trace /tmp/t.json');
 # GSPO_AB_SKIP_TESTS=1 skips the GPU tests (a second call on a host that ran them);
 # GSPO_AB_MICRO_BATCH sets the learner's micro-batch (default 8, the peer's). With the learner,
 # GSPO_AB_STEP=1 then times whole GSPO steps (`gspo bench-step`, the same micro-batch) and
@@ -43,7 +44,7 @@ if [ "${GSPO_AB_BENCH:-rollout}" = learner ]; then
     for v in $values; do
       r=$(env "$variable=$v" build-gpu/bin/gspo bench-learner --random-config "$cfg" --device cuda --dtype bfloat16 \
             --sequences 64 --prompt-len 128 --completion-len 256 --micro-batch "${GSPO_AB_MICRO_BATCH:-8}" --lora-r 16 \
-            --lora-targets q_proj,k_proj,v_proj,o_proj --reps 3 --op-counts | tee -a "$out/ab-learner.jsonl" |
+            --lora-targets q_proj,k_proj,v_proj,o_proj --reps 3 --op-counts ${GSPO_AB_LEARNER_ARGS:-} | tee -a "$out/ab-learner.jsonl" |
           python3 -c "import sys, json
 for r in map(json.loads, (l for l in sys.stdin if l.startswith('{'))):
     print(f\"{r['tokens_per_s']:.0f} tok/s, phases {r['seconds']}, peak {r['peak_GiB']:.2f} GiB, {r['op_counts']['operators']} operators\")")

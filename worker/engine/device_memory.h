@@ -19,4 +19,12 @@ struct DeviceMemory {
 DeviceMemory QueryDeviceMemory(const at::Device& device);
 void ResetPeakMemory(const at::Device& device);
 
+// `t` on `device`; from the host to a GPU through pinned memory, ordered on the current stream
+// without the host waiting for the device (a pageable copy would wait for the stream first).
+inline at::Tensor CopyWithoutWaiting(const at::Tensor& t, const at::Device& device) {
+  if (t.device() == device) return t;
+  if (!t.is_cpu() || device.is_cpu()) return t.to(device);
+  return t.pin_memory().to(device, /*non_blocking=*/true);
+}
+
 }  // namespace gspo::engine

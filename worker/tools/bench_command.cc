@@ -17,6 +17,7 @@
 #include "worker/engine/sampler/decode_graph.h"
 #include "worker/engine/sampler/rollout_engine.h"
 #include "worker/engine/device_memory.h"
+#include "worker/engine/env_switch.h"
 #include "worker/engine/train/adamw.h"
 #include "worker/engine/train/policy_learner.h"
 #include "worker/engine/train/token_logprobs.h"
@@ -164,7 +165,8 @@ common::Status BenchRollout(const std::vector<std::string>& args) {
 // sequence, and the peak is the allocator's during the timed phase, optimizer steps included
 // (with --optimizer-offload, AdamW's moments stay in host memory). As after a GSPO rollout, the
 // sequences come in groups of --samples (default 8) that share their prompt; the learner runs
-// each group's prompt once with --prompt-sharing (not with checkpointed layers). One JSON
+// each group's prompt once (as a GSPO job does), or every row in full with --no-prompt-sharing
+// (the peer's way: it reports "prompt_sharing"). One JSON
 // object. --trace PATH records one more learning phase after the timed ones with LibTorch's
 // profiler (bench/gpu/trace_summary.py reads it); --op-counts counts the operators of one more
 // phase ("op_counts" in the object: all, top-level, and the top-level names called most). The
@@ -173,7 +175,7 @@ common::Status BenchLearner(const std::vector<std::string>& args) {
   Flags flags({"--model", "--random-config", "--device", "--dtype", "--reps", "--sequences", "--samples",
                "--prompt-len", "--completion-len", "--micro-batch", "--lora-r", "--lora-targets", "--quantize",
                "--trace"},
-              {"--gradient-checkpointing", "--optimizer-offload", "--prompt-sharing", "--op-counts"});
+              {"--gradient-checkpointing", "--optimizer-offload", "--no-prompt-sharing", "--op-counts"});
   GSPO_RETURN_IF_ERROR(flags.Parse(args));
   GSPO_ASSIGN_OR_RETURN(std::int64_t reps, flags.Int("--reps", 3));
   GSPO_ASSIGN_OR_RETURN(std::int64_t n, flags.Int("--sequences", 64));
@@ -200,7 +202,7 @@ common::Status BenchLearner(const std::vector<std::string>& args) {
   engine::LearnerConfig config;
   config.micro_batch = micro_batch;
   config.gradient_checkpointing = flags.Has("--gradient-checkpointing");
-  config.share_prompts = flags.Has("--prompt-sharing");
+  config.share_prompts = !flags.Has("--no-prompt-sharing");
   engine::PolicyLearner learner(model.get(), adapters.get(), &optimizer, config);
 
   const std::int64_t t = prompt_len + completion_len;
@@ -260,7 +262,7 @@ common::Status BenchLearner(const std::vector<std::string>& args) {
             << ", \"micro_batch\": " << micro_batch
             << ", \"optimizer_offload\": " << (adamw.offload_state ? "true" : "false")
             << ", \"samples_per_prompt\": " << samples
-            << ", \"prompt_sharing\": " << (config.share_prompts && !config.gradient_checkpointing ? "true" : "false")
+            << ", \"prompt_sharing\": " << (config.share_prompts && engine::SwitchedOn("GSPO_PROMPT_SHARING") ? "true" : "false")
             << ", \"seconds\": " << JsonList(seconds)
             << ", \"seconds_median\": " << median << ", \"tokens_per_s\": " << n * t / median
             << ", \"peak_GiB\": " << static_cast<double>(peak) / (1 << 30) << op_counts << "}" << std::endl;

@@ -1,6 +1,7 @@
 // Learning with each group's prompt run once (prompt_sharing.h) against full rows: the plan on a
-// hand-built batch, and log-probs, entropies, gradients and a whole learning phase equal to the
-// full pass (CPU, float32), on a model with sliding-window layers and on one without.
+// hand-built batch, and log-probs, entropies, gradients (with and without checkpointed layers)
+// and a whole learning phase equal to the full pass (CPU, float32), on a model with
+// sliding-window layers and on ones without.
 #include "worker/engine/train/prompt_sharing.h"
 
 #include <ATen/ATen.h>
@@ -12,6 +13,7 @@
 #include <tuple>
 #include <vector>
 
+#include "tests/unit/engine/test_device.h"
 #include "worker/engine/lora/lora_adapters.h"
 #include "worker/engine/train/adamw.h"
 #include "worker/engine/train/policy_learner.h"
@@ -20,6 +22,7 @@ namespace gspo::engine {
 namespace {
 
 const std::string kModels = std::string(GSPO_SOURCE_DIR) + "/tests/data/models/";
+const at::Device kDevice = test_support::kTestDevice;  // CUDA in gspo_gpu_training_nodes_test
 
 std::vector<std::int64_t> Values(const at::Tensor& t) {
   const at::Tensor c = t.to(at::kCPU).to(at::kLong).contiguous();
@@ -49,7 +52,7 @@ Batch TwoGroups(std::int64_t vocab) {
 
 TEST(PromptSharing, PlansTheLongestPrefixEveryRowSharesWithItsGroup) {
   Batch b = TwoGroups(100);
-  PromptSharing plan = PlanPromptSharing(b.ids, b.valid, b.mask, 0, 3);
+  SharedPrefix plan = PlanPromptSharing(b.ids, b.valid, b.mask, 0, 3);
   EXPECT_EQ(plan.prefix, 21);  // the first trained position is 22, and 21 feeds its prediction
   EXPECT_EQ(Values(plan.leaders), (std::vector<std::int64_t>{0, 3}));
   EXPECT_EQ(Values(plan.group_of_row), (std::vector<std::int64_t>{0, 0, 0, 1, 1, 1}));
@@ -65,7 +68,7 @@ TEST(PromptSharing, PlansTheLongestPrefixEveryRowSharesWithItsGroup) {
 
   // A micro-batch of rows 2..4 of the batch: row 2 ends group 0, rows 3 and 4 start group 1.
   Batch c = TwoGroups(100);
-  PromptSharing cut = PlanPromptSharing(c.ids.narrow(0, 2, 3), c.valid.narrow(0, 2, 3), c.mask.narrow(0, 2, 3), 2, 3);
+  SharedPrefix cut = PlanPromptSharing(c.ids.narrow(0, 2, 3), c.valid.narrow(0, 2, 3), c.mask.narrow(0, 2, 3), 2, 3);
   EXPECT_EQ(cut.prefix, 21);
   EXPECT_EQ(Values(cut.leaders), (std::vector<std::int64_t>{0, 1}));
   EXPECT_EQ(Values(cut.group_of_row), (std::vector<std::int64_t>{0, 1, 1}));
@@ -78,7 +81,7 @@ TEST(PromptSharing, PlansTheLongestPrefixEveryRowSharesWithItsGroup) {
 class SharedPrompt : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SharedPrompt, LogProbsAndGradientsEqualTheFullRows) {
-  auto loaded = DecoderModel::Load(kModels + GetParam(), at::kFloat, at::kCPU);
+  auto loaded = DecoderModel::Load(kModels + GetParam(), at::kFloat, kDevice);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   DecoderModel& model = **loaded;
   LoraConfig config;
@@ -93,38 +96,57 @@ TEST_P(SharedPrompt, LogProbsAndGradientsEqualTheFullRows) {
     for (at::Tensor p : (*adapters)->Parameters()) p.normal_(0, 0.1);
   }
   const Batch b = TwoGroups(model.config().vocab_size);
-  const PromptSharing plan = PlanPromptSharing(b.ids, b.valid, b.mask, 0, 3);
+  const SharedPrefix plan = PlanPromptSharing(b.ids, b.valid, b.mask, 0, 3);
   ASSERT_EQ(plan.prefix, 21);
-  const at::Tensor weights = at::randn({6, 30});
-  const auto run = [&](bool shared) {
+  const at::Tensor weights = at::randn({6, 30}).to(kDevice);
+  // shared: 0 full rows, 1 the packed pass, 2 the packed pass with checkpointed layers and logits.
+  const auto run = [&](int shared) {
     for (at::Tensor p : (*adapters)->Parameters()) p.mutable_grad() = at::Tensor();
     ForwardInput input{b.ids, {}, b.valid, true, true};
-    TokenLogProbs out = shared ? SharedPromptLogProbs(model, input, b.mask, plan, 0.7, 512)
-                               : ComputeTokenLogProbs(model, model.Hidden(input), b.ids, b.mask, 0.7);
+    input.checkpoint_layers = shared == 2;
+    TokenLogProbs out = shared > 0 ? SharedPromptLogProbs(model, input, b.mask, plan, 0.7, 512, shared == 2)
+                                   : ComputeTokenLogProbs(model, model.Hidden(input), b.ids, b.mask, 0.7);
     (out.logp * weights).sum().backward();
     std::vector<at::Tensor> grads;
-    for (const at::Tensor& p : (*adapters)->Parameters()) grads.push_back(p.grad().clone());
-    return std::make_tuple(out.logp.detach(), out.entropy, grads);
+    for (const at::Tensor& p : (*adapters)->Parameters()) grads.push_back(p.grad().to(at::kCPU).clone());
+    return std::make_tuple(out.logp.detach().to(at::kCPU), out.entropy.to(at::kCPU), grads);
   };
-  const auto [full_logp, full_entropy, full_grads] = run(false);
-  const auto [logp, entropy, grads] = run(true);
-  // Attention over cached keys sums in another order than over the full rows: float32 noise.
-  EXPECT_LE((logp - full_logp).abs().max().item<double>(), 3e-5) << GetParam();
-  EXPECT_LE((entropy - full_entropy).abs().max().item<double>(), 3e-5) << GetParam();
+  const auto [full_logp, full_entropy, full_grads] = run(0);
   EXPECT_GT(full_logp.abs().sum().item<double>(), 1.0);  // something was computed
-  ASSERT_EQ(grads.size(), full_grads.size());
-  double largest = 0, scale = 0;
-  for (std::size_t i = 0; i < grads.size(); ++i) {
-    largest = std::max(largest, (grads[i] - full_grads[i]).abs().max().item<double>());
-    scale = std::max(scale, full_grads[i].abs().max().item<double>());
+  for (int shared : {1, 2}) {
+    const auto [logp, entropy, grads] = run(shared);
+    // Products over the packed positions sum in another order than over the full rows: float32 noise.
+    EXPECT_LE((logp - full_logp).abs().max().item<double>(), 3e-5) << GetParam() << " variant " << shared;
+    EXPECT_LE((entropy - full_entropy).abs().max().item<double>(), 3e-5) << GetParam() << " variant " << shared;
+    ASSERT_EQ(grads.size(), full_grads.size());
+    double largest = 0, scale = 0;
+    for (std::size_t i = 0; i < grads.size(); ++i) {
+      largest = std::max(largest, (grads[i] - full_grads[i]).abs().max().item<double>());
+      scale = std::max(scale, full_grads[i].abs().max().item<double>());
+    }
+    EXPECT_GT(scale, 1e-3);
+    EXPECT_LE(largest, 1e-5 * scale) << GetParam() << " variant " << shared;
   }
-  EXPECT_GT(scale, 1e-3);
-  EXPECT_LE(largest, 1e-5 * scale) << GetParam();
+}
+
+TEST(SharedPrefixHidden, RejectsAPrefixOutsideTheRows) {
+  auto loaded = DecoderModel::Load(kModels + "llama", at::kFloat, kDevice);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const Batch b = TwoGroups((*loaded)->config().vocab_size);
+  SharedPrefix plan = PlanPromptSharing(b.ids, b.valid, b.mask, 0, 3);
+  ForwardInput input{b.ids, {}, b.valid};
+  c10::NoGradGuard no_grad;
+  EXPECT_EQ((*loaded)->SharedPrefixHidden(input, plan).sizes(), (std::vector<std::int64_t>{6, 30 - 21, 48}));
+  plan.prefix = 30;
+  EXPECT_THROW((*loaded)->SharedPrefixHidden(input, plan), c10::Error);
+  plan.prefix = 21;
+  plan.group_of_row = plan.group_of_row.narrow(0, 0, 5);
+  EXPECT_THROW((*loaded)->SharedPrefixHidden(input, plan), c10::Error);
 }
 
 TEST_P(SharedPrompt, ALearningPhaseEqualsTheFullRows) {
   const auto learn = [&](bool share) {
-    auto loaded = DecoderModel::Load(kModels + GetParam(), at::kFloat, at::kCPU);
+    auto loaded = DecoderModel::Load(kModels + GetParam(), at::kFloat, kDevice);
     EXPECT_TRUE(loaded.ok());
     std::unique_ptr<DecoderModel> model = std::move(*loaded);
     LoraConfig lora;
@@ -138,7 +160,7 @@ TEST_P(SharedPrompt, ALearningPhaseEqualsTheFullRows) {
       for (at::Tensor p : (*adapters)->Parameters()) p.normal_(0, 0.05);
     }
     std::vector<at::Tensor> before;
-    for (const at::Tensor& p : (*adapters)->Parameters()) before.push_back(p.detach().clone());
+    for (const at::Tensor& p : (*adapters)->Parameters()) before.push_back(p.detach().to(at::kCPU).clone());
     // eps 1: updates proportional to the gradients, so float32 noise in a near-zero gradient
     // cannot be turned into a whole step of either sign, as Adam's normalisation would.
     AdamWConfig adamw;
@@ -150,6 +172,7 @@ TEST_P(SharedPrompt, ALearningPhaseEqualsTheFullRows) {
     config.loss.clip_range_left = 0.2;
     config.loss.clip_range_right = 0.2;
     config.share_prompts = share;
+    config.gradient_checkpointing = share && GetParam() == "gemma2";  // the packed pass checkpointed too
     PolicyLearner learner(model.get(), adapters->get(), &optimizer, config);
     const Batch b = TwoGroups(model->config().vocab_size);
     TrainBatch batch{b.ids, b.valid, b.mask, {}, at::tensor({1.0f, 0.0f, 0.5f, 0.2f, 0.9f, 0.1f}), 3};
@@ -162,8 +185,9 @@ TEST_P(SharedPrompt, ALearningPhaseEqualsTheFullRows) {
     std::vector<at::Tensor> params;
     double largest_move = 0;
     for (const at::Tensor& p : (*adapters)->Parameters()) {
-      largest_move = std::max(largest_move, (p.detach() - before[params.size()]).abs().max().item<double>());
-      params.push_back(p.detach().clone());
+      const at::Tensor now = p.detach().to(at::kCPU).clone();
+      largest_move = std::max(largest_move, (now - before[params.size()]).abs().max().item<double>());
+      params.push_back(now);
     }
     return std::make_tuple(params, metrics.ok() ? metrics->loss : 0.0, largest_move);
   };

@@ -6,6 +6,7 @@
 #include <tuple>
 #include <utility>
 
+#include "worker/engine/device_memory.h"
 #include "worker/engine/env_switch.h"
 #include "worker/engine/model/attention.h"
 #include "worker/engine/model/fused_norm.h"
@@ -177,6 +178,16 @@ common::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::FromTensors(
   return model;
 }
 
+// A SharedPrefixHidden pass: the packed sequence's first G*P positions are the groups'
+// prefixes (G batches of P), the next N*R every row's remaining positions (N batches of R).
+struct DecoderModel::PackedRows {
+  std::int64_t groups = 0, prefix = 0, rows = 0, rest = 0;
+  at::Tensor prefix_positions, prefix_valid;  // [G,P]
+  at::Tensor rest_positions, rest_valid;      // [N,R]
+  at::Tensor row_positions, row_valid;        // [N,T]: every key a remaining position sees
+  at::Tensor group_of_row;                    // [N] int64 on the model's device
+};
+
 // Computed once per forward pass and shared by the layers: the rotary tables of each distinct
 // RoPE, and the attention bias of each (key set, window) pair (all full-length layers see the
 // same keys' positions, so decode builds one mask for them instead of one per layer).
@@ -184,6 +195,9 @@ struct DecoderModel::StepShared {
   std::vector<std::pair<const RotaryEmbedding*, std::pair<at::Tensor, at::Tensor>>> rope;
   // (the keys' positions tensor, held so its storage cannot be reused meanwhile; window; bias)
   std::vector<std::tuple<at::Tensor, std::int64_t, at::Tensor>> bias;
+  // A packed pass: this object's tables serve the prefixes, `rest`'s the remaining positions.
+  std::shared_ptr<const PackedRows> packed;
+  StepShared* rest = nullptr;
 
   const std::pair<at::Tensor, at::Tensor>& CosSin(const RotaryEmbedding& rope_of_layer,
                                                   const at::Tensor& positions, at::ScalarType dtype) {
@@ -247,9 +261,8 @@ at::Tensor DecoderModel::Attention(std::int64_t index, const at::Tensor& x,
                                    const ForwardInput& mode, KvCache* cache,
                                    StepShared* shared) const {
   const DecoderLayerWeights& w = layers_[index];
-  const std::int64_t b = x.size(0), t = x.size(1), d = config_.head_dim;
   const bool lora = mode.use_adapters, train = mode.training;
-  at::Tensor q, k, v;
+  at::Tensor q, k, v;  // [B,T,heads*D]
   if (StackQkv(w, x, mode)) {
     const std::vector<std::int64_t> widths = {w.q_proj.out_features(), w.k_proj.out_features(),
                                               w.v_proj.out_features()};
@@ -262,14 +275,45 @@ at::Tensor DecoderModel::Attention(std::int64_t index, const at::Tensor& x,
     const std::vector<at::Tensor> qkv =
         StackedAdaptedLinear(x, w.qkv_weight.narrow(0, 0, rows),
                              w.q_proj.bias.defined() ? w.qkv_bias.narrow(0, 0, rows) : at::Tensor(), widths, adapters);
-    q = qkv[0].view({b, t, config_.num_heads, d}).transpose(1, 2);
-    k = qkv[1].view({b, t, config_.num_kv_heads, d}).transpose(1, 2);
-    v = qkv[2].view({b, t, config_.num_kv_heads, d}).transpose(1, 2);
+    q = qkv[0];
+    k = qkv[1];
+    v = qkv[2];
   } else {
-    q = w.q_proj(x, lora, train).view({b, t, config_.num_heads, d}).transpose(1, 2);
-    k = w.k_proj(x, lora, train).view({b, t, config_.num_kv_heads, d}).transpose(1, 2);
-    v = w.v_proj(x, lora, train).view({b, t, config_.num_kv_heads, d}).transpose(1, 2);
+    q = w.q_proj(x, lora, train);
+    k = w.k_proj(x, lora, train);
+    v = w.v_proj(x, lora, train);
   }
+  if (!shared->packed) {
+    return w.o_proj(AttendHeads(index, q, k, v, positions, valid, mode, cache, shared, nullptr).out, lora, train);
+  }
+  // A packed pass: the projections ran once over all positions; attention runs per part.
+  const PackedRows& p = *shared->packed;
+  const std::int64_t prefix_len = p.groups * p.prefix, rest_len = p.rows * p.rest;
+  const auto part = [](const at::Tensor& y, std::int64_t start, std::int64_t batch, std::int64_t len) {
+    return y.narrow(1, start, batch * len).view({batch, len, y.size(2)});
+  };
+  const Heads prefix = AttendHeads(index, part(q, 0, p.groups, p.prefix), part(k, 0, p.groups, p.prefix),
+                                   part(v, 0, p.groups, p.prefix), p.prefix_positions, p.prefix_valid, mode,
+                                   nullptr, shared, nullptr);
+  const AttentionKeys before{prefix.k.index_select(0, p.group_of_row), prefix.v.index_select(0, p.group_of_row),
+                             p.row_positions, p.row_valid};
+  const Heads rest = AttendHeads(index, part(q, prefix_len, p.rows, p.rest), part(k, prefix_len, p.rows, p.rest),
+                                 part(v, prefix_len, p.rows, p.rest), p.rest_positions, p.rest_valid, mode, nullptr,
+                                 shared->rest, &before);
+  const std::int64_t width = prefix.out.size(2);
+  return w.o_proj(at::cat({prefix.out.view({1, prefix_len, width}), rest.out.view({1, rest_len, width})}, 1), lora,
+                  train);
+}
+
+DecoderModel::Heads DecoderModel::AttendHeads(std::int64_t index, const at::Tensor& q_in, const at::Tensor& k_in,
+                                              const at::Tensor& v_in, const at::Tensor& positions,
+                                              const at::Tensor& valid, const ForwardInput& mode, KvCache* cache,
+                                              StepShared* shared, const AttentionKeys* before) const {
+  const DecoderLayerWeights& w = layers_[index];
+  const std::int64_t b = q_in.size(0), t = q_in.size(1), d = config_.head_dim;
+  at::Tensor q = q_in.view({b, t, config_.num_heads, d}).transpose(1, 2);
+  at::Tensor k = k_in.view({b, t, config_.num_kv_heads, d}).transpose(1, 2);
+  at::Tensor v = v_in.view({b, t, config_.num_kv_heads, d}).transpose(1, 2);
   if (config_.qk_norm) {
     q = RmsNorm(q, w.q_norm);
     k = RmsNorm(k, w.k_norm);
@@ -279,14 +323,16 @@ at::Tensor DecoderModel::Attention(std::int64_t index, const at::Tensor& x,
   k = ApplyRotary(k, cos, sin);
 
   AttentionKeys keys =
-      cache == nullptr               ? AttentionKeys{k, v, positions, valid}
+      before != nullptr ? AttentionKeys{at::cat({before->k, k}, 2), at::cat({before->v, v}, 2), before->positions,
+                                        before->valid}
+      : cache == nullptr             ? AttentionKeys{k, v, positions, valid}
       : mode.cache_column.defined() ? cache->UpdateAtColumn(index, k, v, positions, mode.cache_column)
                                      : cache->Update(index, k, v, positions, valid);
   const bool sliding = config_.layers[index].sliding;
   const at::Tensor& bias = shared->Bias(positions, keys, sliding ? config_.sliding_window : 0, dtype_);
-  at::Tensor out =
+  const at::Tensor out =
       MaskedAttention(q, keys.k, keys.v, bias, config_.attention_scale, config_.attn_logit_softcap);
-  return w.o_proj(out.transpose(1, 2).reshape({b, t, config_.num_heads * d}), lora, train);
+  return {out.transpose(1, 2).reshape({b, t, config_.num_heads * d}), k, v};
 }
 
 at::Tensor DecoderModel::Layer(std::int64_t i, const at::Tensor& x_in, const at::Tensor& positions,
@@ -301,6 +347,49 @@ at::Tensor DecoderModel::Layer(std::int64_t i, const at::Tensor& x_in, const at:
   }
   x = x + h;
   return x + Mlp(w, RmsNorm(x, w.post_attention_norm), input);
+}
+
+at::Tensor DecoderModel::Embed(const at::Tensor& ids) const {
+  at::Tensor x = at::embedding(embed_tokens_, ids.to(device_));
+  if (config_.scale_embeddings) {
+    // sqrt(E) rounded to the model dtype, as the reference implementation multiplies.
+    x = x * at::scalar_tensor(std::sqrt(static_cast<double>(config_.hidden_size)),
+                              at::TensorOptions(device_).dtype(dtype_));
+  }
+  return x;
+}
+
+at::Tensor DecoderModel::RunLayers(at::Tensor x, const at::Tensor& positions, const at::Tensor& valid,
+                                   const ForwardInput& input, KvCache* cache,
+                                   const std::shared_ptr<const PackedRows>& packed) const {
+  StepShared shared, rest;
+  shared.packed = packed;
+  shared.rest = &rest;
+  const bool checkpoint = input.checkpoint_layers && cache == nullptr && c10::GradMode::is_enabled();
+  for (std::int64_t i = 0; i < config_.num_layers; ++i) {
+    if (!checkpoint) {
+      x = Layer(i, x, positions, valid, input, cache, &shared);
+      continue;
+    }
+    std::vector<at::Tensor> params;
+    for (const Linear* linear : {&layers_[i].q_proj, &layers_[i].k_proj, &layers_[i].v_proj, &layers_[i].o_proj,
+                                 &layers_[i].gate_proj, &layers_[i].up_proj, &layers_[i].down_proj}) {
+      if (linear->lora && input.use_adapters && linear->lora->a.requires_grad()) {
+        params.push_back(linear->lora->a);
+        params.push_back(linear->lora->b);
+      }
+    }
+    // The recomputation builds its own rotary tables and mask: nothing of this pass is kept.
+    x = CheckpointedLayer(
+        [this, i, positions, valid, input, packed](const at::Tensor& layer_input) {
+          StepShared local, local_rest;
+          local.packed = packed;
+          local.rest = &local_rest;
+          return Layer(i, layer_input, positions, valid, input, nullptr, &local);
+        },
+        x, params);
+  }
+  return x;
 }
 
 at::Tensor DecoderModel::Hidden(const ForwardInput& input, KvCache* cache) const {
@@ -320,38 +409,43 @@ at::Tensor DecoderModel::Hidden(const ForwardInput& input, KvCache* cache) const
   at::Tensor valid = input.valid.defined()
                          ? input.valid.to(device_, at::kBool)
                          : at::ones({b, t}, at::TensorOptions(device_).dtype(at::kBool));
-
-  at::Tensor x = at::embedding(embed_tokens_, ids.to(device_));
-  if (config_.scale_embeddings) {
-    // sqrt(E) rounded to the model dtype, as the reference implementation multiplies.
-    x = x * at::scalar_tensor(std::sqrt(static_cast<double>(config_.hidden_size)),
-                              at::TensorOptions(device_).dtype(dtype_));
-  }
-  StepShared shared;
-  const bool checkpoint = input.checkpoint_layers && cache == nullptr && c10::GradMode::is_enabled();
-  for (std::int64_t i = 0; i < config_.num_layers; ++i) {
-    if (!checkpoint) {
-      x = Layer(i, x, positions, valid, input, cache, &shared);
-      continue;
-    }
-    std::vector<at::Tensor> params;
-    for (const Linear* linear : {&layers_[i].q_proj, &layers_[i].k_proj, &layers_[i].v_proj, &layers_[i].o_proj,
-                                 &layers_[i].gate_proj, &layers_[i].up_proj, &layers_[i].down_proj}) {
-      if (linear->lora && input.use_adapters && linear->lora->a.requires_grad()) {
-        params.push_back(linear->lora->a);
-        params.push_back(linear->lora->b);
-      }
-    }
-    // The recomputation builds its own rotary tables and mask: nothing of this pass is kept.
-    x = CheckpointedLayer(
-        [this, i, positions, valid, input](const at::Tensor& layer_input) {
-          StepShared local;
-          return Layer(i, layer_input, positions, valid, input, nullptr, &local);
-        },
-        x, params);
-  }
+  const at::Tensor x = RunLayers(Embed(ids), positions, valid, input, cache, nullptr);
   if (cache != nullptr && !input.cache_column.defined()) cache->Advance(t);
   return RmsNorm(x, final_norm_);
+}
+
+at::Tensor DecoderModel::SharedPrefixHidden(const ForwardInput& input, const SharedPrefix& shared) const {
+  const at::Tensor& ids = input.input_ids;
+  TORCH_CHECK(ids.dim() == 2, "input_ids must be [B,T], got ", ids.sizes());
+  const std::int64_t n = ids.size(0), t = ids.size(1), p = shared.prefix;
+  TORCH_CHECK(p > 0 && p < t, "a shared prefix of ", p, " positions needs 0 < P < ", t, " (the rows' length)");
+  TORCH_CHECK(!input.positions.defined() && !input.cache_column.defined(),
+              "a shared prefix counts positions from 0, without a cache");
+  TORCH_CHECK(shared.group_of_row.dim() == 1 && shared.group_of_row.size(0) == n && shared.leaders.dim() == 1,
+              "a shared prefix needs one group per row (", n, "), got ", shared.group_of_row.sizes());
+  auto packed = std::make_shared<PackedRows>();
+  const at::Tensor leaders = CopyWithoutWaiting(shared.leaders, device_);
+  const std::int64_t g = leaders.size(0), r = t - p;
+  packed->groups = g;
+  packed->prefix = p;
+  packed->rows = n;
+  packed->rest = r;
+  packed->group_of_row = CopyWithoutWaiting(shared.group_of_row, device_);
+  const auto longs = at::TensorOptions(device_).dtype(at::kLong);
+  const at::Tensor valid = input.valid.defined() ? input.valid.to(device_, at::kBool)
+                                                 : at::ones({n, t}, longs.dtype(at::kBool));
+  packed->prefix_positions = at::arange(p, longs).unsqueeze(0).expand({g, p});
+  packed->prefix_valid = valid.index_select(0, leaders).narrow(1, 0, p);
+  packed->rest_positions = at::arange(p, t, longs).unsqueeze(0).expand({n, r});
+  packed->rest_valid = valid.narrow(1, p, r);
+  packed->row_positions = at::arange(t, longs).unsqueeze(0).expand({n, t});
+  packed->row_valid = valid;
+  const at::Tensor device_ids = ids.to(device_);
+  const at::Tensor packed_ids =
+      at::cat({device_ids.index_select(0, leaders).narrow(1, 0, p).reshape({-1}), device_ids.narrow(1, p, r).reshape({-1})})
+          .unsqueeze(0);  // [1, G*P + N*R]
+  const at::Tensor x = RunLayers(Embed(packed_ids), {}, {}, input, nullptr, packed);
+  return RmsNorm(x.narrow(1, g * p, n * r).view({n, r, config_.hidden_size}), final_norm_);
 }
 
 at::Tensor DecoderModel::Logits(const at::Tensor& hidden) const {

@@ -96,6 +96,16 @@ struct ForwardInput {
   bool checkpoint_layers = false;
 };
 
+// Rows that start with the same tokens by groups (a prompt and its G samples): the first
+// `prefix` positions of each group are run once, from the group's leader row, and every row's
+// remaining positions attend over its group's prefix keys (DecoderModel::SharedPrefixHidden).
+// The index tensors may live on the host (they are copied without waiting) or on the device.
+struct SharedPrefix {
+  std::int64_t prefix = 0;  // P leading positions shared within each group; 0: nothing shared
+  at::Tensor leaders;       // [G] int64: the row whose prefix each group runs
+  at::Tensor group_of_row;  // [N] int64: each row's index into `leaders`
+};
+
 class DecoderModel {
  public:
   // Loads DIR (config.json + safetensors) in `dtype` onto `device`, checking every tensor's
@@ -114,6 +124,13 @@ class DecoderModel {
 
   // Final hidden states [B,T,E]. With a cache, the step's keys are appended to it.
   at::Tensor Hidden(const ForwardInput& input, KvCache* cache = nullptr) const;
+  // Final hidden states of positions P..T-1 of every row [N, T-P, E] (P = shared.prefix), as
+  // Hidden computes them without a cache, up to float summation order; the prefix runs once per
+  // group, packed with the rows' remaining positions into one sequence through the layers, so a
+  // layer runs each operator once. Gradients of the prefix sum over its group's rows. Requires
+  // 0 < P < T, no positions (the rows count from 0) and rows equal to their leaders on [0, P)
+  // (ids and validity; PlanPromptSharing checks this). Honours checkpoint_layers.
+  at::Tensor SharedPrefixHidden(const ForwardInput& input, const SharedPrefix& shared) const;
   // Logits [B,T,V] in the model dtype (soft-capped where the architecture says so).
   at::Tensor Logits(const at::Tensor& hidden_bte) const;
   at::Tensor Forward(const ForwardInput& input, KvCache* cache = nullptr) const {
@@ -166,12 +183,28 @@ class DecoderModel {
   DecoderModel(ModelConfig config, at::ScalarType dtype, at::Device device);
 
   struct StepShared;  // what the layers of one forward pass compute once (decoder_model.cc)
+  struct PackedRows;  // a SharedPrefixHidden pass's two parts (decoder_model.cc)
+  struct Heads {
+    at::Tensor out;   // [B,T,H*D] attention output, before o_proj
+    at::Tensor k, v;  // [B,K,T,D] this step's keys (after rotary) and values
+  };
 
   at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight) const;
   at::Tensor Attention(std::int64_t layer, const at::Tensor& x_bte, const at::Tensor& positions_bt,
                        const at::Tensor& valid_bt, const ForwardInput& mode, KvCache* cache,
                        StepShared* shared) const;
+  // Rotary, then attention of q [B,T,H*D] over k, v [B,T,K*D] (appended to `cache`, or after
+  // `before`'s keys: a shared prefix's, per row), masked by the keys' positions and validity.
+  Heads AttendHeads(std::int64_t layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                    const at::Tensor& positions_bt, const at::Tensor& valid_bt, const ForwardInput& mode,
+                    KvCache* cache, StepShared* shared, const AttentionKeys* before) const;
   at::Tensor Mlp(const DecoderLayerWeights& w, const at::Tensor& x, const ForwardInput& mode) const;
+  // Embedding (scaled for Gemma) of ids [B,T] on the model's device.
+  at::Tensor Embed(const at::Tensor& ids) const;
+  // Every layer over x, checkpointed per layer when input asks and no cache is used.
+  at::Tensor RunLayers(at::Tensor x, const at::Tensor& positions, const at::Tensor& valid,
+                       const ForwardInput& input, KvCache* cache,
+                       const std::shared_ptr<const PackedRows>& packed) const;
   at::Tensor Layer(std::int64_t index, const at::Tensor& x, const at::Tensor& positions,
                    const at::Tensor& valid, const ForwardInput& mode, KvCache* cache,
                    StepShared* shared) const;

@@ -7,6 +7,7 @@
 #include <map>
 #include <utility>
 
+#include "worker/engine/env_switch.h"
 #include "worker/engine/train/prompt_sharing.h"
 #include "worker/engine/train/token_logprobs.h"
 
@@ -83,33 +84,35 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
   metrics.zero_advantage_groups = adv.zero_advantage_groups;
   metrics.advantage_std = adv.advantages.std(/*unbiased=*/false).item<double>();
 
-  std::map<std::pair<std::int64_t, std::int64_t>, PromptSharing> sharing_plans;  // by (first row, rows)
+  // Planned on the host, once per micro-batch: every epoch (and the pi_old pass) sees the same rows.
+  std::map<std::pair<std::int64_t, std::int64_t>, SharedPrefix> sharing_plans;  // by (first row, rows)
+  // GSPO_PROMPT_SHARING=0 runs every row in full whatever the config says (to measure the sharing).
+  const bool share_prompts = config_.share_prompts && SwitchedOn("GSPO_PROMPT_SHARING");
+  const at::Tensor host_ids = share_prompts ? batch.ids.to(at::kCPU) : at::Tensor();
+  const at::Tensor host_valid = share_prompts ? batch.valid.to(at::kCPU, at::kBool) : at::Tensor();
   // `use_adapters` false: the base model, the reference policy of the KL penalty.
   const auto forward_logp = [&](std::int64_t start, std::int64_t len, bool grad, bool use_adapters = true) {
     c10::AutoGradMode mode(grad);
     ForwardInput input{ids.narrow(0, start, len), {}, valid.narrow(0, start, len), use_adapters, grad};
     input.checkpoint_layers = grad && config_.gradient_checkpointing;
-    const at::Tensor micro_mask = mask.narrow(0, start, len);
-    if (config_.share_prompts && !input.checkpoint_layers) {
-      // Planned once per micro-batch: every epoch (and the pi_old pass) sees the same rows.
-      auto planned = sharing_plans.find({start, len});
-      if (planned == sharing_plans.end()) {
-        planned = sharing_plans
-                      .emplace(std::make_pair(start, len),
-                               PlanPromptSharing(input.input_ids, input.valid, micro_mask, start, batch.group_size))
-                      .first;
-      }
-      const PromptSharing& sharing = planned->second;
-      if (sharing.prefix > 0) {
-        return SharedPromptLogProbs(*model_, input, micro_mask, sharing, config_.temperature, 512);
-      }
-    }
-    at::Tensor hidden = model_->Hidden(input);
+    const at::Tensor micro_mask = host_mask.narrow(0, start, len);
     // Gradient checkpointing also checkpoints the vocabulary projection, in chunks of 128 rows
     // (a [128, V] float32 block is 131 MB at Gemma's 256k vocabulary): memory over speed.
     const std::int64_t chunk_rows = input.checkpoint_layers ? 128 : 512;
-    return ComputeTokenLogProbs(*model_, hidden, input.input_ids, host_mask.narrow(0, start, len),
-                                config_.temperature, chunk_rows, input.checkpoint_layers);
+    if (share_prompts) {
+      auto planned = sharing_plans.find({start, len});
+      if (planned == sharing_plans.end()) {
+        const SharedPrefix plan = PlanPromptSharing(host_ids.narrow(0, start, len), host_valid.narrow(0, start, len),
+                                                    micro_mask, start, batch.group_size);
+        planned = sharing_plans.emplace(std::make_pair(start, len), plan).first;
+      }
+      if (planned->second.prefix > 0) {
+        return SharedPromptLogProbs(*model_, input, micro_mask, planned->second, config_.temperature, chunk_rows,
+                                    input.checkpoint_layers);
+      }
+    }
+    return ComputeTokenLogProbs(*model_, model_->Hidden(input), input.input_ids, micro_mask, config_.temperature,
+                                chunk_rows, input.checkpoint_layers);
   };
   // Log-probs of every row without gradient, micro-batch by micro-batch, into `into` [N,T].
   const auto fill_logp = [&](at::Tensor& into, bool use_adapters) {

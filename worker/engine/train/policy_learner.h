@@ -51,10 +51,9 @@ struct LearnerConfig {
   double temperature = 1.0;
   bool recompute_old_logprobs = false;
   bool gradient_checkpointing = false;  // recompute each layer in backward (layer_checkpoint.h)
-  // Run each group's shared prompt once per micro-batch (prompt_sharing.h) where the layers
-  // are not checkpointed; false: every row in full. Off by default: on the H200 the 2b learner
-  // ran 1.8x slower with it (bench/results/h200-learner-2026-12-01.md).
-  bool share_prompts = false;
+  // Run each group's shared prompt once per micro-batch (prompt_sharing.h), packed with the
+  // rows' completions into one pass; false (or GSPO_PROMPT_SHARING=0): every row in full.
+  bool share_prompts = true;
 };
 
 struct LearnMetrics {

@@ -2,13 +2,11 @@
 
 #include <algorithm>
 
-#include "worker/engine/model/kv_cache.h"
-
 namespace gspo::engine {
 
-PromptSharing PlanPromptSharing(const at::Tensor& ids, const at::Tensor& valid, const at::Tensor& mask,
-                                std::int64_t first_row, std::int64_t group_size, std::int64_t min_prefix) {
-  PromptSharing plan;
+SharedPrefix PlanPromptSharing(const at::Tensor& ids, const at::Tensor& valid, const at::Tensor& mask,
+                               std::int64_t first_row, std::int64_t group_size, std::int64_t min_prefix) {
+  SharedPrefix plan;
   const std::int64_t n = ids.size(0), t = ids.size(1);
   if (n < 2 || group_size < 2) return plan;
   const auto longs = at::TensorOptions().dtype(at::kLong);
@@ -34,22 +32,13 @@ PromptSharing PlanPromptSharing(const at::Tensor& ids, const at::Tensor& valid, 
 }
 
 TokenLogProbs SharedPromptLogProbs(const DecoderModel& model, const ForwardInput& input, const at::Tensor& mask,
-                                   const PromptSharing& sharing, double temperature, std::int64_t chunk_rows) {
+                                   const SharedPrefix& sharing, double temperature, std::int64_t chunk_rows,
+                                   bool recompute_logits) {
   const at::Tensor& ids = input.input_ids;
   const std::int64_t n = ids.size(0), t = ids.size(1), p = sharing.prefix;
-  const at::Tensor valid = input.valid.defined() ? input.valid : at::ones({n, t}, ids.options().dtype(at::kBool));
-  KvCache cache(model.config(), sharing.leaders.size(0), t, model.dtype(), model.device());
-  ForwardInput prefix{ids.index_select(0, sharing.leaders).narrow(1, 0, p),
-                      {},
-                      valid.index_select(0, sharing.leaders).narrow(1, 0, p),
-                      input.use_adapters,
-                      input.training};
-  (void)model.Hidden(prefix, &cache);  // only its keys and values are needed
-  cache.SelectRows(sharing.group_of_row);
-  ForwardInput rest{ids.narrow(1, p, t - p), {}, valid.narrow(1, p, t - p), input.use_adapters, input.training};
-  const at::Tensor hidden = model.Hidden(rest, &cache);
-  TokenLogProbs part =
-      ComputeTokenLogProbs(model, hidden, rest.input_ids, mask.narrow(1, p, t - p), temperature, chunk_rows, false);
+  const at::Tensor hidden = model.SharedPrefixHidden(input, sharing);  // [N, T-P, E]
+  TokenLogProbs part = ComputeTokenLogProbs(model, hidden, ids.narrow(1, p, t - p), mask.narrow(1, p, t - p),
+                                            temperature, chunk_rows, recompute_logits);
   // Nothing in the prefix is trained: its log-probs and entropies are the zeros of a full pass.
   TokenLogProbs out;
   out.logp = at::cat({at::zeros({n, p}, part.logp.options()), part.logp}, 1);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "worker/engine/device_memory.h"
 #include "worker/engine/model/training_nodes.h"
 #include "worker/engine/train/log_prob_node.h"
 
@@ -79,12 +80,9 @@ struct RecomputedLogProbs : public torch::autograd::Function<RecomputedLogProbs>
   }
 };
 
-// The flat positions of a host mask's true entries, on `device` (copied from pinned memory
-// without waiting).
+// The flat positions of a host mask's true entries, on `device` (copied without waiting).
 at::Tensor IndexOnDevice(const at::Tensor& host_mask, const at::Device& device) {
-  const at::Tensor index = host_mask.reshape({-1}).nonzero().squeeze(1);
-  if (device.is_cpu()) return index;
-  return index.pin_memory().to(device, /*non_blocking=*/true);
+  return CopyWithoutWaiting(host_mask.reshape({-1}).nonzero().squeeze(1), device);
 }
 
 }  // namespace
