@@ -9,6 +9,7 @@
 
 #include "worker/engine/env_switch.h"
 #include "worker/engine/kernels/fused_ops.h"
+#include "worker/engine/model/eager_attention.h"
 #include "worker/engine/model/training_nodes.h"
 #include "worker/engine/torch_compat.h"
 
@@ -21,21 +22,6 @@ namespace {
 constexpr std::int64_t kQueryBlock = 256;
 constexpr std::int64_t kScoreElements = std::int64_t{1} << 25;
 
-std::int64_t QueryBlockRows(const at::Tensor& q, std::int64_t keys) {
-  return std::max(kQueryBlock, kScoreElements / std::max<std::int64_t>(1, q.size(0) * q.size(1) * keys));
-}
-
-// The reference ("eager") computation for one block of queries. The R = H / K query heads that
-// share a kv head are stacked along the query axis, so each kv head is one plain batched matmul
-// against its keys: k and v are never expanded (decode reads the whole cache per step, and a
-// broadcast there would copy it R times per layer).
-//   scores [B*K,R*T,S] = softcap(q k^T * scale); probs = softmax(scores + bias) in float32, cast
-// to q's dtype. The products run as bmm on [B*K, ., .] tensors (what matmul would fold them to).
-struct EagerTensors {
-  at::Tensor q, k, v;  // [B*K,R*T,D], [B*K,S,D], [B*K,S,D]
-  at::Tensor capped;   // the scores after the soft-cap, before the bias (with a soft-cap)
-  at::Tensor probs;    // [B*K,R*T,S] in q's dtype
-};
 // On CUDA, outside autograd's recording (generation, and the attention node's own passes), the
 // steps between the two products run as one kernel each way (fused::AttentionProbs);
 // GSPO_ATTENTION_PROBS_KERNEL=0 runs the operators (the switch that measures what they bring).
@@ -51,8 +37,14 @@ bool BiasFitsKernel(const at::Tensor& bias, const at::Tensor& scores, std::int64
          bias.stride(3) == 1 && bias.scalar_type() == scores.scalar_type() && bias.device() == scores.device();
 }
 
+}  // namespace
+
+std::int64_t QueryBlockRows(std::int64_t batch_heads, std::int64_t keys) {
+  return std::max(kQueryBlock, kScoreElements / std::max<std::int64_t>(1, batch_heads * keys));
+}
+
 at::Tensor EagerAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias,
-                          double scale, std::optional<double> softcap, EagerTensors* keep = nullptr) {
+                          double scale, std::optional<double> softcap, EagerTensors* keep) {
   const std::int64_t b = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3);
   const std::int64_t kv = k.size(1), r = h / kv, s = k.size(2);
   const at::Tensor q3 = q.reshape({b * kv, r * t, d});
@@ -77,6 +69,27 @@ at::Tensor EagerAttention(const at::Tensor& q, const at::Tensor& k, const at::Te
   if (keep != nullptr) *keep = {q3, k3, v3, softcap ? scores : at::Tensor(), probs};
   return at::bmm(probs, v3).view({b, h, t, d});
 }
+
+EagerGrads EagerAttentionBackward(const EagerTensors& keep, const at::Tensor& dout_bhtd, double scale, double softcap,
+                                  at::IntArrayRef shape_q, at::IntArrayRef shape_kv) {
+  const at::Tensor &q3 = keep.q, &k3 = keep.k, &v3 = keep.v, &probs = keep.probs, &capped = keep.capped;
+  const at::Tensor dout = dout_bhtd.reshape(q3.sizes());       // [B*K,R*T,D]
+  const at::Tensor dv = at::bmm(probs.transpose(1, 2), dout);  // [B*K,S,D]
+  at::Tensor dscores = at::bmm(dout, v3.transpose(1, 2));      // [B*K,R*T,S]: d probs, then d scores
+  if (UseProbsKernel(dscores) && probs.is_contiguous() && (softcap <= 0 || capped.is_contiguous())) {
+    fused::AttentionProbsBackward(dscores, probs, capped, scale, softcap);
+  } else {
+    // The float32 softmax's backward from its (rounded) output, back to the scores' dtype.
+    dscores = at::_softmax_backward_data(dscores.to(at::kFloat), probs.to(at::kFloat), -1, at::kFloat)
+                  .to(probs.scalar_type());
+    // d/dx softcap * tanh(x / softcap) = 1 - tanh^2, with tanh = capped / softcap.
+    if (softcap > 0) dscores = at::tanh_backward(dscores, capped / softcap);
+    dscores.mul_(scale);
+  }
+  return {at::bmm(dscores, k3).view(shape_q), at::bmm(dscores.transpose(1, 2), q3).view(shape_kv), dv.view(shape_kv)};
+}
+
+namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
@@ -108,26 +121,12 @@ struct AttentionFunction : public torch::autograd::Function<AttentionFunction> {
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     const auto saved = ctx->get_saved_variables();
-    const at::Tensor &q3 = saved[0], &k3 = saved[1], &v3 = saved[2], &probs = saved[3], &capped = saved[4];
-    const double scale = ctx->saved_data["scale"].toDouble(), softcap = ctx->saved_data["softcap"].toDouble();
-    const std::vector<std::int64_t> shape_q = ctx->saved_data["shape_q"].toIntVector();
-    const std::vector<std::int64_t> shape_kv = ctx->saved_data["shape_kv"].toIntVector();
-    const at::Tensor dout = grad_outputs[0].reshape(q3.sizes());  // [B*K,R*T,D]
-    const at::Tensor dv = at::bmm(probs.transpose(1, 2), dout);   // [B*K,S,D]
-    at::Tensor dscores = at::bmm(dout, v3.transpose(1, 2));  // [B*K,R*T,S]: d probs, then d scores
-    if (UseProbsKernel(dscores) && probs.is_contiguous() && (softcap <= 0 || capped.is_contiguous())) {
-      fused::AttentionProbsBackward(dscores, probs, capped, scale, softcap);
-    } else {
-      // The float32 softmax's backward from its (rounded) output, back to the scores' dtype.
-      dscores = at::_softmax_backward_data(dscores.to(at::kFloat), probs.to(at::kFloat), -1, at::kFloat)
-                    .to(probs.scalar_type());
-      // d/dx softcap * tanh(x / softcap) = 1 - tanh^2, with tanh = capped / softcap.
-      if (softcap > 0) dscores = at::tanh_backward(dscores, capped / softcap);
-      dscores.mul_(scale);
-    }
-    const at::Tensor dq = at::bmm(dscores, k3).view(shape_q);
-    const at::Tensor dk = at::bmm(dscores.transpose(1, 2), q3).view(shape_kv);
-    return {dq, dk, dv.view(shape_kv), at::Tensor()};
+    const EagerTensors keep{saved[0], saved[1], saved[2], saved[4], saved[3]};
+    EagerGrads grads = EagerAttentionBackward(keep, grad_outputs[0], ctx->saved_data["scale"].toDouble(),
+                                              ctx->saved_data["softcap"].toDouble(),
+                                              ctx->saved_data["shape_q"].toIntVector(),
+                                              ctx->saved_data["shape_kv"].toIntVector());
+    return {grads.dq, grads.dk, grads.dv, at::Tensor()};
   }
 };
 
@@ -173,7 +172,7 @@ at::Tensor MaskedAttention(const at::Tensor& q, const at::Tensor& k, const at::T
     return compat::ScaledDotProductAttention(q, k_full, v_full, bias, false, scale);
   }
   const std::int64_t t = q.size(2);
-  const std::int64_t rows = query_block > 0 ? query_block : QueryBlockRows(q, k.size(2));
+  const std::int64_t rows = query_block > 0 ? query_block : QueryBlockRows(q.size(0) * q.size(1), k.size(2));
   if (t <= rows) return EagerBlock(q, k, v, bias, scale, softcap);
   std::vector<at::Tensor> blocks;
   for (std::int64_t start = 0; start < t; start += rows) {

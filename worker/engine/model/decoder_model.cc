@@ -13,6 +13,7 @@
 #include "worker/engine/model/layer_checkpoint.h"
 #include "worker/engine/model/lora_linear.h"
 #include "worker/engine/model/mlp_node.h"
+#include "worker/engine/model/packed_attention.h"
 #include "worker/engine/model/safetensors.h"
 #include "worker/engine/model/safetensors_torch.h"
 #include "worker/engine/model/weight_names.h"
@@ -289,6 +290,28 @@ at::Tensor DecoderModel::Attention(std::int64_t index, const at::Tensor& x,
   // A packed pass: the projections ran once over all positions; attention runs per part.
   const PackedRows& p = *shared->packed;
   const std::int64_t prefix_len = p.groups * p.prefix, rest_len = p.rows * p.rest;
+  const bool sliding = config_.layers[index].sliding;
+  const std::int64_t window = sliding ? config_.sliding_window : 0;
+  PackedAttentionArgs args;
+  args.groups = p.groups, args.prefix = p.prefix, args.rows = p.rows, args.rest = p.rest;
+  args.heads = config_.num_heads, args.kv_heads = config_.num_kv_heads, args.head_dim = config_.head_dim;
+  args.scale = config_.attention_scale;
+  args.softcap = config_.attn_logit_softcap;
+  if (PackedAttentionApplies(q, args)) {
+    if (config_.qk_norm) {  // per head, so on the packed positions alike
+      const std::int64_t m = q.size(1), d = config_.head_dim;
+      q = RmsNorm(q.view({1, m, config_.num_heads, d}), w.q_norm).view({1, m, config_.num_heads * d});
+      k = RmsNorm(k.view({1, m, config_.num_kv_heads, d}), w.k_norm).view({1, m, config_.num_kv_heads * d});
+    }
+    args.group_of_row = p.group_of_row;
+    const auto& [prefix_cos, prefix_sin] = shared->CosSin(*rope_[index], p.prefix_positions, dtype_);
+    const auto& [rest_cos, rest_sin] = shared->rest->CosSin(*rope_[index], p.rest_positions, dtype_);
+    args.prefix_rope = {prefix_cos, prefix_sin};
+    args.rest_rope = {rest_cos, rest_sin};
+    args.prefix_bias = shared->Bias(p.prefix_positions, {{}, {}, p.prefix_positions, p.prefix_valid}, window, dtype_);
+    args.rest_bias = shared->rest->Bias(p.rest_positions, {{}, {}, p.row_positions, p.row_valid}, window, dtype_);
+    return w.o_proj(PackedAttention(q, k, v, args), lora, train);
+  }
   const auto part = [](const at::Tensor& y, std::int64_t start, std::int64_t batch, std::int64_t len) {
     return y.narrow(1, start, batch * len).view({batch, len, y.size(2)});
   };

@@ -125,6 +125,14 @@ struct RotaryFunction : public torch::autograd::Function<RotaryFunction> {
 
 }  // namespace
 
+void RotateInto(const at::Tensor& x, const RotaryTables& tables, bool adjoint, const at::Tensor& out) {
+  if (UseKernel(x, tables.cos, tables.sin) && out.stride(3) == 1 && out.device() == x.device()) {
+    fused::Rotary(x, tables.cos, tables.sin, adjoint, out);
+  } else {
+    out.copy_(adjoint ? x * tables.cos + RotateHalfAdjoint(x * tables.sin) : RotaryOps(x, tables.cos, tables.sin));
+  }
+}
+
 at::Tensor ApplyRotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
   if (c10::GradMode::is_enabled() && x.requires_grad() && !cos.requires_grad() && !sin.requires_grad() &&
       TrainingNodesSwitchedOn()) {

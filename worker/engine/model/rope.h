@@ -34,6 +34,11 @@ struct RotaryTables {
 // wanted for x, one autograd node (TrainingNodesSwitchedOn).
 at::Tensor ApplyRotary(const at::Tensor& x_bhtd, const at::Tensor& cos, const at::Tensor& sin);
 
+// The rotation without autograd, for nodes that own their backward: x [B,H,T,D] (contiguous last
+// dimension) rotated into `out` (x's sizes, any layout with a contiguous last dimension), or with
+// `adjoint` its gradient: out = dy cos + rotate_half^T(dy sin). On CUDA one kernel.
+void RotateInto(const at::Tensor& x, const RotaryTables& tables, bool adjoint, const at::Tensor& out);
+
 // The inverse frequencies of `spec` for `head_dim` ([D/2] float32, on the CPU).
 at::Tensor RopeInverseFrequencies(const RopeSpec& spec, std::int64_t head_dim);
 
