@@ -157,5 +157,22 @@ TEST(ClipGradNorm, SkipsParametersWithoutGradients) {
   EXPECT_DOUBLE_EQ(ClipGradNorm({c}, 1.0), 0.0);
 }
 
+TEST(ClipGradNorm, OnTheDeviceReturnsTheNormAsATensorAndClips) {
+  at::Tensor a = at::zeros({2}).set_requires_grad(true), b = at::zeros({1}).set_requires_grad(true);
+  a.mutable_grad() = at::tensor({3.0f, 0.0f});
+  b.mutable_grad() = at::tensor({4.0f});
+  const at::Tensor norm = ClipGradNormOnDevice({a, b}, 2.0);
+  ASSERT_TRUE(norm.defined());
+  EXPECT_EQ(norm.dim(), 0);
+  EXPECT_EQ(norm.scalar_type(), at::kDouble);
+  EXPECT_DOUBLE_EQ(norm.item<double>(), 5.0);  // before clipping
+  EXPECT_NEAR(a.grad()[0].item<float>(), 3.0f * 2.0f / 5.0f, 1e-6);  // scaled to a norm of 2
+  EXPECT_NEAR(b.grad()[0].item<float>(), 4.0f * 2.0f / 5.0f, 1e-6);
+  EXPECT_NEAR(ClipGradNormOnDevice({a, b}, 3.0).item<double>(), 2.0, 1e-6);  // under 3: unchanged
+  EXPECT_NEAR(b.grad()[0].item<float>(), 1.6f, 1e-6);
+  at::Tensor c = at::zeros({1}).set_requires_grad(true);
+  EXPECT_FALSE(ClipGradNormOnDevice({c}, 1.0).defined());  // no gradient anywhere
+}
+
 }  // namespace
 }  // namespace gspo::engine

@@ -10,15 +10,23 @@ namespace gspo::engine {
 
 namespace {
 
-// The update of one parameter from its gradient and moments, wherever the moments are: the
-// offloaded and the resident path share it, so that they give the same bits.
-void Update(at::Tensor& p, const at::Tensor& g, at::Tensor& exp_avg, at::Tensor& exp_avg_sq,
+// The update of parameters from their gradients and moments, wherever the moments are: the
+// resident path passes every resident parameter at once, the offloaded one a parameter at a
+// time. The multi-tensor operators compute each element alike however long the list (one
+// kernel launch per step of the rule for the whole list on CUDA, instead of one per
+// parameter), so both paths give the same bits.
+void Update(at::TensorList p, at::TensorList g, at::TensorList exp_avg, at::TensorList exp_avg_sq,
             const AdamWConfig& c, double lr, double bias1, double bias2) {
-  p.mul_(1 - lr * c.weight_decay);
-  exp_avg.mul_(c.beta1).add_(g, 1 - c.beta1);
-  exp_avg_sq.mul_(c.beta2).addcmul_(g, g, 1 - c.beta2);
-  at::Tensor denom = (exp_avg_sq.sqrt() / std::sqrt(bias2)).add_(c.eps);
-  p.addcdiv_(exp_avg, denom, -lr / bias1);
+  if (p.empty()) return;
+  if (c.weight_decay != 0) at::_foreach_mul_(p, 1 - lr * c.weight_decay);
+  at::_foreach_mul_(exp_avg, c.beta1);
+  at::_foreach_add_(exp_avg, g, 1 - c.beta1);
+  at::_foreach_mul_(exp_avg_sq, c.beta2);
+  at::_foreach_addcmul_(exp_avg_sq, g, g, 1 - c.beta2);
+  std::vector<at::Tensor> denom = at::_foreach_sqrt(exp_avg_sq);
+  at::_foreach_div_(denom, std::sqrt(bias2));
+  at::_foreach_add_(denom, c.eps);
+  at::_foreach_addcdiv_(p, exp_avg, denom, -lr / bias1);
 }
 
 c10::Stream CurrentStream(const at::Device& device) {
@@ -74,12 +82,16 @@ void AdamW::Step(double lr) {
   ++steps_;
   const double bias1 = 1 - std::pow(config_.beta1, static_cast<double>(steps_));
   const double bias2 = 1 - std::pow(config_.beta2, static_cast<double>(steps_));
+  std::vector<at::Tensor> resident[4];  // parameters, gradients, first and second moments
   for (std::size_t i = 0; i < params_.size(); ++i) {
     at::Tensor p = params_[i];
     const at::Tensor& g = p.grad();
     if (!g.defined()) continue;
     if (scratch_of_[i] < 0) {
-      Update(p, g, exp_avg_[i], exp_avg_sq_[i], config_, lr, bias1, bias2);
+      resident[0].push_back(p);
+      resident[1].push_back(g);
+      resident[2].push_back(exp_avg_[i]);
+      resident[3].push_back(exp_avg_sq_[i]);
       continue;
     }
     // Host -> scratch, update, scratch -> host, in stream order: the next parameter's copy into
@@ -98,6 +110,7 @@ void AdamW::Step(double lr) {
       pending_copies_.push_back(stream);
     }
   }
+  Update(resident[0], resident[1], resident[2], resident[3], config_, lr, bias1, bias2);
 }
 
 void AdamW::WaitForCopies() const {
@@ -138,26 +151,27 @@ void AdamW::LoadState(const std::map<std::string, at::Tensor>& state) {
   steps_ = state.at("step").item<std::int64_t>();
 }
 
-double ClipGradNorm(const std::vector<at::Tensor>& params, double max_norm) {
+at::Tensor ClipGradNormOnDevice(const std::vector<at::Tensor>& params, double max_norm) {
   c10::NoGradGuard no_grad;
-  std::vector<at::Tensor> squares;  // 0-dim, double, on the gradients' device
+  std::vector<at::Tensor> grads, norms;
   for (const at::Tensor& p : params) {
-    if (p.grad().defined()) squares.push_back(p.grad().to(at::kDouble).pow(2).sum());
+    if (!p.grad().defined()) continue;
+    grads.push_back(p.grad());
+    norms.push_back(at::linalg_vector_norm(p.grad(), 2, c10::nullopt, false, at::kDouble));
+    if (norms.back().device() != norms.front().device()) norms.back() = norms.back().to(norms.front().device());
   }
-  double total_sq = 0;
-  if (!squares.empty()) {
-    const at::Device device = squares.front().device();
-    for (at::Tensor& s : squares) s = s.to(device);  // a no-op unless parameters span devices
-    total_sq = at::stack(squares).sum().item<double>();
+  if (grads.empty()) return {};
+  const at::Tensor total = at::stack(norms).pow(2).sum().sqrt();
+  if (max_norm > 0) {
+    const at::Tensor factor = at::where(total > max_norm, max_norm / (total + 1e-6), at::ones_like(total));
+    for (at::Tensor& g : grads) g.mul_(factor.device() == g.device() ? factor : factor.to(g.device()));
   }
-  const double norm = std::sqrt(total_sq);
-  if (max_norm > 0 && norm > max_norm) {
-    const double scale = max_norm / (norm + 1e-6);
-    for (const at::Tensor& p : params) {
-      if (p.grad().defined()) p.grad().mul_(scale);
-    }
-  }
-  return norm;
+  return total;
+}
+
+double ClipGradNorm(const std::vector<at::Tensor>& params, double max_norm) {
+  const at::Tensor norm = ClipGradNormOnDevice(params, max_norm);
+  return norm.defined() ? norm.item<double>() : 0.0;
 }
 
 double ScheduledLearningRate(const std::string& schedule, double base_lr, std::int64_t step,

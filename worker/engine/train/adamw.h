@@ -70,8 +70,12 @@ class AdamW {
 };
 
 // Scales the gradients so that their global L2 norm is at most `max_norm` (no-op when
-// max_norm <= 0); returns the norm before clipping. The squared norms are summed in double on
-// the device: one host sync for the whole list.
+// max_norm <= 0); returns the norm before clipping as a 0-dim float64 tensor on the gradients'
+// device (undefined when none has a gradient). Each gradient's norm is taken in float64; the
+// clip factor is applied on the device, so the host never waits (it queues the optimizer's
+// update behind the backward pass instead of after it).
+at::Tensor ClipGradNormOnDevice(const std::vector<at::Tensor>& params, double max_norm);
+// The same, with the norm read on the host (one wait; 0 when no parameter has a gradient).
 double ClipGradNorm(const std::vector<at::Tensor>& params, double max_norm);
 
 // Learning rate at optimizer step `step` (0-based) of `total`: linear warmup from 0 over

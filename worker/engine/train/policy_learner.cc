@@ -134,9 +134,10 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
   std::int64_t loss_terms = 0;
   // Per micro-batch, on the device (float64 [11]): the loss, its six metrics (ComputeGspoLoss's
   // metric_values), then the first epoch's entropy sum, tokens, and (first minibatch) the
-  // |logp - old_logp| sum and its tokens, zeros elsewhere. Read once after the phase: the host
-  // then waits on the device only for each update's gradient norm, and queues work ahead.
+  // |logp - old_logp| sum and its tokens, zeros elsewhere. Read once after the phase, with each
+  // update's gradient norm: the host never waits on the device mid-phase, and queues work ahead.
   std::vector<at::Tensor> micro_values;
+  std::vector<at::Tensor> grad_norms;  // per update, on the device
   const auto doubles = mask.options().dtype(at::kDouble);
   for (std::int64_t epoch = 0; epoch < config_.num_iterations; ++epoch) {
     for (std::int64_t mb = 0; mb < config_.minibatches; ++mb) {
@@ -171,7 +172,9 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
             at::cat({out.loss.detach().to(at::kDouble).reshape({1}), out.metric_values, first_epoch}));
       }
       if (world > 1) GSPO_RETURN_IF_ERROR(AllReduceGradients(*communicator_, params));
-      metrics.grad_norm += ClipGradNorm(params, config_.max_grad_norm);
+      // Read with the other metrics at the end: the update queues behind the backward pass.
+      const at::Tensor norm = ClipGradNormOnDevice(params, config_.max_grad_norm);
+      if (norm.defined()) grad_norms.push_back(norm);
       optimizer_->Step(lr_for_update(metrics.updates));
       ++metrics.updates;
     }
@@ -206,6 +209,7 @@ common::StatusOr<LearnMetrics> PolicyLearner::Learn(
   metrics.clip_fraction_high /= terms;
   metrics.ratio_mean /= terms;
   metrics.kl /= terms;
+  if (!grad_norms.empty()) metrics.grad_norm = at::stack(grad_norms).sum().item<double>();
   metrics.grad_norm /= std::max<std::int64_t>(1, metrics.updates);
   metrics.entropy = entropy_sum / std::max<double>(1, metrics.tokens_trained);
   metrics.logprob_mismatch = mismatch_sum / std::max(1.0, mismatch_tokens);
