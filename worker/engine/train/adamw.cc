@@ -10,23 +10,15 @@ namespace gspo::engine {
 
 namespace {
 
-// The update of parameters from their gradients and moments, wherever the moments are: the
-// resident path passes every resident parameter at once, the offloaded one a parameter at a
-// time. The multi-tensor operators compute each element alike however long the list (one
-// kernel launch per step of the rule for the whole list on CUDA, instead of one per
-// parameter), so both paths give the same bits.
-void Update(at::TensorList p, at::TensorList g, at::TensorList exp_avg, at::TensorList exp_avg_sq,
+// The update of one parameter from its gradient and moments, wherever the moments are: the
+// offloaded and the resident path share it, so that they give the same bits.
+void Update(at::Tensor& p, const at::Tensor& g, at::Tensor& exp_avg, at::Tensor& exp_avg_sq,
             const AdamWConfig& c, double lr, double bias1, double bias2) {
-  if (p.empty()) return;
-  if (c.weight_decay != 0) at::_foreach_mul_(p, 1 - lr * c.weight_decay);
-  at::_foreach_mul_(exp_avg, c.beta1);
-  at::_foreach_add_(exp_avg, g, 1 - c.beta1);
-  at::_foreach_mul_(exp_avg_sq, c.beta2);
-  at::_foreach_addcmul_(exp_avg_sq, g, g, 1 - c.beta2);
-  std::vector<at::Tensor> denom = at::_foreach_sqrt(exp_avg_sq);
-  at::_foreach_div_(denom, std::sqrt(bias2));
-  at::_foreach_add_(denom, c.eps);
-  at::_foreach_addcdiv_(p, exp_avg, denom, -lr / bias1);
+  p.mul_(1 - lr * c.weight_decay);
+  exp_avg.mul_(c.beta1).add_(g, 1 - c.beta1);
+  exp_avg_sq.mul_(c.beta2).addcmul_(g, g, 1 - c.beta2);
+  at::Tensor denom = (exp_avg_sq.sqrt() / std::sqrt(bias2)).add_(c.eps);
+  p.addcdiv_(exp_avg, denom, -lr / bias1);
 }
 
 c10::Stream CurrentStream(const at::Device& device) {
@@ -82,16 +74,12 @@ void AdamW::Step(double lr) {
   ++steps_;
   const double bias1 = 1 - std::pow(config_.beta1, static_cast<double>(steps_));
   const double bias2 = 1 - std::pow(config_.beta2, static_cast<double>(steps_));
-  std::vector<at::Tensor> resident[4];  // parameters, gradients, first and second moments
   for (std::size_t i = 0; i < params_.size(); ++i) {
     at::Tensor p = params_[i];
     const at::Tensor& g = p.grad();
     if (!g.defined()) continue;
     if (scratch_of_[i] < 0) {
-      resident[0].push_back(p);
-      resident[1].push_back(g);
-      resident[2].push_back(exp_avg_[i]);
-      resident[3].push_back(exp_avg_sq_[i]);
+      Update(p, g, exp_avg_[i], exp_avg_sq_[i], config_, lr, bias1, bias2);
       continue;
     }
     // Host -> scratch, update, scratch -> host, in stream order: the next parameter's copy into
@@ -110,7 +98,6 @@ void AdamW::Step(double lr) {
       pending_copies_.push_back(stream);
     }
   }
-  Update(resident[0], resident[1], resident[2], resident[3], config_, lr, bias1, bias2);
 }
 
 void AdamW::WaitForCopies() const {

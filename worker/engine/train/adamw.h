@@ -73,7 +73,7 @@ class AdamW {
 // max_norm <= 0); returns the norm before clipping as a 0-dim float64 tensor on the gradients'
 // device (undefined when none has a gradient). Each gradient's norm is taken in float64; the
 // clip factor is applied on the device, so the host never waits (it queues the optimizer's
-// update behind the backward pass instead of after it).
+// update behind the backward pass instead of waiting for the backward pass to finish).
 at::Tensor ClipGradNormOnDevice(const std::vector<at::Tensor>& params, double max_norm);
 // The same, with the norm read on the host (one wait; 0 when no parameter has a gradient).
 double ClipGradNorm(const std::vector<at::Tensor>& params, double max_norm);
