@@ -3,6 +3,7 @@
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include "worker/engine/env_switch.h"
 #include "worker/engine/model/eager_attention.h"
 #include "worker/engine/model/training_nodes.h"
 
@@ -112,7 +113,8 @@ struct PackedAttentionFunction : public torch::autograd::Function<PackedAttentio
 
 bool PackedAttentionApplies(const at::Tensor& q, const PackedAttentionArgs& a) {
   const bool eager = a.softcap.has_value() || !q.is_cuda();  // MaskedAttention's route for these inputs
-  return eager && TrainingNodesSwitchedOn() && a.prefix <= QueryBlockRows(a.groups * a.heads, a.prefix) &&
+  return eager && TrainingNodesSwitchedOn() && SwitchedOn("GSPO_PACKED_ATTENTION") &&
+         a.prefix <= QueryBlockRows(a.groups * a.heads, a.prefix) &&
          a.rest <= QueryBlockRows(a.rows * a.heads, a.prefix + a.rest);
 }
 

@@ -31,8 +31,9 @@ struct PackedAttentionArgs {
 };
 
 // Whether PackedAttention computes what MaskedAttention would for each part: its eager path (a
-// soft-cap, or the CPU) in one query block per part, with training's nodes on. Otherwise the
-// caller attends to the parts one by one.
+// soft-cap, or the CPU) in one query block per part, with training's nodes on and
+// GSPO_PACKED_ATTENTION not 0 (read at every call). Otherwise the caller attends to the parts
+// one by one.
 bool PackedAttentionApplies(const at::Tensor& q, const PackedAttentionArgs& args);
 
 at::Tensor PackedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
