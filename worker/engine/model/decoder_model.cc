@@ -6,14 +6,13 @@
 #include <tuple>
 #include <utility>
 
-#include "worker/engine/device_memory.h"
 #include "worker/engine/env_switch.h"
 #include "worker/engine/model/attention.h"
+#include "worker/engine/model/decoder_pass.h"
 #include "worker/engine/model/fused_norm.h"
 #include "worker/engine/model/layer_checkpoint.h"
 #include "worker/engine/model/lora_linear.h"
 #include "worker/engine/model/mlp_node.h"
-#include "worker/engine/model/packed_attention.h"
 #include "worker/engine/model/safetensors.h"
 #include "worker/engine/model/safetensors_torch.h"
 #include "worker/engine/model/weight_names.h"
@@ -179,51 +178,6 @@ common::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::FromTensors(
   return model;
 }
 
-// A SharedPrefixHidden pass: the packed sequence's first G*P positions are the groups'
-// prefixes (G batches of P), the next N*R every row's remaining positions (N batches of R).
-struct DecoderModel::PackedRows {
-  std::int64_t groups = 0, prefix = 0, rows = 0, rest = 0;
-  at::Tensor prefix_positions, prefix_valid;  // [G,P]
-  at::Tensor rest_positions, rest_valid;      // [N,R]
-  at::Tensor row_positions, row_valid;        // [N,T]: every key a remaining position sees
-  at::Tensor group_of_row;                    // [N] int64 on the model's device
-};
-
-// Computed once per forward pass and shared by the layers: the rotary tables of each distinct
-// RoPE, and the attention bias of each (key set, window) pair (all full-length layers see the
-// same keys' positions, so decode builds one mask for them instead of one per layer).
-struct DecoderModel::StepShared {
-  std::vector<std::pair<const RotaryEmbedding*, std::pair<at::Tensor, at::Tensor>>> rope;
-  // (the keys' positions tensor, held so its storage cannot be reused meanwhile; window; bias)
-  std::vector<std::tuple<at::Tensor, std::int64_t, at::Tensor>> bias;
-  // A packed pass: this object's tables serve the prefixes, `rest`'s the remaining positions.
-  std::shared_ptr<const PackedRows> packed;
-  StepShared* rest = nullptr;
-
-  const std::pair<at::Tensor, at::Tensor>& CosSin(const RotaryEmbedding& rope_of_layer,
-                                                  const at::Tensor& positions, at::ScalarType dtype) {
-    for (const auto& [key, tables] : rope) {
-      if (key == &rope_of_layer) return tables;
-    }
-    rope.emplace_back(&rope_of_layer, rope_of_layer.CosSin(positions, dtype));
-    return rope.back().second;
-  }
-
-  const at::Tensor& Bias(const at::Tensor& query_positions, const AttentionKeys& keys,
-                         std::int64_t window, at::ScalarType dtype) {
-    for (const auto& [positions, w, b] : bias) {
-      // The same view of the same storage (full-length layers narrow one shared buffer).
-      const bool same = positions.data_ptr() == keys.positions.data_ptr() &&
-                        positions.sizes() == keys.positions.sizes() &&
-                        positions.strides() == keys.positions.strides();
-      if (same && w == window) return b;
-    }
-    bias.emplace_back(keys.positions, window,
-                      AttentionBias(query_positions, keys.positions, keys.valid, window, dtype));
-    return std::get<2>(bias.back());
-  }
-};
-
 const at::Tensor& DecoderModel::NormScale(const at::Tensor& weight) const {
   auto it = norm_scales_.find(weight.data_ptr());
   TORCH_CHECK(it != norm_scales_.end(), "no float32 scale for this norm weight");
@@ -288,44 +242,7 @@ at::Tensor DecoderModel::Attention(std::int64_t index, const at::Tensor& x,
     return w.o_proj(AttendHeads(index, q, k, v, positions, valid, mode, cache, shared, nullptr).out, lora, train);
   }
   // A packed pass: the projections ran once over all positions; attention runs per part.
-  const PackedRows& p = *shared->packed;
-  const std::int64_t prefix_len = p.groups * p.prefix, rest_len = p.rows * p.rest;
-  const bool sliding = config_.layers[index].sliding;
-  const std::int64_t window = sliding ? config_.sliding_window : 0;
-  PackedAttentionArgs args;
-  args.groups = p.groups, args.prefix = p.prefix, args.rows = p.rows, args.rest = p.rest;
-  args.heads = config_.num_heads, args.kv_heads = config_.num_kv_heads, args.head_dim = config_.head_dim;
-  args.scale = config_.attention_scale;
-  args.softcap = config_.attn_logit_softcap;
-  if (PackedAttentionApplies(q, args)) {
-    if (config_.qk_norm) {  // per head, so on the packed positions alike
-      const std::int64_t m = q.size(1), d = config_.head_dim;
-      q = RmsNorm(q.view({1, m, config_.num_heads, d}), w.q_norm).view({1, m, config_.num_heads * d});
-      k = RmsNorm(k.view({1, m, config_.num_kv_heads, d}), w.k_norm).view({1, m, config_.num_kv_heads * d});
-    }
-    args.group_of_row = p.group_of_row;
-    const auto& [prefix_cos, prefix_sin] = shared->CosSin(*rope_[index], p.prefix_positions, dtype_);
-    const auto& [rest_cos, rest_sin] = shared->rest->CosSin(*rope_[index], p.rest_positions, dtype_);
-    args.prefix_rope = {prefix_cos, prefix_sin};
-    args.rest_rope = {rest_cos, rest_sin};
-    args.prefix_bias = shared->Bias(p.prefix_positions, {{}, {}, p.prefix_positions, p.prefix_valid}, window, dtype_);
-    args.rest_bias = shared->rest->Bias(p.rest_positions, {{}, {}, p.row_positions, p.row_valid}, window, dtype_);
-    return w.o_proj(PackedAttention(q, k, v, args), lora, train);
-  }
-  const auto part = [](const at::Tensor& y, std::int64_t start, std::int64_t batch, std::int64_t len) {
-    return y.narrow(1, start, batch * len).view({batch, len, y.size(2)});
-  };
-  const Heads prefix = AttendHeads(index, part(q, 0, p.groups, p.prefix), part(k, 0, p.groups, p.prefix),
-                                   part(v, 0, p.groups, p.prefix), p.prefix_positions, p.prefix_valid, mode,
-                                   nullptr, shared, nullptr);
-  const AttentionKeys before{prefix.k.index_select(0, p.group_of_row), prefix.v.index_select(0, p.group_of_row),
-                             p.row_positions, p.row_valid};
-  const Heads rest = AttendHeads(index, part(q, prefix_len, p.rows, p.rest), part(k, prefix_len, p.rows, p.rest),
-                                 part(v, prefix_len, p.rows, p.rest), p.rest_positions, p.rest_valid, mode, nullptr,
-                                 shared->rest, &before);
-  const std::int64_t width = prefix.out.size(2);
-  return w.o_proj(at::cat({prefix.out.view({1, prefix_len, width}), rest.out.view({1, rest_len, width})}, 1), lora,
-                  train);
+  return w.o_proj(AttendPacked(index, q, k, v, mode, shared), lora, train);
 }
 
 DecoderModel::Heads DecoderModel::AttendHeads(std::int64_t index, const at::Tensor& q_in, const at::Tensor& k_in,
@@ -435,40 +352,6 @@ at::Tensor DecoderModel::Hidden(const ForwardInput& input, KvCache* cache) const
   const at::Tensor x = RunLayers(Embed(ids), positions, valid, input, cache, nullptr);
   if (cache != nullptr && !input.cache_column.defined()) cache->Advance(t);
   return RmsNorm(x, final_norm_);
-}
-
-at::Tensor DecoderModel::SharedPrefixHidden(const ForwardInput& input, const SharedPrefix& shared) const {
-  const at::Tensor& ids = input.input_ids;
-  TORCH_CHECK(ids.dim() == 2, "input_ids must be [B,T], got ", ids.sizes());
-  const std::int64_t n = ids.size(0), t = ids.size(1), p = shared.prefix;
-  TORCH_CHECK(p > 0 && p < t, "a shared prefix of ", p, " positions needs 0 < P < ", t, " (the rows' length)");
-  TORCH_CHECK(!input.positions.defined() && !input.cache_column.defined(),
-              "a shared prefix counts positions from 0, without a cache");
-  TORCH_CHECK(shared.group_of_row.dim() == 1 && shared.group_of_row.size(0) == n && shared.leaders.dim() == 1,
-              "a shared prefix needs one group per row (", n, "), got ", shared.group_of_row.sizes());
-  auto packed = std::make_shared<PackedRows>();
-  const at::Tensor leaders = CopyWithoutWaiting(shared.leaders, device_);
-  const std::int64_t g = leaders.size(0), r = t - p;
-  packed->groups = g;
-  packed->prefix = p;
-  packed->rows = n;
-  packed->rest = r;
-  packed->group_of_row = CopyWithoutWaiting(shared.group_of_row, device_);
-  const auto longs = at::TensorOptions(device_).dtype(at::kLong);
-  const at::Tensor valid = input.valid.defined() ? input.valid.to(device_, at::kBool)
-                                                 : at::ones({n, t}, longs.dtype(at::kBool));
-  packed->prefix_positions = at::arange(p, longs).unsqueeze(0).expand({g, p});
-  packed->prefix_valid = valid.index_select(0, leaders).narrow(1, 0, p);
-  packed->rest_positions = at::arange(p, t, longs).unsqueeze(0).expand({n, r});
-  packed->rest_valid = valid.narrow(1, p, r);
-  packed->row_positions = at::arange(t, longs).unsqueeze(0).expand({n, t});
-  packed->row_valid = valid;
-  const at::Tensor device_ids = ids.to(device_);
-  const at::Tensor packed_ids =
-      at::cat({device_ids.index_select(0, leaders).narrow(1, 0, p).reshape({-1}), device_ids.narrow(1, p, r).reshape({-1})})
-          .unsqueeze(0);  // [1, G*P + N*R]
-  const at::Tensor x = RunLayers(Embed(packed_ids), {}, {}, input, nullptr, packed);
-  return RmsNorm(x.narrow(1, g * p, n * r).view({n, r, config_.hidden_size}), final_norm_);
 }
 
 at::Tensor DecoderModel::Logits(const at::Tensor& hidden) const {

@@ -198,6 +198,10 @@ class DecoderModel {
   Heads AttendHeads(std::int64_t layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                     const at::Tensor& positions_bt, const at::Tensor& valid_bt, const ForwardInput& mode,
                     KvCache* cache, StepShared* shared, const AttentionKeys* before) const;
+  // Attention of a packed pass (decoder_packed_pass.cc) from its projections q, k, v
+  // [1, G*P + N*R, heads*D]: the output [1, G*P + N*R, H*D] before o_proj.
+  at::Tensor AttendPacked(std::int64_t layer, at::Tensor q, at::Tensor k, const at::Tensor& v,
+                          const ForwardInput& mode, StepShared* shared) const;
   at::Tensor Mlp(const DecoderLayerWeights& w, const at::Tensor& x, const ForwardInput& mode) const;
   // Embedding (scaled for Gemma) of ids [B,T] on the model's device.
   at::Tensor Embed(const at::Tensor& ids) const;
