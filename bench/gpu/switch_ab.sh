@@ -14,6 +14,11 @@
 # GSPO_AB_STEP=1 then times whole GSPO steps (`gspo bench-step`, the same micro-batch) and
 # GSPO_AB_9B=1 the 9b shape (LoRA r64 on all 7 modules, checkpointing, optimizer offload,
 # micro-batch 4), both with the defaults, to $OUT/step.jsonl and $OUT/learner-9b.jsonl.
+# GSPO_AB_PEER_PARTS picks the peer's sections (default learner2b; 'rollout2b,learner2b,compiled'
+# adds its rollouts, and then its whole step, best and eager, is printed) and GSPO_AB_PEER_BUDGET
+# their time budget in seconds (default 300). The learner issue's figures in one call:
+#   GSPO_AB_BENCH=learner GSPO_AB_MICRO_BATCH=16 GSPO_AB_ROUNDS=1 GSPO_AB_STEP=1 GSPO_AB_PEER=1 \
+#   GSPO_AB_PEER_PARTS=rollout2b,learner2b,compiled bench/gpu/switch_ab.sh GSPO_PROMPT_SHARING '1 0'
 # Logs and raw JSON lines to $OUT.
 #   bench/gpu/switch_ab.sh VARIABLE 'VALUE VALUE...' [GTEST_FILTER]
 #   e.g. bench/gpu/switch_ab.sh GSPO_ATTENTION_MMA '1 0' 'FusedDecodeHeadDims.*'
@@ -62,13 +67,25 @@ for r in map(json.loads, (l for l in sys.stdin if l.startswith('{'))):
     build-gpu/bin/gspo bench-learner --random-config "$cfg9" --device cuda --dtype bfloat16 --sequences 64 \
       --prompt-len 128 --completion-len 256 --micro-batch 4 --lora-r 64 \
       --lora-targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj --gradient-checkpointing \
-      --optimizer-offload --reps 2 | tee "$out/learner-9b.jsonl" | cut -c1-400
+      --optimizer-offload --reps 3 | tee "$out/learner-9b.jsonl" | cut -c1-400
   fi
   if [ "${GSPO_AB_PEER:-0}" = 1 ]; then
-    (cd bench/gpu && HF_PARTS=learner2b BUDGET_S=300 HF_BASELINE_OUT="$out" python3 hf_gspo_baseline.py > "$out/peer.log" 2>&1)
+    (cd bench/gpu && HF_PARTS=${GSPO_AB_PEER_PARTS:-learner2b} BUDGET_S=${GSPO_AB_PEER_BUDGET:-300} HF_BASELINE_OUT="$out" \
+      python3 hf_gspo_baseline.py > "$out/peer.log" 2>&1)
     python3 -c "import json, sys
 r = json.load(open(sys.argv[1]))
-print('peer:', ', '.join(f\"{k} {v['tok_s']:.0f} tok/s {v['peak_GiB']:.1f} GiB\" for k, v in r.items() if k.startswith('learner_') and isinstance(v, dict)))" "$out/hf_results.json"
+learn = {k: v for k, v in r.items() if k.startswith('learner_') and isinstance(v, dict)}
+roll = {k: v for k, v in r.items() if k.startswith('rollout_2b') and 'lora' not in k and isinstance(v, dict)}
+print('peer:', ', '.join(f\"{k} {v['tok_s']:.0f} tok/s {v['peak_GiB']:.1f} GiB\" for k, v in learn.items()))
+print('peer rollouts:', ', '.join(f\"{k} {v['gen_tok_s']:.0f} tok/s {v['time_s']:.2f} s\" for k, v in roll.items()))
+# The peer's whole step: a rollout plus a learning phase of the same 64 x 384 tokens.
+if roll and learn:
+    best = min(v['time_s'] for v in roll.values()) + min(v['time_s'] for v in learn.values())
+    print(f'peer step, best rollout + best learner: {64 * 384 / best:.0f} tok/s ({best:.2f} s)')
+    eager = [roll.get('rollout_2b_eager_base'), learn.get('learner_2b_eager_nogc')]
+    if all(eager):
+        s = eager[0]['time_s'] + eager[1]['time_s']
+        print(f'peer step, eager rollout + eager learner: {64 * 384 / s:.0f} tok/s ({s:.2f} s)')" "$out/hf_results.json"
   fi
   exit 0
 fi

@@ -3,7 +3,6 @@
 #include <c10/core/GradMode.h>
 
 #include <cmath>
-#include <tuple>
 #include <utility>
 
 #include "worker/engine/env_switch.h"
