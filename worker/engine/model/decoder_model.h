@@ -182,8 +182,8 @@ class DecoderModel {
  private:
   DecoderModel(ModelConfig config, at::ScalarType dtype, at::Device device);
 
-  struct StepShared;  // what the layers of one forward pass compute once (decoder_model.cc)
-  struct PackedRows;  // a SharedPrefixHidden pass's two parts (decoder_model.cc)
+  struct StepShared;  // what the layers of one forward pass compute once (decoder_pass.h)
+  struct PackedRows;  // a SharedPrefixHidden pass's two parts (decoder_pass.h)
   struct Heads {
     at::Tensor out;   // [B,T,H*D] attention output, before o_proj
     at::Tensor k, v;  // [B,K,T,D] this step's keys (after rotary) and values
