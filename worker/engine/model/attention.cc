@@ -16,9 +16,12 @@
 namespace gspo::engine {
 namespace {
 
-// The eager path's query blocks: as many queries as keep a block's [B,H,rows,S] scores within
-// kScoreElements (the operators' float32 softmax makes two such tensors), at least kQueryBlock.
-// One block saves the slicing and concatenation, forward and backward.
+// The eager path's query blocks. On CUDA, as many queries as keep a block's [B,H,rows,S] scores
+// within kScoreElements (the operators' float32 softmax makes two such tensors), at least
+// kQueryBlock: one block saves the slicing and concatenation, forward and backward. On the CPU,
+// kQueryBlock: there a block's temporaries above glibc's 32 MB mmap threshold are mapped afresh
+// on every allocation, and one block made a learning phase 6x slower
+// (bench/results/cpu-query-blocks.md).
 constexpr std::int64_t kQueryBlock = 256;
 constexpr std::int64_t kScoreElements = std::int64_t{1} << 25;
 
@@ -39,7 +42,8 @@ bool BiasFitsKernel(const at::Tensor& bias, const at::Tensor& scores, std::int64
 
 }  // namespace
 
-std::int64_t QueryBlockRows(std::int64_t batch_heads, std::int64_t keys) {
+std::int64_t QueryBlockRows(std::int64_t batch_heads, std::int64_t keys, const at::Device& device) {
+  if (!device.is_cuda()) return kQueryBlock;
   return std::max(kQueryBlock, kScoreElements / std::max<std::int64_t>(1, batch_heads * keys));
 }
 
@@ -172,7 +176,7 @@ at::Tensor MaskedAttention(const at::Tensor& q, const at::Tensor& k, const at::T
     return compat::ScaledDotProductAttention(q, k_full, v_full, bias, false, scale);
   }
   const std::int64_t t = q.size(2);
-  const std::int64_t rows = query_block > 0 ? query_block : QueryBlockRows(q.size(0) * q.size(1), k.size(2));
+  const std::int64_t rows = query_block > 0 ? query_block : QueryBlockRows(q.size(0) * q.size(1), k.size(2), q.device());
   if (t <= rows) return EagerBlock(q, k, v, bias, scale, softcap);
   std::vector<at::Tensor> blocks;
   for (std::int64_t start = 0; start < t; start += rows) {

@@ -29,10 +29,10 @@ struct EagerGrads {
   at::Tensor dk, dv;  // [B,K,S,D]
 };
 
-// Queries per block of the eager path (B*H query heads over S keys): as many as keep a block's
-// [B,H,rows,S] scores within 2^25 elements (the operators' float32 softmax makes two such
-// tensors), at least 256.
-std::int64_t QueryBlockRows(std::int64_t batch_heads, std::int64_t keys);
+// Queries per block of the eager path (B*H query heads over S keys): on CUDA as many as keep a
+// block's [B,H,rows,S] scores within 2^25 elements (the operators' float32 softmax makes two
+// such tensors), at least 256; on the CPU 256.
+std::int64_t QueryBlockRows(std::int64_t batch_heads, std::int64_t keys, const at::Device& device);
 
 // Output [B,H,T,D]; with `keep`, what EagerAttentionBackward needs.
 at::Tensor EagerAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias,

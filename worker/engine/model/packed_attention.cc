@@ -114,8 +114,8 @@ struct PackedAttentionFunction : public torch::autograd::Function<PackedAttentio
 bool PackedAttentionApplies(const at::Tensor& q, const PackedAttentionArgs& a) {
   const bool eager = a.softcap.has_value() || !q.is_cuda();  // MaskedAttention's route for these inputs
   return eager && TrainingNodesSwitchedOn() && SwitchedOn("GSPO_PACKED_ATTENTION") &&
-         a.prefix <= QueryBlockRows(a.groups * a.heads, a.prefix) &&
-         a.rest <= QueryBlockRows(a.rows * a.heads, a.prefix + a.rest);
+         a.prefix <= QueryBlockRows(a.groups * a.heads, a.prefix, q.device()) &&
+         a.rest <= QueryBlockRows(a.rows * a.heads, a.prefix + a.rest, q.device());
 }
 
 at::Tensor PackedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
