@@ -301,9 +301,8 @@ at::Tensor DecoderModel::Embed(const at::Tensor& ids) const {
 at::Tensor DecoderModel::RunLayers(at::Tensor x, const at::Tensor& positions, const at::Tensor& valid,
                                    const ForwardInput& input, KvCache* cache,
                                    const std::shared_ptr<const PackedRows>& packed) const {
-  StepShared shared, rest;
+  StepShared shared;
   shared.packed = packed;
-  shared.rest = &rest;
   const bool checkpoint = input.checkpoint_layers && cache == nullptr && c10::GradMode::is_enabled();
   for (std::int64_t i = 0; i < config_.num_layers; ++i) {
     if (!checkpoint) {
@@ -321,9 +320,8 @@ at::Tensor DecoderModel::RunLayers(at::Tensor x, const at::Tensor& positions, co
     // The recomputation builds its own rotary tables and mask: nothing of this pass is kept.
     x = CheckpointedLayer(
         [this, i, positions, valid, input, packed](const at::Tensor& layer_input) {
-          StepShared local, local_rest;
+          StepShared local;
           local.packed = packed;
-          local.rest = &local_rest;
           return Layer(i, layer_input, positions, valid, input, nullptr, &local);
         },
         x, params);

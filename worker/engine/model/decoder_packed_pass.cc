@@ -28,11 +28,11 @@ at::Tensor DecoderModel::AttendPacked(std::int64_t index, at::Tensor q, at::Tens
     }
     args.group_of_row = p.group_of_row;
     const auto& [prefix_cos, prefix_sin] = shared->CosSin(*rope_[index], p.prefix_positions, dtype_);
-    const auto& [rest_cos, rest_sin] = shared->rest->CosSin(*rope_[index], p.rest_positions, dtype_);
+    const auto& [rest_cos, rest_sin] = shared->Rest().CosSin(*rope_[index], p.rest_positions, dtype_);
     args.prefix_rope = {prefix_cos, prefix_sin};
     args.rest_rope = {rest_cos, rest_sin};
     args.prefix_bias = shared->Bias(p.prefix_positions, {{}, {}, p.prefix_positions, p.prefix_valid}, window, dtype_);
-    args.rest_bias = shared->rest->Bias(p.rest_positions, {{}, {}, p.row_positions, p.row_valid}, window, dtype_);
+    args.rest_bias = shared->Rest().Bias(p.rest_positions, {{}, {}, p.row_positions, p.row_valid}, window, dtype_);
     return PackedAttention(q, k, v, args);
   }
   const auto part = [](const at::Tensor& y, std::int64_t start, std::int64_t batch, std::int64_t len) {
@@ -45,7 +45,7 @@ at::Tensor DecoderModel::AttendPacked(std::int64_t index, at::Tensor q, at::Tens
                              p.row_positions, p.row_valid};
   const Heads rest = AttendHeads(index, part(q, prefix_len, p.rows, p.rest), part(k, prefix_len, p.rows, p.rest),
                                  part(v, prefix_len, p.rows, p.rest), p.rest_positions, p.rest_valid, mode, nullptr,
-                                 shared->rest, &before);
+                                 &shared->Rest(), &before);
   const std::int64_t width = prefix.out.size(2);
   return at::cat({prefix.out.view({1, prefix_len, width}), rest.out.view({1, rest_len, width})}, 1);
 }

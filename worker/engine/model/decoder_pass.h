@@ -34,9 +34,14 @@ struct DecoderModel::StepShared {
   std::vector<std::pair<const RotaryEmbedding*, std::pair<at::Tensor, at::Tensor>>> rope;
   // (the keys' positions tensor, held so its storage cannot be reused meanwhile; window; bias)
   std::vector<std::tuple<at::Tensor, std::int64_t, at::Tensor>> bias;
-  // A packed pass: this object's tables serve the prefixes, `rest`'s the remaining positions.
+  // A packed pass: this object's tables serve the prefixes, Rest()'s the remaining positions.
   std::shared_ptr<const PackedRows> packed;
-  StepShared* rest = nullptr;
+  std::unique_ptr<StepShared> rest;  // made by the first Rest()
+
+  StepShared& Rest() {
+    if (!rest) rest = std::make_unique<StepShared>();
+    return *rest;
+  }
 
   const std::pair<at::Tensor, at::Tensor>& CosSin(const RotaryEmbedding& rope_of_layer,
                                                   const at::Tensor& positions, at::ScalarType dtype) {

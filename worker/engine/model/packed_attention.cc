@@ -60,7 +60,7 @@ struct PackedAttentionFunction : public torch::autograd::Function<PackedAttentio
     }
     ctx->save_for_backward(saved);
     ctx->saved_data["sizes"] = std::vector<std::int64_t>{a.groups, a.prefix, a.rows, a.rest, a.heads, a.kv_heads,
-                                                         a.head_dim, k.size(1), v.size(1)};
+                                                         a.head_dim};
     ctx->saved_data["group_of_row"] = a.group_of_row;
     ctx->saved_data["prefix_cos"] = a.prefix_rope.cos;
     ctx->saved_data["prefix_sin"] = a.prefix_rope.sin;
@@ -95,9 +95,10 @@ struct PackedAttentionFunction : public torch::autograd::Function<PackedAttentio
     prefix.dv.index_add_(0, group_of_row, rest.dv.narrow(2, 0, p));
     // Written straight into the projections' token-major layout, rotations undone on the way.
     const auto options = grad_outputs[0].options();
-    const at::Tensor dq = at::empty({1, sizes[7], a.heads * d}, options);
-    const at::Tensor dk = at::empty({1, sizes[7], a.kv_heads * d}, options);
-    const at::Tensor dv = at::empty({1, sizes[8], a.kv_heads * d}, options);
+    const std::int64_t packed_len = g * p + n * r;
+    const at::Tensor dq = at::empty({1, packed_len, a.heads * d}, options);
+    const at::Tensor dk = at::empty({1, packed_len, a.kv_heads * d}, options);
+    const at::Tensor dv = at::empty({1, packed_len, a.kv_heads * d}, options);
     const Parts dq_parts = Split(dq, a, a.heads), dk_parts = Split(dk, a, a.kv_heads), dv_parts = Split(dv, a, a.kv_heads);
     RotateInto(prefix.dq, prefix_rope, /*adjoint=*/true, dq_parts.prefix);
     RotateInto(rest.dq, rest_rope, /*adjoint=*/true, dq_parts.rest);
