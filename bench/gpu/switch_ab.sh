@@ -14,6 +14,8 @@
 # GSPO_AB_STEP=1 then times whole GSPO steps (`gspo bench-step`, the same micro-batch) and
 # GSPO_AB_9B=1 the 9b shape (LoRA r64 on all 7 modules, checkpointing, optimizer offload,
 # micro-batch 4), both with the defaults, to $OUT/step.jsonl and $OUT/learner-9b.jsonl.
+# Without GSPO_AB_BENCH=learner, GSPO_AB_STEP=1 times whole steps (micro-batch 16) under each
+# setting, to $OUT/step-ab.jsonl.
 # GSPO_AB_PEER_PARTS picks the peer's sections (default learner2b; 'rollout2b,learner2b,compiled'
 # adds its rollouts, and then its whole step, best and eager, is printed) and GSPO_AB_PEER_BUDGET
 # their time budget in seconds (default 300). The learner issue's figures in one call:
@@ -99,6 +101,13 @@ print(' '.join(f\"{r['config']} {r['generated_tokens_per_s']:.0f} tok/s {r['deco
     echo "round $round $variable=$v: $r; pieces $(tr -d '\n' < "$out/pieces-$variable-$v-$round.json" | head -c 400)"
   done
 done
+if [ "${GSPO_AB_STEP:-0}" = 1 ]; then  # whole steps under each setting (micro-batch 16)
+  for v in $values; do
+    env "$variable=$v" build-gpu/bin/gspo bench-step --random-config "$cfg" --device cuda --dtype bfloat16 --prompts 8 \
+      --samples 8 --prompt-len 128 --new-tokens 256 --temperature 0.7 --top-p 0.9 --lora-r 16 --micro-batch 16 \
+      --reps 3 | sed "s/^{/{\"$variable\": \"$v\", /" | tee -a "$out/step-ab.jsonl" | cut -c1-400
+  done
+fi
 if [ "${GSPO_AB_PEER:-0}" = 1 ]; then
   (cd bench/gpu && HF_PARTS=rollout2b,compiled BUDGET_S=300 HF_BASELINE_OUT="$out" python3 hf_gspo_baseline.py > "$out/peer.log" 2>&1)
   python3 -c "import json, sys
