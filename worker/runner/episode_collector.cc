@@ -50,6 +50,12 @@ common::StatusOr<Rollout> EpisodeCollector::Collect(std::int64_t step,
                             tokenizer::EpisodeBuilder::Create(*tokenizer_, *format_));
       branch.builder = std::make_unique<tokenizer::EpisodeBuilder>(std::move(builder));
       GSPO_ASSIGN_OR_RETURN(prompt, branch.builder->Start(opening.system_prompt, opening.user_message));
+      if (static_cast<std::int64_t>(prompt.size()) > options_.max_prompt_length) {
+        return common::InvalidArgumentError(
+            "scenario '" + opening.scenario_id + "': its opening (system prompt and first user message) is " +
+            std::to_string(prompt.size()) + " tokens, more than generation.max_prompt_length = " +
+            std::to_string(options_.max_prompt_length) + "; raise it or shorten the scenario");
+      }
       GSPO_ASSIGN_OR_RETURN(branch.session, episodes_->StartSession(step, global_groups[i], b));
       // Seeded by the group's step-wide index, whichever rank runs it.
       request.row_seeds.push_back(engine::RowSeed(MixSeed(options_.seed, step, 1000), global_groups[i], b));
@@ -99,13 +105,22 @@ common::StatusOr<Rollout> EpisodeCollector::Collect(std::int64_t step,
     for (std::size_t r = 0; r < replies.size(); ++r) {
       const std::int64_t index = branch_of_row[r];
       Branch& branch = rollout.branches[index];
-      if (!replies[r] || branch.turns >= max_turns[index / options_.group_size]) {
+      // The next prompt is the conversation so far and the reply: past
+      // generation.max_prompt_length the conversation ends here instead, as at max_turns.
+      std::optional<tokenizer::EpisodeBuilder> next;
+      std::vector<std::int32_t> user;
+      if (replies[r] && branch.turns < max_turns[index / options_.group_size]) {
+        next = *branch.builder;
+        GSPO_ASSIGN_OR_RETURN(user, next->AppendUser(*replies[r]));
+        if (static_cast<std::int64_t>(next->ids().size()) > options_.max_prompt_length) next.reset();
+      }
+      if (!next) {
         GSPO_ASSIGN_OR_RETURN(std::vector<std::int32_t> tail, branch.builder->Finish());
         branch.logp.insert(branch.logp.end(), tail.size(), 0.0f);
         branch.active = false;
         continue;
       }
-      GSPO_ASSIGN_OR_RETURN(std::vector<std::int32_t> user, branch.builder->AppendUser(*replies[r]));
+      *branch.builder = std::move(*next);
       branch.logp.insert(branch.logp.end(), user.size(), 0.0f);
       next_rows.push_back(index);
       continuing.push_back(static_cast<std::int64_t>(r));

@@ -97,6 +97,7 @@ SftBatch MakeSftBatch(const std::vector<const SftExample*>& examples) {
 }
 
 common::Status SftTrainer::Run(bool progress) {
+  GSPO_RETURN_IF_ERROR(CheckContextFits(options_, *model_));
   GSPO_RETURN_IF_ERROR(common::MakeDirectories(options_.output_dir));
   const std::int64_t max_tokens = options_.max_prompt_length + options_.max_completion_length;
   std::vector<SftExample> examples;

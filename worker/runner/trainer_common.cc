@@ -93,7 +93,20 @@ common::Status ExportFinal(const TrainOptions& options, const engine::DecoderMod
   return common::Status::Ok();
 }
 
+common::Status CheckContextFits(const TrainOptions& options, const engine::DecoderModel& model) {
+  const std::int64_t context = model.config().max_position_embeddings;
+  const std::int64_t longest = options.max_prompt_length + options.max_completion_length;
+  if (context > 0 && longest > context) {
+    return common::InvalidArgumentError(
+        "generation.max_prompt_length + generation.max_completion_length = " + std::to_string(longest) +
+        " tokens, more than the model's context of " + std::to_string(context) +
+        " (max_position_embeddings in " + options.model_dir + "/config.json); lower either");
+  }
+  return common::Status::Ok();
+}
+
 common::StatusOr<TrainingState> StartTraining(const TrainOptions& options, engine::DecoderModel* model) {
+  GSPO_RETURN_IF_ERROR(CheckContextFits(options, *model));
   GSPO_RETURN_IF_ERROR(common::MakeDirectories(options.output_dir));
   TrainingState state;
   GSPO_ASSIGN_OR_RETURN(state.adapters, engine::LoraAdapters::Attach(model, LoraConfigOf(options)));

@@ -30,6 +30,11 @@ engine::LearnerConfig LearnerConfigOf(const TrainOptions& options);
 // The optimizer's settings (training section).
 engine::AdamWConfig AdamWConfigOf(const TrainOptions& options);
 
+// kInvalidArgument unless a sequence of the run fits the model's context: at most
+// generation.max_prompt_length tokens of prompt and max_completion_length new ones, against the
+// config's max_position_embeddings. Checked before anything is written.
+common::Status CheckContextFits(const TrainOptions& options, const engine::DecoderModel& model);
+
 // What a learning rank trains: adapters attached to the model, their AdamW, the checkpoints of
 // output_dir (created), and the first step to run after resuming (ResumeIfAsked). Owns them.
 struct TrainingState {

@@ -16,6 +16,9 @@
 #include "common/strings.h"
 #include "worker/engine/model/safetensors.h"
 #include "worker/engine/model/safetensors_torch.h"
+#include "worker/tokenizer/chat_episode.h"
+#include "worker/tokenizer/chat_format.h"
+#include "worker/tokenizer/tokenizer.h"
 #include "tests/fakes/json_lines.h"
 #include "tests/fakes/run_command.h"
 #include "tests/fakes/temp_dir.h"
@@ -260,6 +263,66 @@ TEST(GspoTrain, KlPenaltyAgainstTheAdaptersOffModel) {
     EXPECT_TRUE(std::isfinite(kl) && kl >= 0) << kl;
   }
   EXPECT_GT(Value(rows.back(), "kl"), 0.0);
+}
+
+// The tokens of a sample's opening (its system prompt and first user message) as the run
+// renders them for the tiny model.
+std::int64_t OpeningTokens(const common::Json& sample) {
+  const std::string model = std::string(GSPO_SOURCE_DIR) + "/examples/models/tiny-chat";
+  auto tok = tokenizer::Tokenizer::FromDirectory(model);
+  auto format = tokenizer::ChatFormat::FromDirectory(model);
+  EXPECT_TRUE(tok.ok() && format.ok());
+  if (!tok.ok() || !format.ok()) return -1;
+  auto builder = tokenizer::EpisodeBuilder::Create(**tok, *format);
+  EXPECT_TRUE(builder.ok()) << builder.status();
+  const auto& messages = sample.Find("messages")->elements();
+  auto prompt = builder->Start(messages[0].Find("content")->AsString(), messages[1].Find("content")->AsString());
+  EXPECT_TRUE(prompt.ok()) << prompt.status();
+  return prompt.ok() ? static_cast<std::int64_t>(prompt->size()) : -1;
+}
+
+std::vector<std::string> AssistantTurns(const common::Json& sample) {
+  std::vector<std::string> turns;
+  for (const common::Json& m : sample.Find("messages")->elements()) {
+    if (m.Find("role")->AsString() == "assistant") turns.push_back(m.Find("content")->AsString());
+  }
+  return turns;
+}
+
+// generation.max_prompt_length bounds every prompt the model sees: with the limit at the
+// opening's own length the conversation ends after the first answer (which is unchanged); one
+// token less fails the run with exit code 2; and the limit plus max_completion_length must fit
+// the model's context (4096 for the tiny model).
+TEST(GspoTrain, PromptsStayWithinMaxPromptLength) {
+  gspo::testing::ScopedTempDir dir;
+  const std::string one_step = "--set environment.max_turns=3 --set training.num_outer_iterations=1 "
+                               "--set training.prompts_per_step=1 --set gspo.minibatches=1 ";
+  const std::string free = dir.Join("free"), bounded = dir.Join("bounded");
+  TrainRun run = Train(free, one_step);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::vector<common::Json> unbounded = Samples(free);
+  ASSERT_EQ(unbounded.size(), 1u);
+  ASSERT_GT(AssistantTurns(unbounded[0]).size(), 1u);  // the rule-based user carries on
+  const std::int64_t opening = OpeningTokens(unbounded[0]);
+  ASSERT_GT(opening, 0);
+
+  run = Train(bounded, one_step + "--set generation.max_prompt_length=" + std::to_string(opening));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::vector<common::Json> cut = Samples(bounded);
+  ASSERT_EQ(cut.size(), 1u);
+  EXPECT_EQ(AssistantTurns(cut[0]), std::vector<std::string>{AssistantTurns(unbounded[0]).front()});
+  EXPECT_EQ(Value(Metrics(bounded).at(0), "turns_mean"), 1);
+
+  run = Train(dir.Join("short"), one_step + "--set generation.max_prompt_length=" + std::to_string(opening - 1));
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.output, HasSubstr("its opening (system prompt and first user message) is " +
+                                    std::to_string(opening) + " tokens, more than generation.max_prompt_length = " +
+                                    std::to_string(opening - 1)));
+  run = Train(dir.Join("long"), "--set generation.max_prompt_length=4090");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.output, HasSubstr("generation.max_prompt_length + generation.max_completion_length = 4102 "
+                                    "tokens, more than the model's context of 4096"));
+  EXPECT_FALSE(common::PathExists(dir.Join("long") + "/metrics.jsonl"));
 }
 
 TEST(GspoTrain, BadJobExitsTwo) {
