@@ -12,6 +12,7 @@ TrainOptions TrainOptionsFromSpec(const v1::JobSpec& spec, const std::string& mo
   o.model_dir = model_dir;
   o.model_name = spec.model().name_or_path();
   o.dtype = spec.model().torch_dtype();
+  o.attn_implementation = spec.model().attn_implementation();
   o.use_4bit = spec.model().use_4bit();
   o.use_8bit = spec.model().use_8bit();
   o.use_double_quant = spec.model().use_double_quant();

@@ -22,6 +22,7 @@ struct TrainOptions {
   std::string model_dir;    // resolved local directory
   std::string model_name;   // as the user wrote it (recorded in adapter_config.json)
   std::string dtype = "auto";
+  std::string attn_implementation = "auto";  // auto | sdpa | eager | flash (engine/model/attention.h)
   bool use_4bit = false;          // NF4 base weights (QLoRA)
   bool use_8bit = false;          // int8 base weights
   bool use_double_quant = false;  // NF4 block scales in 8 bits too

@@ -87,6 +87,9 @@ common::Status Train(const std::vector<std::string>& args, const RankFlags& rank
   if (options.dtype == "bfloat16") dtype = at::kBFloat16;
   if (options.dtype == "float16") dtype = at::kHalf;
   GSPO_ASSIGN_OR_RETURN(auto model, engine::DecoderModel::Load(options.model_dir, dtype, device));
+  GSPO_ASSIGN_OR_RETURN(const engine::AttentionImplementation attention,
+                        engine::ParseAttentionImplementation(options.attn_implementation));
+  GSPO_RETURN_IF_ERROR(model->SetAttentionImplementation(attention));
   if (options.use_4bit || options.use_8bit) {
     model->QuantizeBaseWeights({options.use_4bit ? engine::QuantKind::kNf4 : engine::QuantKind::kInt8,
                                 options.use_double_quant});

@@ -110,6 +110,36 @@ TEST_P(ModelParity, LeftPaddingDoesNotChangeTheRealTokens) {
 INSTANTIATE_TEST_SUITE_P(EveryArchitecture, ModelParity,
                          ::testing::Values("gemma2", "gemma3", "qwen2", "qwen3", "llama"));
 
+// model.attn_implementation: the names a job takes; sdpa and flash refuse a soft-capped model
+// (Gemma 2) rather than drop its cap; eager suits every model and keeps the logits.
+TEST(AttentionImplementationChoice, SdpaRefusesASoftCappedModel) {
+  EXPECT_EQ(*ParseAttentionImplementation("auto"), AttentionImplementation::kAuto);
+  EXPECT_EQ(*ParseAttentionImplementation("eager"), AttentionImplementation::kEager);
+  EXPECT_EQ(*ParseAttentionImplementation("sdpa"), AttentionImplementation::kScaledDotProduct);
+  EXPECT_EQ(*ParseAttentionImplementation("flash"), AttentionImplementation::kScaledDotProduct);
+  const auto bad = ParseAttentionImplementation("flash_attention_2");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "model.attn_implementation: expected auto, sdpa, eager or flash, got 'flash_attention_2'");
+
+  auto gemma2 = LoadModel(kModels + "gemma2");
+  ASSERT_NE(gemma2, nullptr);
+  const common::Status refused = gemma2->SetAttentionImplementation(AttentionImplementation::kScaledDotProduct);
+  EXPECT_EQ(refused.code(), common::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("cannot apply this model's attention soft-cap (attn_logit_softcapping 5)"),
+            std::string::npos) << refused.message();
+  EXPECT_EQ(gemma2->attention_implementation(), AttentionImplementation::kAuto);
+  ASSERT_TRUE(gemma2->SetAttentionImplementation(AttentionImplementation::kEager).ok());
+  Golden golden = LoadGolden("gemma2");
+  c10::NoGradGuard no_grad;
+  EXPECT_LE(RelativeError(gemma2->Forward({golden.input_ids, {}, {}}), golden.logits), 1e-4);
+
+  auto llama = LoadModel(kModels + "llama");
+  ASSERT_NE(llama, nullptr);
+  EXPECT_TRUE(llama->SetAttentionImplementation(AttentionImplementation::kScaledDotProduct).ok());
+  EXPECT_EQ(llama->attention_implementation(), AttentionImplementation::kScaledDotProduct);
+}
+
 // A multimodal Gemma 3 checkpoint: config under text_config, weights under language_model.
 TEST(ModelLoading, MultimodalGemma3TextPart) {
   c10::NoGradGuard no_grad;

@@ -101,15 +101,20 @@ TEST_P(SharedPrompt, LogProbsAndGradientsEqualTheFullRows) {
   ASSERT_EQ(plan.prefix, 21);
   const at::Tensor weights = at::randn({6, 30}).to(kDevice);
   // shared: 0 full rows, 1 the packed pass, 2 the packed pass with checkpointed layers and logits,
-  // 3 the packed pass with its attention parts composed (what no soft-cap on CUDA takes).
+  // 3 the packed pass with its attention parts composed (what no soft-cap on CUDA takes), 4 the
+  // packed pass with eager attention chosen (on CUDA without a soft-cap: the node instead of
+  // the fused kernels), 5 full rows with eager attention chosen.
   const auto run = [&](int shared) {
     for (at::Tensor p : (*adapters)->Parameters()) p.mutable_grad() = at::Tensor();
     ForwardInput input{b.ids, {}, b.valid, true, true};
     input.checkpoint_layers = shared == 2;
     if (shared == 3) ::setenv("GSPO_PACKED_ATTENTION", "0", 1);
-    TokenLogProbs out = shared > 0 ? SharedPromptLogProbs(model, input, b.mask, plan, 0.7, 512, shared == 2)
-                                   : ComputeTokenLogProbs(model, model.Hidden(input), b.ids, b.mask, 0.7);
+    if (shared >= 4) EXPECT_TRUE(model.SetAttentionImplementation(AttentionImplementation::kEager).ok());
+    TokenLogProbs out = shared > 0 && shared < 5
+                            ? SharedPromptLogProbs(model, input, b.mask, plan, 0.7, 512, shared == 2)
+                            : ComputeTokenLogProbs(model, model.Hidden(input), b.ids, b.mask, 0.7);
     ::unsetenv("GSPO_PACKED_ATTENTION");
+    EXPECT_TRUE(model.SetAttentionImplementation(AttentionImplementation::kAuto).ok());
     (out.logp * weights).sum().backward();
     std::vector<at::Tensor> grads;
     for (const at::Tensor& p : (*adapters)->Parameters()) grads.push_back(p.grad().to(at::kCPU).clone());
@@ -117,7 +122,7 @@ TEST_P(SharedPrompt, LogProbsAndGradientsEqualTheFullRows) {
   };
   const auto [full_logp, full_entropy, full_grads] = run(0);
   EXPECT_GT(full_logp.abs().sum().item<double>(), 1.0);  // something was computed
-  for (int shared : {1, 2, 3}) {
+  for (int shared : {1, 2, 3, 4, 5}) {
     const auto [logp, entropy, grads] = run(shared);
     // Products over the packed positions sum in another order than over the full rows: float32 noise.
     EXPECT_LE((logp - full_logp).abs().max().item<double>(), 3e-5) << GetParam() << " variant " << shared;

@@ -330,6 +330,10 @@ TEST(GspoTrain, BadJobExitsTwo) {
   TrainRun run = Train(dir.Join("x"), "--set gspo.num_generations=1");
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_THAT(run.output, HasSubstr("gspo.num_generations: expected an integer between 2 and 256, got 1"));
+  run = Train(dir.Join("x"), "--set model.attn_implementation=sdpa");  // the tiny model soft-caps
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.output, HasSubstr("model.attn_implementation: sdpa and flash cannot apply this model's attention "
+                                    "soft-cap (attn_logit_softcapping 50)"));
   run = Train(dir.Join("x"), "--set model.name_or_path=/nonexistent/model");
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_THAT(run.output, HasSubstr("model.name_or_path: '/nonexistent/model' is not a directory"));

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "worker/engine/env_switch.h"
 #include "worker/engine/kernels/fused_ops.h"
@@ -163,13 +164,26 @@ at::Tensor AttentionBias(const at::Tensor& query_positions, const at::Tensor& ke
   return bias.unsqueeze(1);  // [B,1,T,S]
 }
 
+common::StatusOr<AttentionImplementation> ParseAttentionImplementation(std::string_view name) {
+  if (name == "auto") return AttentionImplementation::kAuto;
+  if (name == "eager") return AttentionImplementation::kEager;
+  if (name == "sdpa" || name == "flash") return AttentionImplementation::kScaledDotProduct;
+  return common::InvalidArgumentError("model.attn_implementation: expected auto, sdpa, eager or flash, got '" +
+                                      std::string(name) + "'");
+}
+
+bool FusedAttentionApplies(const at::Tensor& q, std::optional<double> softcap,
+                           AttentionImplementation implementation) {
+  // Fused kernels take no soft-cap; without one they are exact and much faster. One query per
+  // row (decode): the grouped matmuls read each key once; the fused kernels would need k and v
+  // repeated per query head first.
+  return implementation != AttentionImplementation::kEager && !softcap && q.is_cuda() && q.size(2) > 1;
+}
+
 at::Tensor MaskedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                            const at::Tensor& bias, double scale, std::optional<double> softcap,
-                           std::int64_t query_block) {
-  // One query per row (decode): the grouped matmuls above read each key once; the fused kernels
-  // would need k and v repeated per query head first.
-  if (!softcap && q.is_cuda() && q.size(2) > 1) {
-    // Fused kernels take no soft-cap; without one they are exact and much faster.
+                           std::int64_t query_block, AttentionImplementation implementation) {
+  if (FusedAttentionApplies(q, softcap, implementation)) {
     const std::int64_t groups = q.size(1) / k.size(1);
     at::Tensor k_full = groups == 1 ? k : k.repeat_interleave(groups, 1);
     at::Tensor v_full = groups == 1 ? v : v.repeat_interleave(groups, 1);

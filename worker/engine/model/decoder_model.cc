@@ -3,6 +3,7 @@
 #include <c10/core/GradMode.h>
 
 #include <cmath>
+#include <sstream>
 #include <utility>
 
 #include "worker/engine/env_switch.h"
@@ -269,8 +270,8 @@ DecoderModel::Heads DecoderModel::AttendHeads(std::int64_t index, const at::Tens
                                      : cache->Update(index, k, v, positions, valid);
   const bool sliding = config_.layers[index].sliding;
   const at::Tensor& bias = shared->Bias(positions, keys, sliding ? config_.sliding_window : 0, dtype_);
-  const at::Tensor out =
-      MaskedAttention(q, keys.k, keys.v, bias, config_.attention_scale, config_.attn_logit_softcap);
+  const at::Tensor out = MaskedAttention(q, keys.k, keys.v, bias, config_.attention_scale,
+                                         config_.attn_logit_softcap, /*query_block=*/0, attention_implementation_);
   return {out.transpose(1, 2).reshape({b, t, config_.num_heads * d}), k, v};
 }
 
@@ -374,6 +375,18 @@ void DecoderModel::QuantizeBaseWeights(const QuantizeOptions& options) {
     w.qkv_adapter_rows = w.o_adapter_rows = 0;
   }
   decode_weight_ = at::Tensor();
+}
+
+common::Status DecoderModel::SetAttentionImplementation(AttentionImplementation implementation) {
+  if (implementation == AttentionImplementation::kScaledDotProduct && config_.attn_logit_softcap) {
+    std::ostringstream message;
+    message << "model.attn_implementation: sdpa and flash cannot apply this model's attention soft-cap "
+            << "(attn_logit_softcapping " << *config_.attn_logit_softcap
+            << "): use auto (the engine's eager attention, in query blocks) or eager";
+    return common::InvalidArgumentError(message.str());
+  }
+  attention_implementation_ = implementation;
+  return common::Status::Ok();
 }
 
 std::int64_t DecoderModel::WeightBytes() const {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "worker/engine/model/attention.h"
 #include "worker/engine/model/kv_cache.h"
 #include "worker/engine/model/lora_linear.h"
 #include "worker/engine/model/training_nodes.h"
@@ -121,6 +122,12 @@ class DecoderModel {
   const ModelConfig& config() const { return config_; }
   at::ScalarType dtype() const { return dtype_; }
   at::Device device() const { return device_; }
+
+  // How attention over more than one query is computed (attention.h); kAuto until set.
+  // kInvalidArgument for kScaledDotProduct on a soft-capped model (Gemma 2): the fused kernels
+  // cannot apply the cap. Set before use; not while a pass runs.
+  common::Status SetAttentionImplementation(AttentionImplementation implementation);
+  AttentionImplementation attention_implementation() const { return attention_implementation_; }
 
   // Final hidden states [B,T,E]. With a cache, the step's keys are appended to it.
   at::Tensor Hidden(const ForwardInput& input, KvCache* cache = nullptr) const;
@@ -251,6 +258,7 @@ class DecoderModel {
   // by the weight's storage. Immutable after FromTensors.
   std::map<const void*, at::Tensor> norm_scales_;
   bool fusable_shapes_ = false;  // the fused kernels have variants for this model's shapes
+  AttentionImplementation attention_implementation_ = AttentionImplementation::kAuto;
 };
 
 }  // namespace gspo::engine

@@ -20,6 +20,7 @@ at::Tensor DecoderModel::AttendPacked(std::int64_t index, at::Tensor q, at::Tens
   args.heads = config_.num_heads, args.kv_heads = config_.num_kv_heads, args.head_dim = config_.head_dim;
   args.scale = config_.attention_scale;
   args.softcap = config_.attn_logit_softcap;
+  args.implementation = attention_implementation_;
   if (PackedAttentionApplies(q, args)) {
     if (config_.qk_norm) {  // per head, so on the packed positions alike
       const std::int64_t m = q.size(1), d = config_.head_dim;

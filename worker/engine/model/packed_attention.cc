@@ -113,7 +113,8 @@ struct PackedAttentionFunction : public torch::autograd::Function<PackedAttentio
 }  // namespace
 
 bool PackedAttentionApplies(const at::Tensor& q, const PackedAttentionArgs& a) {
-  const bool eager = a.softcap.has_value() || !q.is_cuda();  // MaskedAttention's route for these inputs
+  // MaskedAttention's route for these inputs
+  const bool eager = a.softcap.has_value() || !q.is_cuda() || a.implementation == AttentionImplementation::kEager;
   return eager && TrainingNodesSwitchedOn() && SwitchedOn("GSPO_PACKED_ATTENTION") &&
          a.prefix <= QueryBlockRows(a.groups * a.heads, a.prefix, q.device()) &&
          a.rest <= QueryBlockRows(a.rows * a.heads, a.prefix + a.rest, q.device());

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "worker/engine/model/attention.h"
 #include "worker/engine/model/rope.h"
 
 namespace gspo::engine {
@@ -28,10 +29,11 @@ struct PackedAttentionArgs {
   at::Tensor prefix_bias, rest_bias;                        // [G,1,P,P], [N,1,R,P+R]
   double scale = 1.0;
   std::optional<double> softcap;
+  AttentionImplementation implementation = AttentionImplementation::kAuto;
 };
 
 // Whether PackedAttention computes what MaskedAttention would for each part: its eager path (a
-// soft-cap, or the CPU) in one query block per part, with training's nodes on and
+// soft-cap, the CPU, or AttentionImplementation::kEager) in one query block per part, with training's nodes on and
 // GSPO_PACKED_ATTENTION not 0 (read at every call). Otherwise the caller attends to the parts
 // one by one.
 bool PackedAttentionApplies(const at::Tensor& q, const PackedAttentionArgs& args);
