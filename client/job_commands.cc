@@ -8,6 +8,7 @@
 
 #include "client/job_format.h"
 #include "client/rpc_client.h"
+#include "common/config/job_config.h"
 #include "common/files.h"
 #include "common/strings.h"
 
@@ -35,21 +36,49 @@ int Fail(std::ostream& err, const std::string& command, const Status& status) {
 int UsageError(std::ostream& err, const std::string& command, const std::string& message) {
   err << "gspoctl " << command << ": " << message << "\n"
       << "usage: gspoctl [--server ADDR] [--token-file FILE] [-o table|json|yaml] " << command
-      << (command == "submit"    ? " job.yaml [--set FIELD=VALUE]... [--watch]"
+      << (command == "submit"    ? " [job.yaml] [--set FIELD=VALUE]... [--watch] [flags]"
           : command == "list"    ? " [--state STATE]..."
           : command == "logs"    ? " JOB [--follow]"
           : command == "cancel"  ? " JOB [--reason TEXT]"
           : command == "workers" ? ""
                                  : " JOB")
       << "\n";
+  if (command == "submit") {
+    err << "The reference guide's flags build or override the spec (job.yaml is optional with them):\n"
+        << config::GuideFlagsHelp();
+  }
   return 2;
+}
+
+// An override as the server takes it: FIELD=VALUE, the value YAML. A flag's text value (a model
+// name, a directory) goes as a double-quoted YAML string, so it arrives exactly as typed.
+std::string AsSetArgument(const config::Override& o) {
+  if (o.value_is_yaml) return o.path + "=" + o.value;
+  std::string quoted = "\"";
+  for (char c : o.value) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  return o.path + "=" + quoted + "\"";
 }
 
 common::StatusOr<CommandLine> Parse(const std::string& command,
                                     const std::vector<std::string>& args) {
   CommandLine line;
+  bool guide_flags = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
+    if (command == "submit") {  // --model, --task, --use-4bit ...: the guide's flags
+      std::vector<config::Override> overrides;
+      std::size_t next = i;
+      GSPO_ASSIGN_OR_RETURN(const bool taken, config::ParseGuideFlag(args, &next, &overrides));
+      if (taken) {
+        for (const config::Override& o : overrides) line.sets.push_back(AsSetArgument(o));
+        guide_flags = true;
+        i = next - 1;
+        continue;
+      }
+    }
     auto value = [&](const char* flag) -> common::StatusOr<std::string> {
       if (i + 1 >= args.size())
         return common::InvalidArgumentError(std::string(flag) + " needs a value");
@@ -91,7 +120,8 @@ common::StatusOr<CommandLine> Parse(const std::string& command,
     }
   }
   const std::size_t wanted = command == "list" || command == "workers" ? 0 : 1;
-  if (line.positional.size() != wanted) {
+  const bool flags_alone = command == "submit" && guide_flags && line.positional.empty();
+  if (line.positional.size() != wanted && !flags_alone) {
     return common::InvalidArgumentError(wanted == 0           ? "takes no arguments"
                                         : command == "submit" ? "expected one job file"
                                                               : "expected one job id");
@@ -191,15 +221,21 @@ int Watch(RpcClient& client, const std::string& job_id, OutputFormat format, std
 // --- the commands ---
 
 int Submit(RpcClient& client, const CommandLine& line, std::ostream& out, std::ostream& err) {
-  const std::string& file = line.positional[0];
-  auto text = common::ReadFileToString(file, 4 << 20);
-  if (!text.ok()) return Fail(err, "submit", text.status());
   v1::SubmitJobRequest request;
-  request.set_spec_yaml(*text);
-  request.set_file_name(file);
+  if (line.positional.empty()) {  // the guide's flags alone describe the job: no fields from a file
+    request.set_spec_yaml("{}\n");
+    request.set_file_name("command line");
+    request.set_job_dir(CurrentDirectory());
+  } else {
+    const std::string& file = line.positional[0];
+    auto text = common::ReadFileToString(file, 4 << 20);
+    if (!text.ok()) return Fail(err, "submit", text.status());
+    request.set_spec_yaml(*text);
+    request.set_file_name(file);
+    request.set_job_dir(Absolute(common::DirName(file)));
+  }
   for (const std::string& set : line.sets) request.add_set(set);
   request.set_working_dir(CurrentDirectory());
-  request.set_job_dir(Absolute(common::DirName(file)));
   v1::SubmitJobResponse response;
   auto context = client.NewContext();
   grpc::Status status = client.stub().SubmitJob(context.get(), request, &response);

@@ -11,7 +11,8 @@ namespace {
 void Usage(std::ostream& os) {
   os << "usage: gspoctl <command> [args]\n\n"
      << "commands:\n"
-     << "  submit     submit a job: gspoctl submit job.yaml [--set FIELD=VALUE]... [--watch]\n"
+     << "  submit     submit a job: gspoctl submit [job.yaml] [--set FIELD=VALUE]... [--watch], or with the\n"
+     << "             reference guide's flags (--model, --task, --use-4bit ...) instead of or over job.yaml\n"
      << "  validate   resolve and check a job spec offline (gspoctl validate job.yaml -o yaml)\n"
      << "  list       list jobs [--state STATE]...\n"
      << "  status     show one job: gspoctl status JOB\n"

@@ -72,6 +72,32 @@ TEST(ControlPlane, BadSpecsAreRejectedAtSubmitWithTheFieldNamedAndNothingStored)
   EXPECT_EQ(JobCount(cluster), 1u);
 }
 
+// The reference guide's command line through the daemon: gspoctl submit takes its flags with no
+// job file, a flag's value arrives exactly as typed, and a malformed flag exits 2.
+TEST(ControlPlane, SubmitTakesTheGuidesFlags) {
+  Cluster cluster;
+  cluster.StartServer();
+  const std::string out_dir = cluster.output_root() + "/guide: \"run\"";
+  CommandResult r = cluster.Ctl("submit --model " + ShellQuote(kSourceDir + "/examples/models/tiny-chat") +
+                                    " --task customer_service --use-lora --output-dir " + ShellQuote(out_dir) +
+                                    " --set training.num_outer_iterations=6 -o json",
+                                false);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto json = common::ParseJson(r.output, "submit");
+  ASSERT_TRUE(json.ok()) << json.status() << "\n" << r.output;
+  EXPECT_EQ(json->Find("output_dir")->AsString(), out_dir);
+  EXPECT_EQ(json->Find("total_steps")->AsDouble(), 6);
+  EXPECT_EQ(JobCount(cluster), 1u);
+
+  r = cluster.Ctl("submit --model=");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.output, HasSubstr("--model needs a non-empty value"));
+  r = cluster.Ctl("submit --use-4bit=yes " + ShellQuote(kSourceDir + "/examples/jobs/tiny-cpu.yaml"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.output, HasSubstr("--use-4bit takes no value"));
+  EXPECT_EQ(JobCount(cluster), 1u);
+}
+
 TEST(ControlPlane, ServerCheckJobValidatesLikeSubmit) {
   const std::string server = ShellQuote(kBinDir + "/gspo-server");
   CommandResult good = RunShellCommand(
