@@ -56,9 +56,15 @@ common::StatusOr<TrainSetup> PrepareTraining(const std::vector<std::string>& arg
   const v1::JobSpec& spec = job.spec;
   auto model_dir = common::FindModelDirectory(spec.model().name_or_path());
   if (!model_dir) {
-    return common::NotFoundError("model.name_or_path: '" + spec.model().name_or_path() +
-                                 "' is not a directory, and not in the local Hugging Face cache "
-                                 "(searched " + common::Join(common::HuggingFaceCacheRoots(), ", ") + ")");
+    const std::string& name = spec.model().name_or_path();
+    // A repo id: nothing is downloaded here, so say how it gets into the cache.
+    const bool repo_id = !name.empty() && name[0] != '/' && name[0] != '.' && name.find('/') != std::string::npos;
+    return common::NotFoundError(
+        "model.name_or_path: '" + name + "' is not a directory, and not in the local Hugging Face cache (searched " +
+        common::Join(common::HuggingFaceCacheRoots(), ", ") + ")" +
+        (repo_id ? "; to fetch it: accept its licence on its Hugging Face page (gated models such as Gemma), "
+                   "then `huggingface-cli login` and `huggingface-cli download " + name + "`"
+                 : std::string()));
   }
   setup.options = TrainOptionsFromSpec(spec, *model_dir);
   env::ScenarioSources sources;

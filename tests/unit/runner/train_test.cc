@@ -27,6 +27,7 @@ namespace gspo::runner {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 struct TrainRun {
   int exit_code;
@@ -337,6 +338,10 @@ TEST(GspoTrain, BadJobExitsTwo) {
   run = Train(dir.Join("x"), "--set model.name_or_path=/nonexistent/model");
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_THAT(run.output, HasSubstr("model.name_or_path: '/nonexistent/model' is not a directory"));
+  EXPECT_THAT(run.output, Not(HasSubstr("huggingface-cli")));  // a path, not a repo id
+  run = Train(dir.Join("x"), "--set model.name_or_path=acme/not-cached");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.output, HasSubstr("then `huggingface-cli login` and `huggingface-cli download acme/not-cached`"));
 }
 
 }  // namespace
