@@ -222,6 +222,11 @@ int DefaultRanks() { return std::max(1, engine::VisibleCudaDevices()); }
 }  // namespace
 
 int RunTrain(const std::vector<std::string>& args) {
+  if (std::find(args.begin(), args.end(), "--help") != args.end() ||
+      std::find(args.begin(), args.end(), "-h") != args.end()) {
+    std::cout << runner::TrainUsage();
+    return 0;
+  }
   std::vector<std::string> rest = args;
   auto ranks = ExtractRankFlags(&rest);
   if (!ranks.ok()) return GuardedCommand("train", [&] { return ranks.status(); });

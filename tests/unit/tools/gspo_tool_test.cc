@@ -43,6 +43,13 @@ at::Tensor Read(const std::string& path, const char* name) {
   return ViewAsTensor(*view).clone();
 }
 
+TEST(GspoTool, TrainHelpPrintsItsUsage) {
+  ToolRun run = Gspo("train --help");
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("usage: gspo train job.yaml [--set FIELD=VALUE]..."));
+  EXPECT_THAT(run.output, HasSubstr("--use-4bit | --use-8bit"));
+}
+
 TEST(GspoTool, LogitsMatchTheGolden) {
   gspo::testing::ScopedTempDir dir;
   at::Tensor ids = Read(kModels + "gemma2/golden.safetensors", "input_ids");
