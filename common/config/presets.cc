@@ -55,6 +55,7 @@ constexpr char kDefaults[] = R"pb(
   generation {
     max_prompt_length: 1024
     max_completion_length: 1024
+    max_rollout_rows: 0
     temperature: 0.7
     top_p: 0.9
     top_k: 50

@@ -154,12 +154,19 @@ void CheckTraining(const v1::TrainingSpec& t, Checker& c) {
   c.IntRange("training.seed", t.seed(), 0, INT64_MAX);
 }
 
-void CheckGeneration(const v1::GenerationSpec& g, Checker& c) {
+void CheckGeneration(const v1::GenerationSpec& g, std::int64_t group_size, Checker& c) {
   c.IntRange("generation.max_prompt_length", g.max_prompt_length(), 1, 1 << 20);
   c.IntRange("generation.max_completion_length", g.max_completion_length(), 1, 1 << 20);
   c.Range("generation.temperature", g.temperature(), 0, true, 10, false);
   c.Range("generation.top_p", g.top_p(), 0, true, 1, false);
   c.IntRange("generation.top_k", g.top_k(), 0, 1 << 20);
+  c.IntRange("generation.max_rollout_rows", g.max_rollout_rows(), 0, 1 << 20);
+  if (g.max_rollout_rows() > 0 && g.max_rollout_rows() < group_size) {
+    c.Fail("generation.max_rollout_rows", "expected 0 (as many as fit) or at least gspo.num_generations (" +
+                                              std::to_string(group_size) +
+                                              ": a group's samples are generated together), got " +
+                                              std::to_string(g.max_rollout_rows()));
+  }
 }
 
 // 1 to 128 letters, digits, '-', '_' or '.'.
@@ -430,7 +437,7 @@ void ValidateJobSpec(const v1::JobSpec& spec, const SourceMap& sources,
   CheckLora(spec.lora(), c, warnings);
   CheckGspo(spec.gspo(), c);
   CheckTraining(spec.training(), c);
-  CheckGeneration(spec.generation(), c);
+  CheckGeneration(spec.generation(), spec.gspo().num_generations(), c);
   CheckEnvironment(spec.environment(), c);
   CheckReward(spec.reward(), c);
   CheckResources(spec.resources(), sources, c);

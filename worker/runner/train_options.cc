@@ -23,6 +23,7 @@ TrainOptions TrainOptionsFromSpec(const v1::JobSpec& spec, const std::string& mo
   o.group_size = spec.gspo().num_generations();
   o.max_prompt_length = spec.generation().max_prompt_length();
   o.max_completion_length = spec.generation().max_completion_length();
+  o.max_rollout_rows = spec.generation().max_rollout_rows();
   o.temperature = spec.generation().temperature();
   o.top_p = spec.generation().top_p();
   o.top_k = spec.generation().top_k();

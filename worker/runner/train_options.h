@@ -32,6 +32,7 @@ struct TrainOptions {
   std::int64_t prompts_per_step = 1;
   std::int64_t group_size = 2;        // num_generations
   std::int64_t max_prompt_length = 1024;
+  std::int64_t max_rollout_rows = 0;  // 0: as many as fit (EpisodeCollector)
   std::int64_t max_completion_length = 256;
   double temperature = 1.0;
   double top_p = 1.0;

@@ -326,6 +326,39 @@ TEST(GspoTrain, PromptsStayWithinMaxPromptLength) {
   EXPECT_FALSE(common::PathExists(dir.Join("long") + "/metrics.jsonl"));
 }
 
+// generation.max_rollout_rows: one group per rollout batch, four batches a step, gives the
+// conversations of one batch for all (each row draws from its own seed); the sampled
+// log-probabilities may differ in float32 rounding, so the loss is compared within 1e-5. A
+// limit below a group is refused.
+TEST(GspoTrain, RolloutBatchesOfWholeGroupsGiveTheSameEpisodes) {
+  gspo::testing::ScopedTempDir dir;
+  const std::string job = "--set environment.max_turns=3 --set training.num_outer_iterations=3 "
+                          "--set training.prompts_per_step=4 --set gspo.minibatches=1 ";
+  const std::string whole = dir.Join("whole"), batched = dir.Join("batched");
+  ASSERT_EQ(Train(whole, job).exit_code, 0);
+  TrainRun run = Train(batched, job + "--set generation.max_rollout_rows=2");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::vector<common::Json> a = Samples(whole), b = Samples(batched);
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(common::WriteJson(a[i]), common::WriteJson(b[i])) << i;
+  const std::vector<common::Json> ma = Metrics(whole), mb = Metrics(batched);
+  ASSERT_EQ(ma.size(), 3u);
+  ASSERT_EQ(mb.size(), ma.size());
+  for (std::size_t i = 0; i < ma.size(); ++i) {
+    EXPECT_EQ(Value(ma[i], "rollout_batches"), 1);
+    EXPECT_EQ(Value(mb[i], "rollout_batches"), 4);
+    EXPECT_EQ(Value(ma[i], "reward_mean"), Value(mb[i], "reward_mean"));
+    EXPECT_EQ(Value(ma[i], "tokens_generated"), Value(mb[i], "tokens_generated"));
+    EXPECT_EQ(Value(ma[i], "tokens_prefilled"), Value(mb[i], "tokens_prefilled"));
+    EXPECT_NEAR(Value(ma[i], "loss"), Value(mb[i], "loss"), 1e-5);
+  }
+  run = Train(dir.Join("x"), job + "--set generation.max_rollout_rows=1");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.output, HasSubstr("generation.max_rollout_rows: expected 0 (as many as fit) or at least "
+                                    "gspo.num_generations (2: a group's samples are generated together), got 1"));
+}
+
 TEST(GspoTrain, BadJobExitsTwo) {
   gspo::testing::ScopedTempDir dir;
   TrainRun run = Train(dir.Join("x"), "--set gspo.num_generations=1");

@@ -72,6 +72,8 @@ class KvCache {
 
   // Bytes held by the buffers (keys, values, positions, validity).
   std::int64_t Bytes() const;
+  // What one row of a cache of `max_tokens` slots would hold, before making one.
+  static std::int64_t BytesPerRow(const ModelConfig& config, std::int64_t max_tokens, at::ScalarType dtype);
 
   // Keeps only rows `index` ([B'] int64), e.g. to drop finished sequences. A shared prefix
   // follows: each kept row reads it from the first kept row of its run of equal sources.
