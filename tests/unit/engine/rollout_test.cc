@@ -57,6 +57,23 @@ TEST_P(GreedyRollout, EqualsTheTransformersGreedyGolden) {
 
 INSTANTIATE_TEST_SUITE_P(Architectures, GreedyRollout, ::testing::Values("gemma2", "qwen3", "llama"));
 
+// What a cache row holds, before making the cache (the rollout's batch sizing), by hand for the
+// Gemma 2 test model (4 layers, layers 0 and 2 sliding with a window of 8, 1 kv head of 16):
+// 20 float32 slots: two full layers 2 x 16 x 20 x 4 bytes each, two rings of 8 slots
+// (2 x 16 x 8 x 4) each with 8 x (8 + 1) bytes of positions and validity, and the full layers'
+// shared 20 x 9; 6 bfloat16 slots: no ring, four layers of 2 x 16 x 6 x 2 and the shared 6 x 9.
+TEST(KvCacheSize, BytesPerRowIsWhatACacheHolds) {
+  auto model = Load("gemma2");
+  ASSERT_NE(model, nullptr);
+  const ModelConfig& config = model->config();
+  EXPECT_EQ(KvCache::BytesPerRow(config, 20, at::kFloat), 2 * 2560 + 2 * (1024 + 72) + 180);
+  EXPECT_EQ(KvCache::BytesPerRow(config, 6, at::kBFloat16), 4 * 384 + 54);
+  for (const auto& [tokens, dtype] : {std::pair{20, at::kFloat}, std::pair{6, at::kBFloat16}}) {
+    const KvCache cache(config, 3, tokens, dtype, at::kCPU);
+    EXPECT_EQ(cache.Bytes(), 3 * KvCache::BytesPerRow(config, tokens, dtype)) << tokens;
+  }
+}
+
 TEST(Rollout, LeftPaddingDoesNotChangeAShorterPrompt) {
   auto model = Load("gemma3");
   at::Tensor greedy = Golden("gemma3", "greedy");

@@ -94,13 +94,15 @@ std::int64_t KvCache::Bytes() const {
 std::int64_t KvCache::BytesPerRow(const ModelConfig& config, std::int64_t max_tokens, at::ScalarType dtype) {
   const std::int64_t element = static_cast<std::int64_t>(c10::elementSize(dtype));
   const std::int64_t slot_record = sizeof(std::int64_t) + sizeof(bool);  // position and validity
-  std::int64_t total = max_tokens * slot_record;  // the full-length layers' shared record
+  std::int64_t total = 0;
+  bool full_length = false;  // such layers share one record of positions and validity
   for (const LayerSpec& spec : config.layers) {
     const bool ring = spec.sliding && config.sliding_window < max_tokens;
     const std::int64_t slots = ring ? config.sliding_window : max_tokens;
     total += 2 * config.num_kv_heads * config.head_dim * slots * element + (ring ? slots * slot_record : 0);
+    full_length = full_length || !ring;
   }
-  return total;
+  return total + (full_length ? max_tokens * slot_record : 0);
 }
 
 void KvCache::SelectRows(const at::Tensor& index) {
