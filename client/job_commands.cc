@@ -10,6 +10,7 @@
 #include "client/rpc_client.h"
 #include "common/config/job_config.h"
 #include "common/files.h"
+#include "common/json.h"
 #include "common/strings.h"
 
 namespace gspo::client {
@@ -51,15 +52,9 @@ int UsageError(std::ostream& err, const std::string& command, const std::string&
 }
 
 // An override as the server takes it: FIELD=VALUE, the value YAML. A flag's text value (a model
-// name, a directory) goes as a double-quoted YAML string, so it arrives exactly as typed.
+// name, a directory) goes as a JSON string, which YAML reads back exactly as typed.
 std::string AsSetArgument(const config::Override& o) {
-  if (o.value_is_yaml) return o.path + "=" + o.value;
-  std::string quoted = "\"";
-  for (char c : o.value) {
-    if (c == '"' || c == '\\') quoted += '\\';
-    quoted += c;
-  }
-  return o.path + "=" + quoted + "\"";
+  return o.path + "=" + (o.value_is_yaml ? o.value : common::QuoteJsonString(o.value));
 }
 
 common::StatusOr<CommandLine> Parse(const std::string& command,

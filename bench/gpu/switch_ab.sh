@@ -44,6 +44,11 @@ if [ -n "$filter" ]; then
     echo "$variable=$v tests: $(grep -E 'PASSED|FAILED' "$out/tests-$variable-$v.log" | head -3 | tr '\n' ' ')"
   done
 fi
+# Whole GSPO steps on the peer's setting at learner micro-batch $1 (median of 3).
+bench_step() {
+  build-gpu/bin/gspo bench-step --random-config "$cfg" --device cuda --dtype bfloat16 --prompts 8 --samples 8 \
+    --prompt-len 128 --new-tokens 256 --temperature 0.7 --top-p 0.9 --lora-r 16 --micro-batch "$1" --reps 3
+}
 cfg=$(mktemp --suffix .json)
 python3 -c "import sys, json; sys.path.insert(0, 'bench'); import model_bench; json.dump(dict(model_bench.GEMMA2_2B, torch_dtype='bfloat16'), open('$cfg', 'w'))"
 if [ "${GSPO_AB_BENCH:-rollout}" = learner ]; then
@@ -59,9 +64,7 @@ for r in map(json.loads, (l for l in sys.stdin if l.startswith('{'))):
     done
   done
   if [ "${GSPO_AB_STEP:-0}" = 1 ]; then
-    build-gpu/bin/gspo bench-step --random-config "$cfg" --device cuda --dtype bfloat16 --prompts 8 --samples 8 \
-      --prompt-len 128 --new-tokens 256 --temperature 0.7 --top-p 0.9 --lora-r 16 \
-      --micro-batch "${GSPO_AB_MICRO_BATCH:-8}" --reps 3 | tee "$out/step.jsonl" | cut -c1-400
+    bench_step "${GSPO_AB_MICRO_BATCH:-8}" | tee "$out/step.jsonl" | cut -c1-400
   fi
   if [ "${GSPO_AB_9B:-0}" = 1 ]; then
     cfg9=$(mktemp --suffix .json)
@@ -103,9 +106,8 @@ print(' '.join(f\"{r['config']} {r['generated_tokens_per_s']:.0f} tok/s {r['deco
 done
 if [ "${GSPO_AB_STEP:-0}" = 1 ]; then  # whole steps under each setting (micro-batch 16)
   for v in $values; do
-    env "$variable=$v" build-gpu/bin/gspo bench-step --random-config "$cfg" --device cuda --dtype bfloat16 --prompts 8 \
-      --samples 8 --prompt-len 128 --new-tokens 256 --temperature 0.7 --top-p 0.9 --lora-r 16 --micro-batch 16 \
-      --reps 3 | sed "s/^{/{\"$variable\": \"$v\", /" | tee -a "$out/step-ab.jsonl" | cut -c1-400
+    (export "$variable=$v"; bench_step 16) |
+      sed "s/^{/{\"$variable\": \"$v\", /" | tee -a "$out/step-ab.jsonl" | cut -c1-400
   done
 fi
 if [ "${GSPO_AB_PEER:-0}" = 1 ]; then

@@ -4,6 +4,15 @@
 
 namespace gspo::engine {
 
+namespace {
+
+// A sliding-window layer keeps a ring of the window's slots once the cache outgrows it.
+bool Rings(const ModelConfig& config, const LayerSpec& spec, std::int64_t max_tokens) {
+  return spec.sliding && config.sliding_window < max_tokens;
+}
+
+}  // namespace
+
 KvCache::KvCache(const ModelConfig& config, std::int64_t batch, std::int64_t max_tokens,
                  at::ScalarType dtype, at::Device device)
     : window_(config.sliding_window), batch_(batch), max_tokens_(max_tokens) {
@@ -11,7 +20,7 @@ KvCache::KvCache(const ModelConfig& config, std::int64_t batch, std::int64_t max
   for (const LayerSpec& spec : config.layers) {
     LayerBuffers layer;
     layer.sliding = spec.sliding;
-    layer.ring = spec.sliding && config.sliding_window < max_tokens;
+    layer.ring = Rings(config, spec, max_tokens);
     layer.capacity = layer.ring ? config.sliding_window : max_tokens;
     layer.k = at::zeros({batch, config.num_kv_heads, layer.capacity, config.head_dim}, opts);
     layer.v = at::zeros_like(layer.k);
@@ -97,7 +106,7 @@ std::int64_t KvCache::BytesPerRow(const ModelConfig& config, std::int64_t max_to
   std::int64_t total = 0;
   bool full_length = false;  // such layers share one record of positions and validity
   for (const LayerSpec& spec : config.layers) {
-    const bool ring = spec.sliding && config.sliding_window < max_tokens;
+    const bool ring = Rings(config, spec, max_tokens);
     const std::int64_t slots = ring ? config.sliding_window : max_tokens;
     total += 2 * config.num_kv_heads * config.head_dim * slots * element + (ring ? slots * slot_record : 0);
     full_length = full_length || !ring;
