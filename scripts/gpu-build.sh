@@ -57,6 +57,8 @@ torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
     ctest --test-dir build-gpu --output-on-failure -L gpu --no-tests=error
     echo "== gpu: our exports in peft and transformers"
     PYTHONUNBUFFERED=1 python3 tests/gpu/peft_interop.py --gspo build-gpu/bin/gspo --out "$logs"
+    echo "== gpu: the rollout's automatic batch size"
+    PYTHONUNBUFFERED=1 python3 tests/gpu/rollout_batches.py --gspo build-gpu/bin/gspo --out "$logs"
   fi
   echo "== tools"
   build-gpu/bin/gspo info

@@ -1,6 +1,7 @@
-// Device memory figures from LibTorch's CUDA caching allocator: what benchmarks report as peak
-// memory and what an out-of-memory error quotes. On the CPU (or a build without CUDA) every
-// figure is 0. Safe from any thread (the allocator's statistics are atomic).
+// Device memory figures from LibTorch's CUDA caching allocator (and the driver's free memory):
+// what benchmarks report as peak memory, what an out-of-memory error quotes and what sizes the
+// rollout's batches. On the CPU (or a build without CUDA) every figure is 0. Safe from any
+// thread (the allocator's statistics are atomic).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,9 @@ struct DeviceMemory {
   std::int64_t peak_allocated = 0;  // since the last ResetPeakMemory
   std::int64_t reserved = 0;        // bytes the allocator holds from the driver
   std::int64_t total = 0;           // the device's memory
+  // What new tensors can still get: the driver's free memory (other processes' use counted)
+  // plus what the allocator holds unused.
+  std::int64_t available = 0;
 };
 
 DeviceMemory QueryDeviceMemory(const at::Device& device);

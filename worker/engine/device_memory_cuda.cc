@@ -1,5 +1,6 @@
-// Device memory from the CUDA caching allocator.
+// Device memory from the CUDA caching allocator and the driver.
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAGuard.h>
 #include <cuda_runtime_api.h>
 
 #include "worker/engine/device_memory.h"
@@ -17,6 +18,9 @@ DeviceMemory QueryDeviceMemory(const at::Device& device) {
   m.reserved = stats.reserved_bytes[all].current;
   cudaDeviceProp prop;
   if (cudaGetDeviceProperties(&prop, index) == cudaSuccess) m.total = static_cast<std::int64_t>(prop.totalGlobalMem);
+  std::size_t free = 0, total = 0;
+  c10::cuda::CUDAGuard guard(index);  // cudaMemGetInfo answers for the current device
+  if (cudaMemGetInfo(&free, &total) == cudaSuccess) m.available = static_cast<std::int64_t>(free) + m.reserved - m.allocated;
   return m;
 }
 

@@ -101,7 +101,7 @@ std::int64_t EpisodeCollector::GroupsPerBatch(std::int64_t groups) const {
     const engine::DeviceMemory memory = engine::QueryDeviceMemory(model_->device());
     const std::int64_t per_row = engine::KvCache::BytesPerRow(
         model_->config(), options_.max_prompt_length + options_.max_completion_length, model_->dtype());
-    rows = (memory.total - memory.allocated) / 2 / std::max<std::int64_t>(1, per_row);
+    rows = memory.available / 2 / std::max<std::int64_t>(1, per_row);
   }
   return std::clamp<std::int64_t>(rows / options_.group_size, 1, std::max<std::int64_t>(1, groups));
 }
