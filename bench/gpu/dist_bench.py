@@ -32,8 +32,9 @@ CONFIG = dict(model_bench.GEMMA2_2B, torch_dtype="bfloat16", vocab_size=259, bos
               eos_token_id=258, pad_token_id=256)
 
 
-def make_model(gspo, work, shape=None, name="gemma2-2b-shape"):
-    """A random bf16 model of `shape` (default the 2b one) with the byte-level tokenizer."""
+def make_model(gspo, work, shape=None, name="gemma2-2b-shape", tokenizer=TOKENIZER):
+    """A random bf16 model of `shape` (default the 2b one) with the tokenizer files of the
+    directory `tokenizer` (default the byte-level one)."""
     model = os.path.join(work, name)
     config = os.path.join(work, name + ".json")
     with open(config, "w") as f:
@@ -42,7 +43,8 @@ def make_model(gspo, work, shape=None, name="gemma2-2b-shape"):
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
     for name in ("tokenizer.json", "tokenizer_config.json", "generation_config.json"):
-        shutil.copy(os.path.join(TOKENIZER, name), model)
+        if os.path.exists(os.path.join(tokenizer, name)):
+            shutil.copy(os.path.join(tokenizer, name), model)
     return model
 
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The GPU host's one call: build and test (scripts/gpu-build.sh), then the benchmarks against the
 # peer in the same run. Results and logs go to $OUT (the device tool brings it back).
-#   bench/gpu/run.sh [--skip-peer] [--no-tests] [--parts rollout,learner,step,qlora,offload,trace,dist,scale9b,scale27b]
+#   bench/gpu/run.sh [--skip-peer] [--no-tests] [--parts rollout,learner,step,qlora,offload,trace,dist,scale9b,scale27b,presets2b,presets9b]
 # Copy $OUT/h200.{json,md} to bench/results/ to check them in.
 # dist (a host with 2 GPUs): the NCCL tests on their own, then one GPU against two on whole
 # GSPO steps (bench/gpu/dist_bench.py, $OUT/h200-x2-dist.{json,md}); alone, `--parts dist` runs
 # no peer comparison.
+# presets2b, presets9b: the guide's customer-service job of that size through `gspo train`, as a
+# user runs it (bench/gpu/preset_jobs.py, $OUT/preset-jobs.json); one size per call fits the limit.
 # trace: one learning phase of the 2b learner setting under LibTorch's profiler, with and without
 # gradient checkpointing; $OUT/learner-trace*.md sum the kernels (bench/gpu/trace_summary.py).
 set -euo pipefail
@@ -52,6 +54,12 @@ if [[ ,$parts, == *,scale9b,* || ,$parts, == *,scale27b,* ]]; then
   PYTHONUNBUFFERED=1 python3 bench/gpu/scale_out.py --gspo build-gpu/bin/gspo --out "$out" --shapes "$shapes" \
     2>&1 | tee -a "$out/scale-out.log"
 fi
+if [[ ,$parts, == *,presets* ]]; then
+  sizes=$(echo ",$parts," | grep -o 'presets[0-9]*b' | sed 's/presets//' | paste -sd, -)
+  echo "== the guide's jobs, sizes $sizes" | tee "$out/preset-jobs.log"
+  PYTHONUNBUFFERED=1 python3 bench/gpu/preset_jobs.py --gspo build-gpu/bin/gspo --out "$out" --sizes "$sizes" \
+    2>&1 | tee -a "$out/preset-jobs.log"
+fi
 if [[ ,$parts, == *,trace,* ]]; then
   config=/tmp/gemma-2-2b-shape.json
   (cd bench/gpu && python3 -c "import json, gspo_vs_hf; json.dump(gspo_vs_hf.GEMMA2_2B, open('$config', 'w'))")
@@ -63,7 +71,7 @@ if [[ ,$parts, == *,trace,* ]]; then
     python3 bench/gpu/trace_summary.py /tmp/$name.json --json "$out/$name.json" > "$out/$name.md" || true
   done
 fi
-others=$(echo ",$parts," | sed 's/,dist,/,/g; s/,scale9b,/,/g; s/,scale27b,/,/g; s/,trace,/,/g; s/^,//; s/,$//')
+others=$(echo "$parts" | tr , '\n' | grep -vxE 'dist|scale9b|scale27b|presets[0-9]+b|trace' | paste -sd, - || true)
 if [[ -n $others ]]; then
   PYTHONUNBUFFERED=1 python3 bench/gpu/gspo_vs_hf.py --gspo build-gpu/bin/gspo --out "$out" --parts "$others" $peer_flag 2>&1 | tee "$out/gspo-vs-hf.log"
 fi
