@@ -4,6 +4,9 @@
 # prompt 128), kernels timed one at a time with the clocks and caches left alone, then summed per
 # kernel name over the profiled steps. Writes $OUT/decode-profile.{log,md} (the log is ncu's CSV).
 #   bench/gpu/profile_decode.sh [kernels to profile, default 600]
+# GSPO_PROFILE_SHAPE=9b profiles the gemma-2-9b shape instead, GSPO_PROFILE_QUANTIZE=nf4 (or int8)
+# its quantized base weights, GSPO_PROFILE_CONFIG another bench-rollout configuration (default
+# base_eager; e.g. lora_r16_eager).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-$PWD/build-gpu/logs}
@@ -12,13 +15,15 @@ prefix=${GSPO_GPU_PREFIX:-/tmp/gspo-prefix}
 export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
 export PATH="/opt/torch/.venv/bin:/usr/local/cuda/bin:$PATH"
 config=$(mktemp --suffix .json)
-python3 -c "import sys, json; sys.path.insert(0, 'bench'); import model_bench; json.dump(dict(model_bench.GEMMA2_2B, torch_dtype='bfloat16'), open('$config', 'w'))"
+shape=${GSPO_PROFILE_SHAPE:-2b}
+(cd bench/gpu && python3 -c "import json, gspo_vs_hf; json.dump(gspo_vs_hf.GEMMA2_${shape^^}, open('$config', 'w'))")
 ncu=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu | head -1)
 # Skip the warm-up rollout and the prefill: decode kernels of the timed run's middle steps.
 GSPO_CUDA_GRAPHS=0 "$ncu" --clock-control none --cache-control none --metrics gpu__time_duration.sum \
   --launch-skip 4000 --launch-count "$count" --csv --log-file "$out/decode-profile.log" \
   build-gpu/bin/gspo bench-rollout --random-config "$config" --device cuda --dtype bfloat16 \
-  --prompts 8 --samples 8 --prompt-len 128 --new-tokens 64 --reps 1 --configs base_eager > /dev/null || true
+  --prompts 8 --samples 8 --prompt-len 128 --new-tokens 64 --reps 1 --configs "${GSPO_PROFILE_CONFIG:-base_eager}" \
+  --quantize "${GSPO_PROFILE_QUANTIZE:-none}" > /dev/null || true
 python3 - "$out/decode-profile.log" > "$out/decode-profile.md" <<'PY'
 import collections, csv, sys
 rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
