@@ -6,7 +6,8 @@
 #   bench/gpu/profile_decode.sh [kernels to profile, default 600]
 # GSPO_PROFILE_SHAPE=9b profiles the gemma-2-9b shape instead, GSPO_PROFILE_QUANTIZE=nf4 (or int8)
 # its quantized base weights, GSPO_PROFILE_CONFIG another bench-rollout configuration (default
-# base_eager; e.g. lora_r16_eager).
+# base_eager; e.g. lora_r16_eager), GSPO_PROFILE_KERNELS a kernel-name filter (e.g. 'regex:Nf4')
+# and GSPO_PROFILE_SKIP the launches to skip first (default 4000; counted after the filter).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-$PWD/build-gpu/logs}
@@ -20,7 +21,8 @@ shape=${GSPO_PROFILE_SHAPE:-2b}
 ncu=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu | head -1)
 # Skip the warm-up rollout and the prefill: decode kernels of the timed run's middle steps.
 GSPO_CUDA_GRAPHS=0 "$ncu" --clock-control none --cache-control none --metrics gpu__time_duration.sum \
-  --launch-skip 4000 --launch-count "$count" --csv --log-file "$out/decode-profile.log" \
+  --launch-skip "${GSPO_PROFILE_SKIP:-4000}" --launch-count "$count" \
+  ${GSPO_PROFILE_KERNELS:+--kernel-name "$GSPO_PROFILE_KERNELS"} --csv --log-file "$out/decode-profile.log" \
   build-gpu/bin/gspo bench-rollout --random-config "$config" --device cuda --dtype bfloat16 \
   --prompts 8 --samples 8 --prompt-len 128 --new-tokens 64 --reps 1 --configs "${GSPO_PROFILE_CONFIG:-base_eager}" \
   --quantize "${GSPO_PROFILE_QUANTIZE:-none}" > /dev/null || true
