@@ -1,7 +1,7 @@
-// Dequantization of NF4 and int8 base weights (dequantize_kernels.h). The vector kernels give
-// each thread 16 values: 8 bytes of NF4 codes (a quarter of one 64-value block, so one absmax)
-// or 16 int8 codes (within one row), written as 32 or 64 contiguous bytes; the scalar kernels
-// cover sizes and addresses the vectors cannot.
+// Dequantization of NF4 and int8 base weights (dequantize_kernels.h). The NF4 vector kernel
+// gives each thread four chunks of 8 values (4 bytes of codes each, within one 64-value block, so
+// one absmax), a block width apart; the int8 one 16 codes (within one row), written as 32 or 64
+// contiguous bytes; the scalar kernels cover sizes and addresses the vectors cannot.
 #include <algorithm>
 #include <cstdint>
 
@@ -39,25 +39,59 @@ __device__ __forceinline__ void Store16<float>(const float (&v)[16], float* out)
   for (int i = 0; i < 4; ++i) reinterpret_cast<float4*>(out)[i] = make_float4(v[4 * i], v[4 * i + 1], v[4 * i + 2], v[4 * i + 3]);
 }
 
+// Stores 8 float32 values as 8 T at `out` (16-byte aligned).
+template <typename T>
+__device__ __forceinline__ void Store8(const float (&v)[8], T* out);
+template <>
+__device__ __forceinline__ void Store8<__nv_bfloat16>(const float (&v)[8], __nv_bfloat16* out) {
+  uint4 packed;
+  auto* halves = reinterpret_cast<__nv_bfloat162*>(&packed);
+  for (int i = 0; i < 4; ++i) halves[i] = __floats2bfloat162_rn(v[2 * i], v[2 * i + 1]);
+  *reinterpret_cast<uint4*>(out) = packed;
+}
+template <>
+__device__ __forceinline__ void Store8<float>(const float (&v)[8], float* out) {
+  reinterpret_cast<float4*>(out)[0] = make_float4(v[0], v[1], v[2], v[3]);
+  reinterpret_cast<float4*>(out)[1] = make_float4(v[4], v[5], v[6], v[7]);
+}
+
+// A chunk is 8 values: 4 bytes of codes in, 16 bytes of bfloat16 out. A thread takes
+// kNf4ChunksPerThread chunks one block width apart, so each of a warp's loads and stores covers
+// one contiguous span (128 bytes in, 512 out), and issues all its loads before its first store:
+// the kernel moves ~4.5x more bytes out than in, and the stores are what must stream.
+constexpr int kNf4ChunksPerThread = 4;
+constexpr int kNf4ChunkValues = 8;
+
 template <typename T>
 __global__ void Nf4VectorKernel(Nf4Dequant a) {
   __shared__ float book[16];
   if (threadIdx.x < 16) book[threadIdx.x] = a.code_book[threadIdx.x];
   __syncthreads();
-  const std::int64_t groups = a.numel / kValuesPerThread;
-  const auto* codes = reinterpret_cast<const uint2*>(a.codes);
+  const std::int64_t chunks = a.numel / kNf4ChunkValues;
+  const auto* codes = reinterpret_cast<const std::uint32_t*>(a.codes);
   T* out = static_cast<T*>(a.out);
-  for (std::int64_t g = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; g < groups;
-       g += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
-    const uint2 packed = codes[g];
-    const float scale = BlockAbsmax(a, g * kValuesPerThread / kNf4Block);
-    float v[16];
-    for (int i = 0; i < 8; ++i) {
-      const unsigned byte = ((i < 4 ? packed.x : packed.y) >> (8 * (i % 4))) & 0xFFu;
-      v[2 * i] = __fmul_rn(book[byte & 0xFu], scale);
-      v[2 * i + 1] = __fmul_rn(book[byte >> 4], scale);
+  const std::int64_t span = static_cast<std::int64_t>(blockDim.x) * kNf4ChunksPerThread;
+  for (std::int64_t first = blockIdx.x * span + threadIdx.x; first < chunks; first += gridDim.x * span) {
+    std::uint32_t packed[kNf4ChunksPerThread];
+    float scale[kNf4ChunksPerThread];
+#pragma unroll
+    for (int j = 0; j < kNf4ChunksPerThread; ++j) {
+      const std::int64_t c = first + j * static_cast<std::int64_t>(blockDim.x);
+      packed[j] = c < chunks ? __ldg(codes + c) : 0u;
+      scale[j] = c < chunks ? BlockAbsmax(a, c * kNf4ChunkValues / kNf4Block) : 0.0f;
     }
-    Store16<T>(v, out + g * kValuesPerThread);
+#pragma unroll
+    for (int j = 0; j < kNf4ChunksPerThread; ++j) {
+      const std::int64_t c = first + j * static_cast<std::int64_t>(blockDim.x);
+      if (c >= chunks) break;
+      float v[kNf4ChunkValues];
+      for (int i = 0; i < 4; ++i) {
+        const unsigned byte = (packed[j] >> (8 * i)) & 0xFFu;
+        v[2 * i] = __fmul_rn(book[byte & 0xFu], scale[j]);
+        v[2 * i + 1] = __fmul_rn(book[byte >> 4], scale[j]);
+      }
+      Store8<T>(v, out + c * kNf4ChunkValues);
+    }
   }
 }
 
@@ -105,10 +139,12 @@ int Blocks(std::int64_t work) {
 
 template <typename T>
 cudaError_t LaunchNf4(const Nf4Dequant& a, cudaStream_t stream) {
-  const bool vector = a.numel % kValuesPerThread == 0 && Aligned16(a.out) &&
-                      reinterpret_cast<std::uintptr_t>(a.codes) % 8 == 0;
+  const bool vector = a.numel % kNf4ChunkValues == 0 && Aligned16(a.out) &&
+                      reinterpret_cast<std::uintptr_t>(a.codes) % 4 == 0;
   if (vector) {
-    Nf4VectorKernel<T><<<Blocks(a.numel / kValuesPerThread), kThreads, 0, stream>>>(a);
+    const std::int64_t per_block = static_cast<std::int64_t>(kThreads) * kNf4ChunksPerThread;
+    const std::int64_t blocks = (a.numel / kNf4ChunkValues + per_block - 1) / per_block;
+    Nf4VectorKernel<T><<<static_cast<int>(std::min<std::int64_t>(blocks, 65535)), kThreads, 0, stream>>>(a);
   } else {
     Nf4ScalarKernel<T><<<Blocks(a.numel), kThreads, 0, stream>>>(a);
   }
