@@ -103,14 +103,33 @@ common::Status BenchRollout(const std::vector<std::string>& args) {
   GSPO_ASSIGN_OR_RETURN(const RolloutSetting setting, ParseRolloutSetting("bench-rollout", flags));
   const std::int64_t reps = setting.reps, prompts = setting.prompts, samples = setting.samples;
   const std::int64_t prompt_len = setting.prompt_len, new_tokens = setting.new_tokens, lora_r = setting.lora_r;
+  const std::string quantize = flags.Get("--quantize", "none");
+  const auto config_name = [&](bool with_lora, bool graphs) {
+    return (with_lora ? "lora_r" + std::to_string(lora_r) : std::string("base")) + (graphs ? "_graphs" : "_eager") +
+           (quantize != "none" ? "_" + quantize : "");
+  };
+  // --configs base_graphs,lora_r16_eager,...: only those (default: all four). A name that matches
+  // none would silently time nothing.
+  std::vector<std::string> only = common::Split(flags.Get("--configs", ""), ',');
+  if (only.size() == 1 && only.front().empty()) only.clear();
+  const std::vector<std::string> names = {config_name(false, true), config_name(false, false),
+                                          config_name(true, true), config_name(true, false)};
+  for (const std::string& name : only) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      return common::InvalidArgumentError("bench-rollout: --configs: expected names among " + common::Join(names, ", ") +
+                                          " (these flags), got '" + name + "'");
+    }
+  }
   engine::ConfigureRuntime();
   GSPO_ASSIGN_OR_RETURN(LoadedModel loaded, LoadBenchModel(flags));
   std::unique_ptr<engine::DecoderModel> model = std::move(loaded.model);
   const at::Device device = loaded.device;
-  const std::string quantize = flags.Get("--quantize", "none");
+  for (const std::string& name : only) {
+    if (!device.is_cuda() && (name == names[0] || name == names[2])) {
+      return common::InvalidArgumentError("bench-rollout: --configs: " + name + " needs a CUDA device (CUDA graphs)");
+    }
+  }
   GSPO_RETURN_IF_ERROR(QuantizeFromFlag("bench-rollout", quantize, model.get()));
-  // --configs base_graphs,lora_r16_eager,...: only those (default: all four).
-  const std::vector<std::string> only = common::Split(flags.Get("--configs", ""), ',');
   c10::NoGradGuard no_grad;
   engine::RolloutRequest request = RandomPromptsRequest(setting, model->config().vocab_size, /*seed=*/1);
   std::unique_ptr<engine::LoraAdapters> adapters;
@@ -122,9 +141,8 @@ common::Status BenchRollout(const std::vector<std::string>& args) {
     request.use_adapters = with_lora;
     for (const bool graphs : {true, false}) {
       if (graphs && !device.is_cuda()) continue;
-      const std::string name = (with_lora ? "lora_r" + std::to_string(lora_r) : std::string("base")) +
-                               (graphs ? "_graphs" : "_eager") + (quantize != "none" ? "_" + quantize : "");
-      if (!only.empty() && !only.front().empty() && std::find(only.begin(), only.end(), name) == only.end()) continue;
+      const std::string name = config_name(with_lora, graphs);
+      if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end()) continue;
       ::setenv("GSPO_CUDA_GRAPHS", graphs ? "1" : "0", 1);
       std::vector<double> seconds, decode_ms;
       engine::RolloutTimings last;

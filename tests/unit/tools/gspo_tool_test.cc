@@ -20,6 +20,7 @@ namespace gspo::engine {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 const std::string kModels = std::string(GSPO_SOURCE_DIR) + "/tests/data/models/";
 
@@ -193,6 +194,23 @@ TEST(GspoTool, BenchStepTimesWholeGspoSteps) {
   r = Gspo("bench-step " + config + "--quantize fp4");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.output, HasSubstr("--quantize: expected none, nf4, nf4-dq or int8, got 'fp4'"));
+}
+
+// bench-rollout refuses configuration names it would not run, rather than timing nothing.
+TEST(GspoTool, BenchRolloutRefusesUnknownConfigurations) {
+  const std::string config = "bench-rollout --random-config " + kModels + "llama/config.json --prompts 1 --samples 2 "
+                             "--prompt-len 3 --new-tokens 2 --reps 1 ";
+  ToolRun r = Gspo(config + "--quantize nf4 --configs base_eager");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("--configs: expected names among base_graphs_nf4, base_eager_nf4, "
+                                  "lora_r16_graphs_nf4, lora_r16_eager_nf4 (these flags), got 'base_eager'"));
+  r = Gspo(config + "--device cpu --configs lora_r16_graphs");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("--configs: lora_r16_graphs needs a CUDA device"));
+  r = Gspo(config + "--device cpu --configs base_eager");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("\"config\": \"base_eager\""));
+  EXPECT_THAT(r.output, Not(HasSubstr("lora_r16_eager")));
 }
 
 }  // namespace
