@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "worker/engine/model/safetensors.h"
+#include "worker/engine/sampler/decode_loop.h"
 #include "worker/engine/model/safetensors_torch.h"
 #include "worker/engine/train/token_logprobs.h"
 
@@ -233,6 +234,34 @@ TEST(Rollout, CompactionKeepsEveryRowsTokens) {
     EXPECT_LT(timings.row_steps, 8 * 29);
   }
   EXPECT_EQ(timings.graph_captures, 0);  // CPU
+}
+
+// The cache kept for the next turn is the decode's own buffers, moved, not a copy made while the
+// decode's cache is still held (that would hold the rollout's largest allocation twice).
+TEST(Rollout, KeptCachesMoveRatherThanCopy) {
+  c10::NoGradGuard no_grad;
+  auto model = Load("qwen3");
+  const at::Tensor greedy = Golden("qwen3", "greedy");
+  const std::vector<std::int64_t> prompt = Row(greedy, 0, 0, 12);
+  const std::int64_t rows = 2, len = static_cast<std::int64_t>(prompt.size());
+  RolloutRequest request;
+  request.max_new_tokens = 5;
+  request.seed = 3;
+  KvCache cache(model->config(), rows, len + request.max_new_tokens, model->dtype(), model->device());
+  const at::Tensor ids = at::tensor(prompt, at::kLong).unsqueeze(0).repeat({rows, 1});
+  const at::Tensor hidden = model->Hidden({ids}, &cache).select(1, len - 1);
+  const void* keys = cache.layer(0).k.data_ptr();
+  DecodeStart s{&cache, model->Logits(hidden.unsqueeze(1)).squeeze(1)};
+  s.next_position.assign(rows, len);
+  s.seeds = {RowSeed(3, 0, 0), RowSeed(3, 0, 1)};
+  s.column = len;
+  s.keep_caches = true;
+  DecodeEnd end = DecodeRows(*model, request, std::move(s), nullptr);
+  ASSERT_TRUE(end.cache.has_value());
+  EXPECT_EQ(end.cache->layer(0).k.data_ptr(), keys);
+  EXPECT_EQ(end.cache->layer(0).k.size(0), rows);
+  EXPECT_EQ(cache.layers(), 0);  // moved from
+  EXPECT_EQ(end.column, len + request.max_new_tokens - 1);
 }
 
 TEST(Sampling, RowUniformsAreCounterBased) {

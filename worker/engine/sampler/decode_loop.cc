@@ -141,12 +141,17 @@ DecodeEnd DecodeRows(const DecoderModel& model, const RolloutRequest& request, D
   DecodeEnd end;
   end.column = column;
   if (s.keep_caches) {
-    // Back to batch order: the rows still in the batch, then the parked ones, sorted by row.
-    std::vector<at::Tensor> order = {batch.rows};
-    order.insert(order.end(), parked_rows.begin(), parked_rows.end());
-    KvCache all = cache;
-    if (parked) all.AppendRows(*parked);
-    all.SelectRows(at::argsort(at::cat(order)));
+    // The buffers move rather than copy: a copy would hold two caches at once, the rollout's
+    // largest allocation twice. Without compaction the rows are still in batch order.
+    KvCache all = std::move(cache);
+    if (parked) {
+      // Back to batch order: the rows still in the batch, then the parked ones, sorted by row.
+      std::vector<at::Tensor> order = {batch.rows};
+      order.insert(order.end(), parked_rows.begin(), parked_rows.end());
+      all.AppendRows(*parked);
+      parked.reset();
+      all.SelectRows(at::argsort(at::cat(order)));
+    }
     end.cache.emplace(std::move(all));
   }
   const at::Tensor tokens_cpu = out_tokens.to(at::kCPU);

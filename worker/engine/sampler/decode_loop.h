@@ -19,7 +19,8 @@ namespace gspo::engine {
 // `cache` holds the rows' context up to `column` (exclusive); `logits` [B,V] predict each
 // row's first token. With keep_caches, rows leaving the batch (compaction) keep their caches,
 // and the result holds every row's cache in batch order for the next turn, with the slots a
-// stopped row wrote while the batch decoded on marked empty.
+// stopped row wrote while the batch decoded on marked empty; the buffers move there, leaving
+// `cache` empty.
 struct DecodeStart {
   KvCache* cache;
   at::Tensor logits;                       // [B,V], raw (uncapped) when fused_sampling

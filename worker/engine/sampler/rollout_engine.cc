@@ -161,8 +161,10 @@ common::StatusOr<std::vector<Generation>> RolloutSession::Continue(
   }
   if (request.use_adapters && model_->FusedDecodeAvailable()) model_->PrepareDecodeAdapters();
   const bool fused_sampling = FusedSampling(*model_, request.sampling);
-  KvCache cache = cache_->Rows(at::tensor(rows, long_opts).to(device));
+  // Selected layer by layer in place: Rows would copy them while the whole cache is still held.
+  KvCache cache = std::move(*cache_);
   cache_.reset();
+  cache.SelectRows(at::tensor(rows, long_opts).to(device));
   cache.Grow(column_ + longest + request.max_new_tokens);
   cache.SetLength(column_);
   ForwardInput prefill{ids.to(device), positions.to(device), valid.to(device), request.use_adapters};
