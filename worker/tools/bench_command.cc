@@ -125,7 +125,7 @@ common::Status BenchRollout(const std::vector<std::string>& args) {
   std::unique_ptr<engine::DecoderModel> model = std::move(loaded.model);
   const at::Device device = loaded.device;
   for (const std::string& name : only) {
-    if (!device.is_cuda() && (name == names[0] || name == names[2])) {
+    if (!device.is_cuda() && (name == config_name(false, true) || name == config_name(true, true))) {
       return common::InvalidArgumentError("bench-rollout: --configs: " + name + " needs a CUDA device (CUDA graphs)");
     }
   }

@@ -142,9 +142,8 @@ cudaError_t LaunchNf4(const Nf4Dequant& a, cudaStream_t stream) {
   const bool vector = a.numel % kNf4ChunkValues == 0 && Aligned16(a.out) &&
                       reinterpret_cast<std::uintptr_t>(a.codes) % 4 == 0;
   if (vector) {
-    const std::int64_t per_block = static_cast<std::int64_t>(kThreads) * kNf4ChunksPerThread;
-    const std::int64_t blocks = (a.numel / kNf4ChunkValues + per_block - 1) / per_block;
-    Nf4VectorKernel<T><<<static_cast<int>(std::min<std::int64_t>(blocks, 65535)), kThreads, 0, stream>>>(a);
+    const std::int64_t threads = (a.numel / kNf4ChunkValues + kNf4ChunksPerThread - 1) / kNf4ChunksPerThread;
+    Nf4VectorKernel<T><<<Blocks(threads), kThreads, 0, stream>>>(a);
   } else {
     Nf4ScalarKernel<T><<<Blocks(a.numel), kThreads, 0, stream>>>(a);
   }
